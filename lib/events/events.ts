@@ -1,0 +1,131 @@
+import type { ErrorCode, TimeoutPhase } from '../errors.js';
+import type { Address, AddressKey } from '../types.js';
+
+/**
+ * The backbone: every attempt of every call emits these onto `client.events$`. Breakers, balancer
+ * statistics, the retry budget, metrics, traces and the dashboard are subscribers. Events never hold
+ * header values or query strings; `path` is the path alone.
+ *
+ * `time` is the client's clock (ms). `callId` is unique per client.
+ */
+export type CallEvent =
+  | CallStartEvent
+  | CallEndEvent
+  | AttemptStartEvent
+  | AttemptEndEvent
+  | RetryScheduledEvent
+  | RetryRefusedEvent
+  | FailFastEvent
+  | BreakerTransitionEvent
+  | ResolverUpdateEvent
+  | ResolverErrorEvent;
+
+interface CallScoped {
+  readonly time: number;
+  readonly callId: number;
+  /** Group name (its `name` option, or the target). */
+  readonly group: string;
+  /** Upper-case method. */
+  readonly method: string;
+}
+
+/** A call was subscribed to. */
+export interface CallStartEvent extends CallScoped {
+  readonly type: 'call-start';
+  readonly path: string;
+}
+
+/** A call settled: response, error, or cancellation. */
+export interface CallEndEvent extends CallScoped {
+  readonly type: 'call-end';
+  readonly durationMs: number;
+  readonly attempts: number;
+  readonly status?: number;
+  readonly errorCode?: ErrorCode;
+  /** `ok`: a response was emitted (any status); `error`: the call failed; `cancelled`: unsubscribed. */
+  readonly outcome: 'ok' | 'error' | 'cancelled';
+}
+
+/** One attempt goes on the wire to `address`. */
+export interface AttemptStartEvent extends CallScoped {
+  readonly type: 'attempt-start';
+  readonly attempt: number;
+  readonly address: Address;
+  readonly key: AddressKey;
+  /** Circuit-breaker key for this attempt (default `host:port`). */
+  readonly breakerKey: string;
+  readonly path: string;
+}
+
+/** One attempt finished. */
+export interface AttemptEndEvent extends CallScoped {
+  readonly type: 'attempt-end';
+  readonly attempt: number;
+  readonly address: Address;
+  readonly key: AddressKey;
+  readonly breakerKey: string;
+  readonly durationMs: number;
+  readonly status?: number;
+  readonly errorCode?: ErrorCode;
+  readonly timeoutPhase?: TimeoutPhase;
+  /** Unsubscribed or aborted by the caller (or superseded): neither success nor failure. */
+  readonly cancelled: boolean;
+  /** The breaker's classification under `isFailure`: `ignored` when cancelled or no breaker. */
+  readonly verdict: 'success' | 'failure' | 'ignored';
+}
+
+/** A retry will be made after `delayMs`. */
+export interface RetryScheduledEvent extends CallScoped {
+  readonly type: 'retry-scheduled';
+  /** The attempt that will be made (2 for the first retry). */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** Why the delay is what it is. */
+  readonly delayReason: 'backoff' | 'retry-after' | 'transparent';
+  /** What failed: a status (`'503'`) or a lower-case error code (`'connect'`). */
+  readonly reason: string;
+}
+
+/** A retry that the policy wanted was not made. */
+export interface RetryRefusedEvent extends CallScoped {
+  readonly type: 'retry-refused';
+  readonly attempt: number;
+  readonly reason: 'budget' | 'deadline';
+}
+
+/** A call failed at once because every candidate's breaker was open. */
+export interface FailFastEvent extends CallScoped {
+  readonly type: 'fail-fast';
+  readonly attempt: number;
+}
+
+/** A breaker changed state. */
+export interface BreakerTransitionEvent {
+  readonly type: 'breaker-transition';
+  readonly time: number;
+  readonly breakerKey: string;
+  readonly from: 'closed' | 'open' | 'half-open';
+  readonly to: 'closed' | 'open' | 'half-open';
+}
+
+/** A group's resolver produced a new list. */
+export interface ResolverUpdateEvent {
+  readonly type: 'resolver-update';
+  readonly time: number;
+  readonly group: string;
+  readonly addresses: readonly Address[];
+}
+
+/** A group's resolver failed; the last good list is kept. */
+export interface ResolverErrorEvent {
+  readonly type: 'resolver-error';
+  readonly time: number;
+  readonly group: string;
+  readonly errorCode: string;
+  readonly message: string;
+}
+
+/** `host:port`, IPv6 in brackets. */
+export function addressKey(a: Address): AddressKey {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

@@ -1,0 +1,31 @@
+import type { SchedulerLike } from 'rxjs';
+
+/**
+ * The one source of time. Everything that reads or waits on time takes a Clock, so specs can
+ * swap in a virtual one (see {@link clockFromScheduler}).
+ */
+export interface Clock {
+  now(): number;
+  /** Runs `fn` after `ms`; returns a cancel function. */
+  setTimer(fn: () => void, ms: number): () => void;
+}
+
+/** Native timers: cheap and clearable. */
+export const systemClock: Clock = {
+  now: () => performance.timeOrigin + performance.now(),
+  setTimer(fn, ms) {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/** A clock driven by an RxJS scheduler, e.g. a `TestScheduler` in virtual-time specs. */
+export function clockFromScheduler(scheduler: SchedulerLike): Clock {
+  return {
+    now: () => scheduler.now(),
+    setTimer(fn, ms) {
+      const sub = scheduler.schedule(fn, ms);
+      return () => sub.unsubscribe();
+    },
+  };
+}
