@@ -159,3 +159,26 @@ export interface HostHealth {
   readonly errors: number;
   readonly timeouts: number;
 }
+
+/** Options a group passes to its resolver. Built-in DNS resolvers read them; others may ignore them. */
+export interface ResolveOptions {
+  /** DNS servers, `host:port` or `host`; system servers when empty. */
+  readonly dnsServers?: readonly string[];
+  /** Clamp on the TTL-driven refresh period, ms. */
+  readonly minTtl: number;
+  readonly maxTtl: number;
+  /** The client's scheduler (virtual in specs). */
+  readonly scheduler: import('rxjs').SchedulerLike;
+  /** Uniform random in [0, 1) for jitter. */
+  readonly random: () => number;
+}
+
+/** Breaker state of one key, as on `client.breakers$`. */
+export interface BreakerSnapshot {
+  readonly state: 'closed' | 'open' | 'half-open';
+  /** failures / total over the closed buckets of the window; 0 when total is 0. */
+  readonly failureRate: number;
+  readonly total: number;
+  /** Clock time (ms) of the last transition. */
+  readonly since: number;
+}
