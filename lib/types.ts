@@ -15,7 +15,11 @@ export type AddressKey = string;
 /** Produces address lists for a target URL; see `registerResolver`. */
 export interface Resolver {
   readonly scheme: string;
-  resolve(target: URL): Observable<readonly Address[]>;
+  /**
+   * A long-lived stream of address lists: emits on each (re-)resolution, errors on failure. The group
+   * keeps the last good list, re-subscribes with back-off on error, and drops unchanged lists.
+   */
+  resolve(target: URL, options?: ResolveOptions): Observable<readonly Address[]>;
 }
 
 /** Per-host load statistics a balancer may read, kept as a scan over `client.events$`. */
