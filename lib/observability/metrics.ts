@@ -1,0 +1,346 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Observable, Subscription } from 'rxjs';
+import { invalidArgument } from '../errors.js';
+import type { AttemptEndEvent, AttemptStartEvent, CallEndEvent, CallEvent } from '../events/events.js';
+import type { BreakerSnapshot } from '../types.js';
+import { labelSafe, methodLabel } from './redact.js';
+
+/**
+ * Prometheus metrics as a subscriber of `client.events$`, named after the OpenTelemetry HTTP client
+ * conventions. Label values are bounded: the method (standard ones, else `_OTHER`), host, port,
+ * status, our lower-case error codes, and the group name or breaker key passed through
+ * {@link labelSafe}. Paths, query strings and header values never become labels.
+ */
+
+/** OpenTelemetry's advice for `http.client.request.duration`, in seconds. */
+export const ATTEMPT_DURATION_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+
+/** Whole calls include back-off and retries under a 30 s default deadline, so the tail reaches 60 s. */
+export const CALL_DURATION_BUCKETS: readonly number[] = [...ATTEMPT_DURATION_BUCKETS, 30, 60];
+
+/** What a client lends the scrape-time gauges; read on every `registry.metrics()`. */
+export interface MetricSources {
+  breakerSnapshots(): ReadonlyMap<string, BreakerSnapshot>;
+  groupAddressCounts(): ReadonlyMap<string, number>;
+}
+
+const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
+
+/** Marks metrics created by rxhttp, across copies of the package, so a second client reuses them. */
+const BRAND = Symbol.for('rxhttp.metric');
+/** The per-registry set of sources, stored on the gauges so every copy of rxhttp reads the same one. */
+const SOURCES = Symbol.for('rxhttp.metricSources');
+
+type Branded = { [BRAND]?: true; [SOURCES]?: Set<MetricSources> };
+
+const ATTEMPT_LABELS = [
+  'http_request_method',
+  'server_address',
+  'server_port',
+  'http_response_status_code',
+  'error_type',
+  'rxhttp_group',
+] as const;
+const ACTIVE_LABELS = ['http_request_method', 'server_address', 'server_port', 'rxhttp_group'] as const;
+
+/** The metric family shared by every client attached to one registry. */
+interface Metrics {
+  readonly attemptDuration: Histogram<(typeof ATTEMPT_LABELS)[number]>;
+  readonly active: Gauge<(typeof ACTIVE_LABELS)[number]>;
+  readonly callDuration: Histogram<'http_request_method' | 'rxhttp_group' | 'outcome'>;
+  readonly retries: Counter<'reason' | 'rxhttp_group'>;
+  readonly budgetRefusals: Counter<'rxhttp_group'>;
+  readonly failFast: Counter<'rxhttp_group'>;
+  readonly breakerState: Gauge<'rxhttp_breaker_key' | 'state'>;
+  readonly transitions: Counter<'from' | 'to'>;
+  readonly groupAddresses: Gauge<'rxhttp_group'>;
+  readonly resolverErrors: Counter<'rxhttp_group'>;
+  readonly sources: Set<MetricSources>;
+  /** Hot path: one Map lookup per attempt-end instead of label validation and hashing. */
+  readonly attemptChildren: Map<string, Histogram.Internal<string>>;
+  readonly activeChildren: Map<string, Gauge.Internal<string>>;
+}
+
+const cache = new WeakMap<Registry, Metrics>();
+
+/**
+ * Records the client's events into `registry` until the returned subscription is unsubscribed (or
+ * `events$` completes, as it does on `client.close()`).
+ *
+ * Several clients may attach to one registry: the metrics are created once per registry and shared,
+ * and the scrape-time gauges (`rxhttp_circuit_breaker_state`, `rxhttp_group_addresses`) read every
+ * attached client's `sources`. When two clients report the same breaker key, a state series is 1 if
+ * any of them is in that state; when they report the same group, the largest address count wins.
+ * Attempts still in flight at unsubscribe are taken off `http_client_active_requests`.
+ *
+ * Cancelled attempts are observed in `http_client_request_duration_seconds` too, with their error code
+ * (`aborted` when none), because the time was spent and a connection was held; filter on `error_type`
+ * to leave them out.
+ *
+ * @throws XhttpError `INVALID_ARGUMENT` when the registry already holds a metric of the same name that
+ *   rxhttp did not create.
+ * @example
+ * ```ts
+ * const registry = new Registry();
+ * const sub = attachMetrics(client.events$, registry, {
+ *   breakerSnapshots: () => latestBreakers,
+ *   groupAddressCounts: () => new Map([['users', 3]]),
+ * });
+ * ```
+ */
+export function attachMetrics(
+  events$: Observable<CallEvent>,
+  registry: Registry,
+  sources: MetricSources,
+): Subscription {
+  const m = metricsFor(registry);
+  m.sources.add(sources);
+  /** In-flight attempts of this client, so unsubscribe can undo their `active` increments. */
+  const inFlight = new Map<string, Gauge.Internal<string>>();
+
+  const subscription = events$.subscribe((ev) => {
+    switch (ev.type) {
+      case 'attempt-start': {
+        const child = activeChild(m, ev);
+        child.inc();
+        inFlight.set(`${ev.callId}:${ev.attempt}`, child);
+        break;
+      }
+      case 'attempt-end': {
+        const id = `${ev.callId}:${ev.attempt}`;
+        const child = inFlight.get(id);
+        if (child !== undefined) {
+          inFlight.delete(id);
+          child.dec();
+        }
+        attemptChild(m, ev).observe(ev.durationMs / 1000);
+        break;
+      }
+      case 'call-end':
+        observeCall(m, ev);
+        break;
+      case 'retry-scheduled':
+        m.retries.inc({ reason: ev.reason, rxhttp_group: labelSafe(ev.group) });
+        break;
+      case 'retry-refused':
+        if (ev.reason === 'budget') m.budgetRefusals.inc({ rxhttp_group: labelSafe(ev.group) });
+        break;
+      case 'fail-fast':
+        m.failFast.inc({ rxhttp_group: labelSafe(ev.group) });
+        break;
+      case 'breaker-transition':
+        m.transitions.inc({ from: ev.from, to: ev.to });
+        break;
+      case 'resolver-error':
+        m.resolverErrors.inc({ rxhttp_group: labelSafe(ev.group) });
+        break;
+      default:
+        break;
+    }
+  });
+  subscription.add(() => {
+    m.sources.delete(sources);
+    for (const child of inFlight.values()) child.dec();
+    inFlight.clear();
+  });
+  return subscription;
+}
+
+/** `error_type`: our lower-case code, else the status of a 5xx, else empty. */
+function errorType(ev: AttemptEndEvent): string {
+  if (ev.errorCode !== undefined) return ev.errorCode.toLowerCase();
+  if (ev.cancelled) return 'aborted';
+  if (ev.status !== undefined && ev.status >= 500) return String(ev.status);
+  return '';
+}
+
+function attemptChild(m: Metrics, ev: AttemptEndEvent): Histogram.Internal<string> {
+  const error = errorType(ev);
+  const status = ev.status === undefined ? '' : String(ev.status);
+  const key = `${ev.method}\0${ev.key}\0${ev.group}\0${status}\0${error}`;
+  let child = m.attemptChildren.get(key);
+  if (child === undefined) {
+    child = m.attemptDuration.labels({
+      http_request_method: methodLabel(ev.method),
+      server_address: ev.address.host,
+      server_port: String(ev.address.port),
+      http_response_status_code: status,
+      error_type: error,
+      rxhttp_group: labelSafe(ev.group),
+    });
+    m.attemptChildren.set(key, child);
+  }
+  return child;
+}
+
+function activeChild(m: Metrics, ev: AttemptStartEvent): Gauge.Internal<string> {
+  const key = `${ev.method}\0${ev.key}\0${ev.group}`;
+  let child = m.activeChildren.get(key);
+  if (child === undefined) {
+    child = m.active.labels({
+      http_request_method: methodLabel(ev.method),
+      server_address: ev.address.host,
+      server_port: String(ev.address.port),
+      rxhttp_group: labelSafe(ev.group),
+    });
+    m.activeChildren.set(key, child);
+  }
+  return child;
+}
+
+function observeCall(m: Metrics, ev: CallEndEvent): void {
+  m.callDuration.observe(
+    { http_request_method: methodLabel(ev.method), rxhttp_group: labelSafe(ev.group), outcome: ev.outcome },
+    ev.durationMs / 1000,
+  );
+}
+
+function metricsFor(registry: Registry): Metrics {
+  const cached = cache.get(registry);
+  if (cached !== undefined) return cached;
+  const registers = [registry];
+
+  // Found on the registry but not in our cache: another copy of rxhttp created it; share its sources.
+  const existingState = registry.getSingleMetric('rxhttp_circuit_breaker_state') as Branded | undefined;
+  const sources = existingState?.[SOURCES] ?? new Set<MetricSources>();
+
+  const m: Metrics = {
+    attemptDuration: shared(registry, 'http_client_request_duration_seconds', (name) =>
+      new Histogram({
+        name,
+        help: 'Duration of HTTP client attempts (one per request sent on the wire).',
+        labelNames: ATTEMPT_LABELS,
+        buckets: [...ATTEMPT_DURATION_BUCKETS],
+        registers,
+      }),
+    ),
+    active: shared(registry, 'http_client_active_requests', (name) =>
+      new Gauge({ name, help: 'HTTP client attempts in flight.', labelNames: ACTIVE_LABELS, registers }),
+    ),
+    callDuration: shared(registry, 'rxhttp_call_duration_seconds', (name) =>
+      new Histogram({
+        name,
+        help: 'Duration of whole rxhttp calls, retries and back-off included.',
+        labelNames: ['http_request_method', 'rxhttp_group', 'outcome'] as const,
+        buckets: [...CALL_DURATION_BUCKETS],
+        registers,
+      }),
+    ),
+    retries: shared(registry, 'rxhttp_retries_total', (name) =>
+      new Counter({
+        name,
+        help: 'Retries scheduled, by what failed (status or error code).',
+        labelNames: ['reason', 'rxhttp_group'] as const,
+        registers,
+      }),
+    ),
+    budgetRefusals: shared(registry, 'rxhttp_retry_budget_refusals_total', (name) =>
+      new Counter({
+        name,
+        help: 'Retries the policy wanted but the retry budget refused.',
+        labelNames: ['rxhttp_group'] as const,
+        registers,
+      }),
+    ),
+    failFast: shared(registry, 'rxhttp_fail_fast_total', (name) =>
+      new Counter({
+        name,
+        help: 'Calls failed at once because every candidate circuit breaker was open.',
+        labelNames: ['rxhttp_group'] as const,
+        registers,
+      }),
+    ),
+    breakerState: shared(registry, 'rxhttp_circuit_breaker_state', (name) =>
+      new Gauge({
+        name,
+        help: 'Circuit breaker state: 1 for the current state of each breaker key, 0 for the others.',
+        labelNames: ['rxhttp_breaker_key', 'state'] as const,
+        registers,
+        collect() {
+          this.reset();
+          const seen = new Map<string, Set<string>>();
+          for (const source of sources) {
+            for (const [key, snapshot] of readSafely(() => source.breakerSnapshots())) {
+              const label = labelSafe(key);
+              let states = seen.get(label);
+              if (states === undefined) seen.set(label, (states = new Set()));
+              states.add(snapshot.state);
+            }
+          }
+          for (const [label, states] of seen) {
+            for (const state of BREAKER_STATES) {
+              this.set({ rxhttp_breaker_key: label, state }, states.has(state) ? 1 : 0);
+            }
+          }
+        },
+      }),
+    ),
+    transitions: shared(registry, 'rxhttp_circuit_breaker_transitions_total', (name) =>
+      new Counter({
+        name,
+        help: 'Circuit breaker state transitions.',
+        labelNames: ['from', 'to'] as const,
+        registers,
+      }),
+    ),
+    groupAddresses: shared(registry, 'rxhttp_group_addresses', (name) =>
+      new Gauge({
+        name,
+        help: 'Addresses currently resolved for each group.',
+        labelNames: ['rxhttp_group'] as const,
+        registers,
+        collect() {
+          this.reset();
+          const counts = new Map<string, number>();
+          for (const source of sources) {
+            for (const [group, count] of readSafely(() => source.groupAddressCounts())) {
+              const label = labelSafe(group);
+              counts.set(label, Math.max(count, counts.get(label) ?? 0));
+            }
+          }
+          for (const [label, count] of counts) this.set({ rxhttp_group: label }, count);
+        },
+      }),
+    ),
+    resolverErrors: shared(registry, 'rxhttp_resolver_errors_total', (name) =>
+      new Counter({
+        name,
+        help: 'Resolver failures (the last good address list was kept).',
+        labelNames: ['rxhttp_group'] as const,
+        registers,
+      }),
+    ),
+    sources,
+    attemptChildren: new Map(),
+    activeChildren: new Map(),
+  };
+  (m.breakerState as Branded)[SOURCES] = sources;
+  (m.groupAddresses as Branded)[SOURCES] = sources;
+  cache.set(registry, m);
+  return m;
+}
+
+/** The registry's metric of that name if rxhttp made it, else a new one; never a double registration. */
+function shared<M extends object>(registry: Registry, name: string, create: (name: string) => M): M {
+  const existing = registry.getSingleMetric(name) as (Branded & object) | undefined;
+  if (existing !== undefined) {
+    if (existing[BRAND] !== true) {
+      throw invalidArgument('metrics.registry', `metric ${name} is already registered by something other than rxhttp`);
+    }
+    return existing as M;
+  }
+  const metric = create(name);
+  (metric as Branded)[BRAND] = true;
+  return metric;
+}
+
+/** A scrape must not fail because one client's source threw (e.g. mid-close): that client is skipped. */
+function readSafely<K, V>(read: () => ReadonlyMap<K, V>): ReadonlyMap<K, V> {
+  try {
+    return read();
+  } catch {
+    return new Map();
+  }
+}
