@@ -73,7 +73,7 @@ async function valueOf(
 ): Promise<number | undefined> {
   const metric = registry.getSingleMetric(name);
   assert.ok(metric, `metric ${name} exists`);
-  const { values } = await metric.get();
+  const values = (await metric.get()).values as { value: number; labels: object; metricName?: string }[];
   const hit = values.find(
     (v) =>
       (suffix === '' ? v.metricName === undefined || v.metricName === name : v.metricName === name + suffix) &&
