@@ -25,9 +25,11 @@ export interface TracingOptions {
  * its use sits in {@link zipkinBackend}; another tracer would be another implementation of this.
  */
 export interface TraceBackend<Id> {
-  /** The caller's current span context, or undefined when none is in scope. */
-  current(): Id | undefined;
-  newRoot(): Id;
+  /**
+   * A new span id under the caller's current context (`parent` is that context), or a new root when
+   * no context is in scope (`parent` absent). One call, so a counting sampler is consulted once.
+   */
+  childOfCurrent(): { readonly id: Id; readonly parent?: Id };
   newChild(parent: Id): Id;
   propagation(id: Id): B3Context;
   /** Starts a span now. `remote` is set for CLIENT spans, absent for local ones. */
@@ -60,6 +62,8 @@ interface CallTrace<Id> {
   readonly remoteServiceName: string;
   /** Retry notes for the next attempt's span (the previous one is already finished). */
   pending: string[];
+  /** The child id made while reading the caller's context, kept for the first span under `parent`. */
+  spare: Id | undefined;
   readonly attempts: Map<number, Id>;
 }
 
@@ -151,11 +155,12 @@ export class Tracing {
   #callFor(ev: CallStartEvent | AttemptStartEvent | FailFastEvent): CallTrace<zipkin.TraceId> {
     let call = this.#calls.get(ev.callId);
     if (call !== undefined) return call;
-    const current = this.#backend.current();
+    const { id, parent } = this.#backend.childOfCurrent();
     const path = 'path' in ev ? pathOnly(ev.path) : '/';
     call = {
-      parent: current ?? this.#backend.newRoot(),
-      ownsParent: current === undefined,
+      parent: parent ?? id,
+      ownsParent: parent === undefined,
+      spare: parent === undefined ? undefined : id,
       method: ev.method,
       path,
       remoteServiceName: this.#remoteServiceName ?? serviceNameOf(ev.group),
@@ -177,7 +182,7 @@ export class Tracing {
     const call = this.#callFor(ev);
     let id = call.attempts.get(ev.attempt);
     if (id !== undefined) return id;
-    id = this.#backend.newChild(call.parent);
+    id = this.#childOf(call);
     call.attempts.set(ev.attempt, id);
     const tags: Record<string, string> = {
       'http.method': ev.method,
@@ -193,6 +198,13 @@ export class Tracing {
     });
     call.pending = [];
     return id;
+  }
+
+  #childOf(call: CallTrace<zipkin.TraceId>): zipkin.TraceId {
+    const spare = call.spare;
+    if (spare === undefined) return this.#backend.newChild(call.parent);
+    call.spare = undefined;
+    return spare;
   }
 
   #endAttempt(ev: AttemptEndEvent): void {
@@ -214,7 +226,7 @@ export class Tracing {
 
   #failFast(ev: FailFastEvent): void {
     const call = this.#callFor(ev);
-    const id = this.#backend.newChild(call.parent);
+    const id = this.#childOf(call);
     this.#backend.start(id, {
       name: 'rxhttp.fail-fast',
       tags: { 'http.method': ev.method, 'http.path': call.path, 'rxhttp.attempt': String(ev.attempt) },
@@ -288,12 +300,13 @@ export function zipkinBackend(tracer: zipkin.Tracer): TraceBackend<zipkin.TraceI
   };
 
   return {
-    current() {
-      const id = tracer.id;
-      // createChildId of the sentinel (no context in scope) yields a root: no parent span id.
-      return tracer.createChildId(id).parentSpanId.present ? id : undefined;
+    childOfCurrent() {
+      const current = tracer.id;
+      // zipkin-js hides whether a context is in scope (tracer.id falls back to a sentinel), but a child
+      // of the sentinel comes back as a new root, without a parent span id.
+      const id = tracer.createChildId(current);
+      return id.parentSpanId.present ? { id, parent: current } : { id };
     },
-    newRoot: () => tracer.createRootId(),
     newChild: (parent) => tracer.createChildId(parent),
     propagation(id) {
       return {

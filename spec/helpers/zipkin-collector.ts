@@ -110,7 +110,10 @@ export interface SpecTracer {
  * zipkin-js creates an unclearable `setInterval` in both `BatchRecorder` and `HttpLogger`; the
  * constructors run with `setInterval` wrapped so the handles can be cleared when the spec ends.
  */
-export function createSpecTracer(endpoint: string, options: { sampled?: boolean } = {}): SpecTracer {
+export function createSpecTracer(
+  endpoint: string,
+  options: { sampled?: boolean; sample?: (id: zipkin.TraceId) => boolean } = {},
+): SpecTracer {
   const timers: ReturnType<typeof setInterval>[] = [];
   const original = globalThis.setInterval;
   const transportErrors: unknown[] = [];
@@ -135,7 +138,9 @@ export function createSpecTracer(endpoint: string, options: { sampled?: boolean 
   const tracer = new zipkin.Tracer({
     ctxImpl: new zipkin.ExplicitContext(),
     recorder,
-    sampler: new zipkin.sampler.Sampler(options.sampled === false ? zipkin.sampler.neverSample : zipkin.sampler.alwaysSample),
+    sampler: new zipkin.sampler.Sampler(
+      options.sample ?? (options.sampled === false ? zipkin.sampler.neverSample : zipkin.sampler.alwaysSample),
+    ),
     localServiceName: 'spec-client',
   });
   return {

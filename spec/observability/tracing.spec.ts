@@ -230,6 +230,20 @@ describe('Tracing (zipkin-js, HttpLogger JSON v2, loopback collector)', () => {
     for (const span of spans) assert.ok(span.annotations?.some((a) => a.value === 'rxhttp.detached'));
   });
 
+  it('asks the sampler once per call, so a counting sampler keeps its rate', () => {
+    let decisions = 0;
+    const spec = createSpecTracer(collector.endpoint, { sample: () => (decisions++, false) });
+    const tracing = new Tracing(spec.tracer);
+    const events$ = new Subject<CallEvent>();
+    const sub = tracing.attach(events$);
+    const atStart = decisions;
+    twoAttemptCall(events$, tracing, 11);
+    twoAttemptCall(events$, tracing, 12);
+    assert.equal(decisions - atStart, 2);
+    sub.unsubscribe();
+    spec.close();
+  });
+
   it('returns headers even when headersFor runs before the subscriber saw the attempt', () => {
     const spec = createSpecTracer(collector.endpoint);
     const tracing = new Tracing(spec.tracer);
