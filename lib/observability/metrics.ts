@@ -61,6 +61,7 @@ interface Metrics {
   /** Hot path: one Map lookup per attempt-end instead of label validation and hashing. */
   readonly attemptChildren: Map<string, Histogram.Internal<string>>;
   readonly activeChildren: Map<string, Gauge.Internal<string>>;
+  readonly callChildren: Map<string, Histogram.Internal<string>>;
 }
 
 const cache = new WeakMap<Registry, Metrics>();
@@ -159,7 +160,7 @@ function errorType(ev: AttemptEndEvent): string {
 function attemptChild(m: Metrics, ev: AttemptEndEvent): Histogram.Internal<string> {
   const error = errorType(ev);
   const status = ev.status === undefined ? '' : String(ev.status);
-  const key = `${ev.method}\0${ev.key}\0${ev.group}\0${status}\0${error}`;
+  const key = `${methodLabel(ev.method)}\0${ev.key}\0${ev.group}\0${status}\0${error}`;
   let child = m.attemptChildren.get(key);
   if (child === undefined) {
     child = m.attemptDuration.labels({
@@ -170,13 +171,13 @@ function attemptChild(m: Metrics, ev: AttemptEndEvent): Histogram.Internal<strin
       error_type: error,
       rxhttp_group: labelSafe(ev.group),
     });
-    m.attemptChildren.set(key, child);
+    remember(m.attemptChildren, key, child);
   }
   return child;
 }
 
 function activeChild(m: Metrics, ev: AttemptStartEvent): Gauge.Internal<string> {
-  const key = `${ev.method}\0${ev.key}\0${ev.group}`;
+  const key = `${methodLabel(ev.method)}\0${ev.key}\0${ev.group}`;
   let child = m.activeChildren.get(key);
   if (child === undefined) {
     child = m.active.labels({
@@ -185,16 +186,34 @@ function activeChild(m: Metrics, ev: AttemptStartEvent): Gauge.Internal<string> 
       server_port: String(ev.address.port),
       rxhttp_group: labelSafe(ev.group),
     });
-    m.activeChildren.set(key, child);
+    remember(m.activeChildren, key, child);
   }
   return child;
 }
 
 function observeCall(m: Metrics, ev: CallEndEvent): void {
-  m.callDuration.observe(
-    { http_request_method: methodLabel(ev.method), rxhttp_group: labelSafe(ev.group), outcome: ev.outcome },
-    ev.durationMs / 1000,
-  );
+  const key = `${methodLabel(ev.method)}\0${ev.group}\0${ev.outcome}`;
+  let child = m.callChildren.get(key);
+  if (child === undefined) {
+    child = m.callDuration.labels({
+      http_request_method: methodLabel(ev.method),
+      rxhttp_group: labelSafe(ev.group),
+      outcome: ev.outcome,
+    });
+    remember(m.callChildren, key, child);
+  }
+  child.observe(ev.durationMs / 1000);
+}
+
+/**
+ * The children caches only save work: past this many label sets (hosts churning under DNS for weeks)
+ * a cache starts over rather than grow without bound; prom-client keeps the series either way.
+ */
+const MAX_CACHED_CHILDREN = 10_000;
+
+function remember<V>(cache: Map<string, V>, key: string, child: V): void {
+  if (cache.size >= MAX_CACHED_CHILDREN) cache.clear();
+  cache.set(key, child);
 }
 
 function metricsFor(registry: Registry): Metrics {
@@ -315,6 +334,7 @@ function metricsFor(registry: Registry): Metrics {
     sources,
     attemptChildren: new Map(),
     activeChildren: new Map(),
+    callChildren: new Map(),
   };
   (m.breakerState as Branded)[SOURCES] = sources;
   (m.groupAddresses as Branded)[SOURCES] = sources;
