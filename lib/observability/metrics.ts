@@ -32,8 +32,16 @@ const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 const BRAND = Symbol.for('rxhttp.metric');
 /** The per-registry set of sources, stored on the gauges so every copy of rxhttp reads the same one. */
 const SOURCES = Symbol.for('rxhttp.metricSources');
+/** The per-registry in-flight counts, stored on the gauge for the same reason. */
+const ACTIVE = Symbol.for('rxhttp.activeRequests');
 
-type Branded = { [BRAND]?: true; [SOURCES]?: Set<MetricSources> };
+type Branded = { [BRAND]?: true; [SOURCES]?: Set<MetricSources>; [ACTIVE]?: Map<string, ActiveCount> };
+
+/** In-flight attempts of one label set: plain counters, published to the gauge at scrape time. */
+interface ActiveCount {
+  readonly labels: Record<(typeof ACTIVE_LABELS)[number], string>;
+  n: number;
+}
 
 const ATTEMPT_LABELS = [
   'http_request_method',
@@ -48,7 +56,7 @@ const ACTIVE_LABELS = ['http_request_method', 'server_address', 'server_port', '
 /** The metric family shared by every client attached to one registry. */
 interface Metrics {
   readonly attemptDuration: Histogram<(typeof ATTEMPT_LABELS)[number]>;
-  readonly active: Gauge<(typeof ACTIVE_LABELS)[number]>;
+  readonly activeGauge: Gauge<(typeof ACTIVE_LABELS)[number]>;
   readonly callDuration: Histogram<'http_request_method' | 'rxhttp_group' | 'outcome'>;
   readonly retries: Counter<'reason' | 'rxhttp_group'>;
   readonly budgetRefusals: Counter<'rxhttp_group'>;
@@ -60,7 +68,8 @@ interface Metrics {
   readonly sources: Set<MetricSources>;
   /** Hot path: one Map lookup per attempt-end instead of label validation and hashing. */
   readonly attemptChildren: Map<string, Histogram.Internal<string>>;
-  readonly activeChildren: Map<string, Gauge.Internal<string>>;
+  /** Counted here and copied into the gauge by its `collect()`: a gauge `inc()` costs ten times more. */
+  readonly active: Map<string, ActiveCount>;
   readonly callChildren: Map<string, Histogram.Internal<string>>;
 }
 
@@ -98,23 +107,28 @@ export function attachMetrics(
 ): Subscription {
   const m = metricsFor(registry);
   m.sources.add(sources);
-  /** In-flight attempts of this client, so unsubscribe can undo their `active` increments. */
-  const inFlight = new Map<string, Gauge.Internal<string>>();
+  /**
+   * In-flight attempts of this client by call id (a call's attempts are sequential), so attempt-end
+   * finds its counter and unsubscribe can undo what never ended.
+   */
+  const inFlight = new Map<number, ActiveCount>();
 
   const subscription = events$.subscribe((ev) => {
     switch (ev.type) {
       case 'attempt-start': {
-        const child = activeChild(m, ev);
-        child.inc();
-        inFlight.set(`${ev.callId}:${ev.attempt}`, child);
+        // A start without an end (never expected) must not leak a count.
+        const previous = inFlight.get(ev.callId);
+        if (previous !== undefined) previous.n--;
+        const count = activeCount(m, ev);
+        count.n++;
+        inFlight.set(ev.callId, count);
         break;
       }
       case 'attempt-end': {
-        const id = `${ev.callId}:${ev.attempt}`;
-        const child = inFlight.get(id);
-        if (child !== undefined) {
-          inFlight.delete(id);
-          child.dec();
+        const count = inFlight.get(ev.callId);
+        if (count !== undefined) {
+          inFlight.delete(ev.callId);
+          count.n--;
         }
         attemptChild(m, ev).observe(ev.durationMs / 1000);
         break;
@@ -143,7 +157,7 @@ export function attachMetrics(
   });
   subscription.add(() => {
     m.sources.delete(sources);
-    for (const child of inFlight.values()) child.dec();
+    for (const count of inFlight.values()) count.n--;
     inFlight.clear();
   });
   return subscription;
@@ -176,19 +190,22 @@ function attemptChild(m: Metrics, ev: AttemptEndEvent): Histogram.Internal<strin
   return child;
 }
 
-function activeChild(m: Metrics, ev: AttemptStartEvent): Gauge.Internal<string> {
+function activeCount(m: Metrics, ev: AttemptStartEvent): ActiveCount {
   const key = `${methodLabel(ev.method)}\0${ev.key}\0${ev.group}`;
-  let child = m.activeChildren.get(key);
-  if (child === undefined) {
-    child = m.active.labels({
-      http_request_method: methodLabel(ev.method),
-      server_address: ev.address.host,
-      server_port: String(ev.address.port),
-      rxhttp_group: labelSafe(ev.group),
-    });
-    remember(m.activeChildren, key, child);
+  let count = m.active.get(key);
+  if (count === undefined) {
+    count = {
+      labels: {
+        http_request_method: methodLabel(ev.method),
+        server_address: ev.address.host,
+        server_port: String(ev.address.port),
+        rxhttp_group: labelSafe(ev.group),
+      },
+      n: 0,
+    };
+    m.active.set(key, count);
   }
-  return child;
+  return count;
 }
 
 function observeCall(m: Metrics, ev: CallEndEvent): void {
@@ -224,6 +241,8 @@ function metricsFor(registry: Registry): Metrics {
   // Found on the registry but not in our cache: another copy of rxhttp created it; share its sources.
   const existingState = registry.getSingleMetric('rxhttp_circuit_breaker_state') as Branded | undefined;
   const sources = existingState?.[SOURCES] ?? new Set<MetricSources>();
+  const existingActive = registry.getSingleMetric('http_client_active_requests') as Branded | undefined;
+  const active = existingActive?.[ACTIVE] ?? new Map<string, ActiveCount>();
 
   const m: Metrics = {
     attemptDuration: shared(registry, 'http_client_request_duration_seconds', (name) =>
@@ -235,8 +254,16 @@ function metricsFor(registry: Registry): Metrics {
         registers,
       }),
     ),
-    active: shared(registry, 'http_client_active_requests', (name) =>
-      new Gauge({ name, help: 'HTTP client attempts in flight.', labelNames: ACTIVE_LABELS, registers }),
+    activeGauge: shared(registry, 'http_client_active_requests', (name) =>
+      new Gauge({
+        name,
+        help: 'HTTP client attempts in flight.',
+        labelNames: ACTIVE_LABELS,
+        registers,
+        collect() {
+          for (const count of active.values()) this.set(count.labels, count.n);
+        },
+      }),
     ),
     callDuration: shared(registry, 'rxhttp_call_duration_seconds', (name) =>
       new Histogram({
@@ -333,11 +360,12 @@ function metricsFor(registry: Registry): Metrics {
     ),
     sources,
     attemptChildren: new Map(),
-    activeChildren: new Map(),
+    active,
     callChildren: new Map(),
   };
   (m.breakerState as Branded)[SOURCES] = sources;
   (m.groupAddresses as Branded)[SOURCES] = sources;
+  (m.activeGauge as Branded)[ACTIVE] = active;
   cache.set(registry, m);
   return m;
 }
