@@ -111,7 +111,7 @@ function causeNotSent(cause: unknown, depth: number): boolean {
  * shouldRetry({ ...outcome, method: 'POST', response: { status: 503, headers: {} } }, { maxAttempts: 3 }) // false
  * ```
  */
-export function shouldRetry(outcome: AttemptOutcome, opts: Pick<RetryOptions, 'retryOn' | 'retryNonIdempotent'>): boolean {
+export function shouldRetry(outcome: AttemptOutcome, opts: RetryOptions | ResolvedRetry): boolean {
   const retryOn = opts.retryOn ?? defaultRetryOn;
   if (!retryOn(outcome)) return false;
   if (isIdempotent(outcome.method)) return true;
