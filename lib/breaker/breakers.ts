@@ -1,0 +1,203 @@
+import { Observable, Subject, type Subscription } from 'rxjs';
+import type { BreakerTransitionEvent, CallEvent } from '../events/events.js';
+import type { Clock } from '../internal/clock.js';
+import type { Address, AttemptOutcome, BreakerSnapshot, XRequest } from '../types.js';
+import type { ResolvedBreakerConfig } from './config.js';
+import { reduceBreaker, closedBreaker, type BreakerInput, type BreakerState, type BreakerStateName } from './reducer.js';
+import { failureRate, type WindowCount } from './window.js';
+
+/** One breaker: its state (changed only through the reducer) and what `retain` needs. */
+interface Entry {
+  state: BreakerState;
+  /** Address key (`host:port`) of the last attempt seen, so `retain` also works for custom keys. */
+  address: string;
+  /** Attempts started and not yet ended. */
+  pending: number;
+  /** Cached public view of `state`. */
+  snapshot: BreakerSnapshot | undefined;
+}
+
+/**
+ * The client's circuit breakers, one per key, as a scan over `events$`: `attempt-end` events
+ * with a `success` or `failure` verdict feed the breaker named by their `breakerKey`; the call
+ * chain asks {@link CircuitBreakers.tryAcquire} before each attempt.
+ *
+ * Idle breakers cost nothing: there are no timers; time is read from the clock only when an event
+ * or a request arrives, and OPEN → HALF_OPEN happens lazily (see `reducer.ts`). An unknown key is a
+ * closed breaker with an empty window; its entry is made by its first attempt.
+ *
+ * @example
+ * ```ts
+ * const breakers = new CircuitBreakers(resolveBreakerConfig(undefined), clock, (e) => bus.emit(e));
+ * breakers.attach(bus.events$);
+ * if (!breakers.tryAcquire(breakers.key(req, address))) throw new FailFastError();
+ * ```
+ */
+export class CircuitBreakers {
+  readonly #config: ResolvedBreakerConfig;
+  readonly #clock: Clock;
+  readonly #emit: (e: BreakerTransitionEvent) => void;
+  readonly #entries = new Map<string, Entry>();
+  readonly #changes = new Subject<ReadonlyMap<string, BreakerSnapshot>>();
+  #map: ReadonlyMap<string, BreakerSnapshot> | undefined;
+  #subscription: Subscription | undefined;
+  #closed = false;
+
+  /**
+   * Snapshot of every breaker by key. Replays the current map to each new subscriber, then emits a
+   * new map on every visible change: a transition, a refreshed count, a breaker added or dropped.
+   * Maps are built only while someone listens (or {@link CircuitBreakers.snapshots} is called).
+   */
+  readonly snapshots$: Observable<ReadonlyMap<string, BreakerSnapshot>>;
+
+  constructor(config: ResolvedBreakerConfig, clock: Clock, emit: (e: BreakerTransitionEvent) => void) {
+    this.#config = config;
+    this.#clock = clock;
+    this.#emit = emit;
+    this.snapshots$ = new Observable((subscriber) => {
+      if (this.#closed) {
+        subscriber.next(this.snapshots());
+        subscriber.complete();
+        return undefined;
+      }
+      // Subscribe before replaying, so a change made by the subscriber's own handler is not missed.
+      const sub = this.#changes.subscribe(subscriber);
+      subscriber.next(this.snapshots());
+      return sub;
+    });
+  }
+
+  /** Starts following a client's event stream. Call once; {@link CircuitBreakers.close} ends it. */
+  attach(events$: Observable<CallEvent>): void {
+    this.#subscription?.unsubscribe();
+    this.#subscription = events$.subscribe((e) => this.#onEvent(e));
+  }
+
+  /** The breaker key of an attempt of `req` to `address` (config `key`, default `host:port`). */
+  key(req: XRequest, address: Address): string {
+    return this.#config.key(req, address);
+  }
+
+  /**
+   * The verdict on an attempt's outcome for `AttemptEndEvent.verdict`: config `isFailure`, except that
+   * an `ABORTED` outcome (the caller gave up) is always `ignored`. Cancelled attempts should be
+   * reported as `ignored` by the caller without asking.
+   */
+  classify(outcome: AttemptOutcome): 'success' | 'failure' | 'ignored' {
+    if (outcome.error?.code === 'ABORTED') return 'ignored';
+    return this.#config.isFailure(outcome) ? 'failure' : 'success';
+  }
+
+  /** Current state of a breaker, without side effects; `closed` for an unknown key. */
+  state(key: string): BreakerStateName {
+    return this.#entries.get(key)?.state.name ?? 'closed';
+  }
+
+  /** Whether {@link CircuitBreakers.tryAcquire} would admit a request now, without side effects. */
+  canAttempt(key: string): boolean {
+    const entry = this.#entries.get(key);
+    if (entry === undefined || entry.state.name === 'closed') return true;
+    return reduceBreaker(entry.state, 'request', this.#clock.now(), this.#config).admitted;
+  }
+
+  /**
+   * Asks to send one attempt under `key`: true when closed, or when this request becomes the
+   * half-open trial (lazy OPEN → HALF_OPEN, emitting the transition); false to fail fast.
+   */
+  tryAcquire(key: string): boolean {
+    const entry = this.#entries.get(key);
+    // Closed admits without changing anything (the reducer returns the same state), so skip it.
+    if (entry === undefined || entry.state.name === 'closed') return true;
+    return this.#apply(key, entry, 'request');
+  }
+
+  /** The current snapshot of every breaker by key. Cached until something visible changes. */
+  snapshots(): ReadonlyMap<string, BreakerSnapshot> {
+    if (this.#map === undefined) {
+      const map = new Map<string, BreakerSnapshot>();
+      for (const [key, entry] of this.#entries) map.set(key, (entry.snapshot ??= toSnapshot(entry.state)));
+      this.#map = map;
+    }
+    return this.#map;
+  }
+
+  /**
+   * Drops the breakers of hosts gone from every group. `liveKeys` holds the address keys
+   * (`host:port`) of every address still in use (breaker keys are accepted too). A breaker is kept
+   * while its key or the address it last saw is live, while an attempt is in flight, or while it is
+   * still rejecting (open within its window, or half-open with a trial out); otherwise it would admit
+   * a request anyway, and a returning host simply starts closed. Call it on every address-list change.
+   */
+  retain(liveKeys: ReadonlySet<string>): void {
+    const now = this.#clock.now();
+    let dropped = false;
+    for (const [key, entry] of this.#entries) {
+      if (liveKeys.has(key) || liveKeys.has(entry.address) || entry.pending > 0) continue;
+      if (entry.state.name !== 'closed' && !reduceBreaker(entry.state, 'request', now, this.#config).admitted) continue;
+      this.#entries.delete(key);
+      dropped = true;
+    }
+    if (dropped) this.#changed();
+  }
+
+  /** Stops following events and completes {@link CircuitBreakers.snapshots$}. */
+  close(): void {
+    this.#closed = true;
+    this.#subscription?.unsubscribe();
+    this.#subscription = undefined;
+    this.#changes.complete();
+  }
+
+  #onEvent(e: CallEvent): void {
+    if (e.type === 'attempt-start') {
+      this.#entry(e.breakerKey, e.key).pending++;
+    } else if (e.type === 'attempt-end') {
+      const entry = this.#entry(e.breakerKey, e.key);
+      if (entry.pending > 0) entry.pending--;
+      if (e.verdict !== 'ignored') this.#apply(e.breakerKey, entry, e.verdict);
+    }
+  }
+
+  #entry(key: string, address: string): Entry {
+    let entry = this.#entries.get(key);
+    if (entry === undefined) {
+      entry = { state: closedBreaker(this.#clock.now()), address, pending: 0, snapshot: undefined };
+      this.#entries.set(key, entry);
+      this.#changed();
+    } else {
+      entry.address = address;
+    }
+    return entry;
+  }
+
+  /** Runs the reducer on one breaker; stores the result, emits a transition, publishes changes. */
+  #apply(key: string, entry: Entry, input: BreakerInput): boolean {
+    const now = this.#clock.now();
+    const prev = entry.state;
+    const { state, admitted } = reduceBreaker(prev, input, now, this.#config);
+    if (state === prev) return admitted;
+    entry.state = state;
+    if (!visiblyChanged(prev, state)) return admitted;
+    entry.snapshot = undefined;
+    if (state.name !== prev.name) this.#emit({ type: 'breaker-transition', time: now, breakerKey: key, from: prev.name, to: state.name });
+    this.#changed();
+    return admitted;
+  }
+
+  #changed(): void {
+    this.#map = undefined;
+    if (this.#changes.observed) this.#changes.next(this.snapshots());
+  }
+}
+
+/** A change shows on `breakers$` when the state, its start or the closed window's snapshot changes. */
+function visiblyChanged(prev: BreakerState, next: BreakerState): boolean {
+  if (prev.name !== next.name || prev.since !== next.since) return true;
+  return prev.name === 'closed' && next.name === 'closed' && prev.window.snapshot !== next.window.snapshot;
+}
+
+/** The public view: closed shows the window's snapshot; open and half-open the one that tripped. */
+function toSnapshot(state: BreakerState): BreakerSnapshot {
+  const count: WindowCount = state.name === 'closed' ? state.window.snapshot : state.tripped;
+  return { state: state.name, failureRate: failureRate(count), total: count.success + count.failure, since: state.since };
+}
