@@ -1,0 +1,51 @@
+import { invalidArgument } from '../errors.js';
+import type { LoadBalancer, LoadBalancerName } from '../types.js';
+import { P2CEwmaBalancer } from './p2c-ewma.js';
+import { P2CBalancer } from './p2c.js';
+import { RandomBalancer } from './random.js';
+import { RoundRobinBalancer } from './round-robin.js';
+import { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
+
+export { P2CEwmaBalancer, UNSAMPLED_PENALTY, ewmaLoad } from './p2c-ewma.js';
+export { P2CBalancer, p2cPick } from './p2c.js';
+export { RandomBalancer } from './random.js';
+export { RoundRobinBalancer } from './round-robin.js';
+export { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
+
+/** The balancer a group uses when none is named (the contract's default). @defaultValue 'p2c-ewma' */
+export const DEFAULT_LOAD_BALANCER: LoadBalancerName = 'p2c-ewma';
+
+const FACTORIES: Readonly<Record<LoadBalancerName, () => LoadBalancer>> = {
+  'round-robin': () => new RoundRobinBalancer(),
+  random: () => new RandomBalancer(),
+  p2c: () => new P2CBalancer(),
+  'p2c-ewma': () => new P2CEwmaBalancer(),
+  'weighted-round-robin': () => new WeightedRoundRobinBalancer(),
+};
+
+/**
+ * The balancer for one group: a fresh built-in instance for a name (so state such as a round-robin
+ * cursor is per group), or the user's own object as given.
+ *
+ * @param spec - a {@link LoadBalancerName}, an object with a `pick` method, or undefined for
+ *   {@link DEFAULT_LOAD_BALANCER}.
+ * @param field - the option name reported in errors. @defaultValue 'loadBalancer'
+ * @throws XhttpError `INVALID_ARGUMENT` naming `field` for an unknown name or an object without `pick`.
+ *
+ * @example
+ * ```ts
+ * const balancer = createBalancer(options.loadBalancer, 'options.loadBalancer');
+ * ```
+ */
+export function createBalancer(spec: LoadBalancerName | LoadBalancer | undefined, field = 'loadBalancer'): LoadBalancer {
+  const value: unknown = spec ?? DEFAULT_LOAD_BALANCER;
+  if (typeof value === 'string') {
+    // Own-property check: a name such as 'toString' must not reach Object.prototype.
+    if (!Object.hasOwn(FACTORIES, value))
+      throw invalidArgument(field, `unknown load balancer '${value.slice(0, 40)}'; expected one of ${Object.keys(FACTORIES).join(', ')}`);
+    return FACTORIES[value as LoadBalancerName]();
+  }
+  if (typeof value === 'object' && value !== null && typeof (value as Partial<LoadBalancer>).pick === 'function')
+    return value as LoadBalancer;
+  throw invalidArgument(field, 'must be a load balancer name or an object with a pick(candidates, ctx) method');
+}
