@@ -6,11 +6,14 @@ import { RandomBalancer } from './random.js';
 import { RoundRobinBalancer } from './round-robin.js';
 import { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
 
+export { PANIC_REPICKS, selectAddress, type CandidateState } from './eligible.js';
+export { DEFAULT_STATS_WINDOW_MS, LoadStats, type HostStats, type LoadStatsOptions } from './load-stats.js';
 export { P2CEwmaBalancer, UNSAMPLED_PENALTY, ewmaLoad } from './p2c-ewma.js';
 export { P2CBalancer, p2cPick } from './p2c.js';
 export { RandomBalancer } from './random.js';
 export { RoundRobinBalancer } from './round-robin.js';
-export { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
+export { DEFAULT_DECAY_MS, EMPTY_PEAK_EWMA, decayed, nextCost, observe, type PeakEwmaState } from './peak-ewma.js';
+export { DEFAULT_PRIORITY, DEFAULT_WEIGHT, WeightedRoundRobinBalancer, ZERO_WEIGHT } from './weighted-round-robin.js';
 
 /** The balancer a group uses when none is named (the contract's default). @defaultValue 'p2c-ewma' */
 export const DEFAULT_LOAD_BALANCER: LoadBalancerName = 'p2c-ewma';
