@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LoadStats } from '../../lib/balancer/load-stats.js';
+import { P2CEwmaBalancer, UNSAMPLED_PENALTY, ewmaLoad } from '../../lib/balancer/p2c-ewma.js';
+import { P2CBalancer } from '../../lib/balancer/p2c.js';
+import { RoundRobinBalancer } from '../../lib/balancer/round-robin.js';
+import { addressKey } from '../../lib/events/events.js';
+import { seededRandom } from '../../lib/internal/random.js';
+import type { Address, HostLoad, LoadBalancer, PickContext } from '../../lib/types.js';
+
+const hosts = (n: number): Address[] => Array.from({ length: n }, (_, i) => ({ host: `10.0.0.${i + 1}`, port: 80 }));
+
+describe('ewmaLoad', () => {
+  it('is cost × (outstanding + 1) once sampled', () => {
+    assert.equal(ewmaLoad({ outstanding: 0, cost: 20, sampled: true }), 20);
+    assert.equal(ewmaLoad({ outstanding: 3, cost: 20, sampled: true }), 80);
+  });
+
+  it('gives an idle unmeasured host 0, so it is probed, and a busy one the penalty', () => {
+    assert.equal(ewmaLoad({ outstanding: 0, cost: 0, sampled: false }), 0);
+    assert.equal(ewmaLoad({ outstanding: 1, cost: 0, sampled: false }), UNSAMPLED_PENALTY + 1);
+    assert.ok(ewmaLoad({ outstanding: 2, cost: 0, sampled: false }) > ewmaLoad({ outstanding: 1, cost: 0, sampled: false }));
+    assert.ok(UNSAMPLED_PENALTY > ewmaLoad({ outstanding: 10_000, cost: 60_000, sampled: true }));
+  });
+});
+
+describe('p2c-ewma pick', () => {
+  it('of two hosts, picks the lower cost × (pending + 1)', () => {
+    const [a, b] = hosts(2) as [Address, Address];
+    const loads = new Map<Address, HostLoad>([
+      [a, { outstanding: 1, cost: 10, sampled: true }], // 20
+      [b, { outstanding: 0, cost: 15, sampled: true }], // 15
+    ]);
+    const ctx: PickContext = { now: 0, random: seededRandom(1), attempt: 1, load: (x) => loads.get(x)! };
+    for (let i = 0; i < 20; i++) assert.equal(new P2CEwmaBalancer().pick([a, b], ctx), b);
+  });
+
+  it('sends first probes one at a time to unmeasured hosts', () => {
+    const [a, b] = hosts(2) as [Address, Address];
+    const loads = new Map<Address, HostLoad>([
+      [a, { outstanding: 1, cost: 0, sampled: false }],
+      [b, { outstanding: 4, cost: 50, sampled: true }],
+    ]);
+    const ctx: PickContext = { now: 0, random: seededRandom(2), attempt: 1, load: (x) => loads.get(x)! };
+    assert.equal(new P2CEwmaBalancer().pick([a, b], ctx), b);
+  });
+});
+
+/**
+ * A closed-loop run in virtual time, Finagle-style: `concurrency` callers each send a request as soon
+ * as the last returns, `calls` in all; each host answers after its latency ±20 % (seeded). Events go
+ * through a real LoadStats, as on a client's events$.
+ */
+function simulate(balancer: LoadBalancer, latencyMs: readonly number[], opts: { calls: number; concurrency: number; seed: number }) {
+  const list = hosts(latencyMs.length);
+  let t = 0;
+  const stats = new LoadStats({ now: () => t, setTimer: () => assert.fail('no timers') });
+  const random = seededRandom(opts.seed);
+  const picks = new Array<number>(list.length).fill(0);
+  const inflight: { end: number; index: number; duration: number }[] = [];
+  let started = 0;
+  let callId = 0;
+  const base = { group: 'g', method: 'GET', attempt: 1, path: '/' } as const;
+
+  const send = () => {
+    const ctx: PickContext = { now: t, random, attempt: 1, load: (a) => stats.load(a, t) };
+    const address = balancer.pick(list, ctx)!;
+    const index = list.indexOf(address);
+    const key = addressKey(address);
+    stats.update({ type: 'attempt-start', time: t, callId: ++callId, address, key, breakerKey: key, ...base });
+    const duration = latencyMs[index]! * (0.8 + 0.4 * random());
+    inflight.push({ end: t + duration, index, duration });
+    picks[index]!++;
+    started++;
+  };
+
+  while (started < opts.concurrency) send();
+  while (inflight.length > 0) {
+    let next = 0;
+    for (let i = 1; i < inflight.length; i++) if (inflight[i]!.end < inflight[next]!.end) next = i;
+    const done = inflight.splice(next, 1)[0]!;
+    t = done.end;
+    const address = list[done.index]!;
+    const key = addressKey(address);
+    stats.update({
+      type: 'attempt-end', time: t, callId, address, key, breakerKey: key, durationMs: done.duration,
+      status: 200, cancelled: false, verdict: 'success', ...base,
+    });
+    if (started < opts.calls) send();
+  }
+  return { shares: picks.map((p) => p / opts.calls), elapsedMs: t };
+}
+
+describe('p2c-ewma under a slow host (statistical, seeded, virtual time)', () => {
+  const slow = [20, 2, 2, 2, 2]; // host 0 is 10× slower
+  const healthy = [2, 2, 2, 2, 2];
+  const run = { calls: 6_000, concurrency: 16 };
+
+  it('sends the slow host under 1.5 % of calls where round robin sends it 20 %', () => {
+    for (const seed of [1, 2, 3]) {
+      const ewma = simulate(new P2CEwmaBalancer(), slow, { ...run, seed });
+      const rr = simulate(new RoundRobinBalancer(), slow, { ...run, seed });
+      assert.ok(ewma.shares[0]! < 0.015, `seed ${seed}: p2c-ewma slow share ${ewma.shares[0]}`);
+      assert.ok(Math.abs(rr.shares[0]! - 0.2) < 0.001, `round robin slow share ${rr.shares[0]}`);
+      assert.ok(ewma.elapsedMs < 0.5 * rr.elapsedMs, `p2c-ewma ${ewma.elapsedMs} ms vs round robin ${rr.elapsedMs} ms`);
+    }
+  });
+
+  it('keeps throughput within 10 % of an all-healthy group', () => {
+    const base = simulate(new P2CEwmaBalancer(), healthy, { ...run, seed: 4 });
+    const withSlow = simulate(new P2CEwmaBalancer(), slow, { ...run, seed: 4 });
+    assert.ok(withSlow.elapsedMs <= base.elapsedMs / 0.9, `${withSlow.elapsedMs} vs ${base.elapsedMs} ms`);
+  });
+
+  it('does better than least-outstanding p2c on the slow host', () => {
+    const ewma = simulate(new P2CEwmaBalancer(), slow, { ...run, seed: 5 });
+    const p2c = simulate(new P2CBalancer(), slow, { ...run, seed: 5 });
+    assert.ok(ewma.shares[0]! < p2c.shares[0]!, `p2c-ewma ${ewma.shares[0]} vs p2c ${p2c.shares[0]}`);
+  });
+
+  it('spreads evenly over equal hosts (each within 3 points of 20 %)', () => {
+    const { shares } = simulate(new P2CEwmaBalancer(), healthy, { ...run, seed: 6 });
+    for (const s of shares) assert.ok(Math.abs(s - 0.2) < 0.03, `shares ${shares.join(' ')}`);
+  });
+});
