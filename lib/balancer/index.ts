@@ -41,7 +41,7 @@ const FACTORIES: Readonly<Record<LoadBalancerName, () => LoadBalancer>> = {
  * ```
  */
 export function createBalancer(spec: LoadBalancerName | LoadBalancer | undefined, field = 'loadBalancer'): LoadBalancer {
-  const value: unknown = spec ?? DEFAULT_LOAD_BALANCER;
+  const value: unknown = spec === undefined ? DEFAULT_LOAD_BALANCER : spec;
   if (typeof value === 'string') {
     // Own-property check: a name such as 'toString' must not reach Object.prototype.
     if (!Object.hasOwn(FACTORIES, value))
