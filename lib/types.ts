@@ -56,7 +56,10 @@ export type LoadBalancerName = 'round-robin' | 'random' | 'p2c' | 'p2c-ewma' | '
 export interface AttemptOutcome {
   readonly attempt: number;
   readonly address: Address;
-  readonly response?: { readonly status: number; readonly headers: Readonly<Record<string, string | string[]>> };
+  readonly response?: {
+    readonly status: number;
+    readonly headers: Readonly<Record<string, string | string[]>>;
+  };
   readonly error?: XhttpError;
   readonly elapsedMs: number;
   /** HTTP method of the request, upper case. */
@@ -125,7 +128,8 @@ export interface XRequest {
   readonly group?: GroupLike;
   readonly url?: string;
   readonly path?: string;
-  readonly query?: URLSearchParams | Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
+  readonly query?:
+    URLSearchParams | Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
   readonly headers?: HeadersInit | Record<string, string>;
   readonly body?: RequestBody;
 }

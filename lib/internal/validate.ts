@@ -6,7 +6,8 @@ export function checkOptions(value: unknown, allowed: readonly string[], field: 
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw invalidArgument(field === '' ? 'config' : field, 'must be an object');
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw invalidArgument(field === '' ? key : `${field}.${key}`, 'unknown option');
+    if (!allowed.includes(key))
+      throw invalidArgument(field === '' ? key : `${field}.${key}`, 'unknown option');
   }
 }
 
@@ -37,7 +38,11 @@ export function optionalRatio(value: unknown, field: string): number | undefined
 }
 
 /** A positive integer, or undefined. */
-export function optionalPositiveInt(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function optionalPositiveInt(
+  value: unknown,
+  field: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max)
     throw invalidArgument(field, `must be an integer from 1 to ${max}`);

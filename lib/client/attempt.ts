@@ -1,0 +1,199 @@
+import { Observable } from 'rxjs';
+import { FailFastError, TimeoutError, XhttpError } from '../errors.js';
+import { addressKey } from '../events/events.js';
+import { selectAddress } from '../balancer/eligible.js';
+import { decideRetry, type RetryState } from '../resilience/decide.js';
+import { attempt$ } from '../transport/undici.js';
+import type { Address, AttemptOutcome, PickContext, XResponse } from '../types.js';
+import type { CallSpec } from './request.js';
+import type { Runtime } from './runtime.js';
+
+/** Mutable state of one call, shared by its attempts. */
+export interface CallState extends RetryState {
+  readonly callId: number;
+  readonly startedAt: number;
+  attempts: number;
+  readonly tried: Set<string>;
+  /** Set by the call deadline just before it cuts the chain, so the attempt reports a timeout. */
+  timedOut: boolean;
+  lastStatus: number | undefined;
+}
+
+const CLOSED = (): 'closed' => 'closed';
+
+/** Picks an address, skipping open breakers, preferring untried hosts; passes the breaker gate. */
+function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: number): Address {
+  const candidates = spec.group.addresses;
+  if (candidates.length === 0)
+    throw new XhttpError('NO_ADDRESS', `group ${spec.group.name} has no address`, { attempts: attempt - 1 });
+  const breakers = rt.breakers;
+  const ctx: PickContext = {
+    now: rt.clock.now(),
+    random: rt.random,
+    load: (a) => rt.loadStats.load(a),
+    attempt,
+  };
+  // canAttempt has no side effects: an open breaker whose window has passed counts as eligible,
+  // a half-open one whose trial is still out does not.
+  const breakerState = breakers
+    ? (a: Address) => {
+        const k = breakers.key(spec.request, a);
+        return breakers.canAttempt(k) ? breakers.state(k) : 'open';
+      }
+    : CLOSED;
+  let address =
+    selectAddress(candidates, spec.group.balancer, ctx, breakerState, state.tried) ?? candidates[0]!;
+  if (breakers && !breakers.tryAcquire(breakers.key(spec.request, address))) {
+    const other = candidates.find((a) => a !== address && breakers.tryAcquire(breakers.key(spec.request, a)));
+    if (!other) {
+      rt.bus.emit({
+        type: 'fail-fast',
+        time: ctx.now,
+        callId: state.callId,
+        group: spec.group.name,
+        method: spec.method,
+        attempt,
+      });
+      throw new FailFastError(`circuit breaker open for every address of ${spec.group.name}`, {
+        attempts: attempt - 1,
+      });
+    }
+    address = other;
+  }
+  return address;
+}
+
+function toResponse(
+  raw: { status: number; statusText: string; headers: XResponse['headers']; body: XResponse['body'] },
+  address: Address,
+  attempts: number,
+): XResponse {
+  return {
+    status: raw.status,
+    statusText: raw.statusText,
+    headers: raw.headers,
+    address,
+    attempts,
+    body: raw.body,
+  };
+}
+
+/**
+ * One attempt of a call, as a cold Observable: pick → gate → request over undici (with its
+ * phase and per-attempt timers). Emits attempt-start and attempt-end; on an outcome the retry
+ * policy wants retried it errors with a `RetryDecision` instead of emitting.
+ */
+export function callAttempt(rt: Runtime, spec: CallSpec, state: CallState): Observable<XResponse> {
+  return new Observable<XResponse>((subscriber) => {
+    const attempt = ++state.attempts;
+    const address = pickAndGate(rt, spec, state, attempt);
+    const key = addressKey(address);
+    state.tried.add(key);
+    const breakerKey = rt.breakers ? rt.breakers.key(spec.request, address) : key;
+    const startedAt = rt.clock.now();
+    const base = {
+      callId: state.callId,
+      group: spec.group.name,
+      method: spec.method,
+      attempt,
+      address,
+      key,
+      breakerKey,
+    };
+    const startEvent = { type: 'attempt-start' as const, time: startedAt, ...base, path: spec.path };
+    rt.bus.emit(startEvent);
+    let headers = spec.headers;
+    if (attempt > 1 || rt.attemptHeaders) {
+      headers = Object.assign(Object.create(null) as Record<string, string>, headers);
+      if (attempt > 1) headers['x-rxhttp-attempt'] = String(attempt);
+      if (rt.attemptHeaders) Object.assign(headers, rt.attemptHeaders(startEvent));
+    }
+    let ended = false;
+    const end = (outcome: AttemptOutcome, cancelled: boolean): void => {
+      ended = true;
+      const verdict = cancelled || !rt.breakers ? 'ignored' : rt.breakers.classify(outcome);
+      rt.bus.emit({
+        type: 'attempt-end',
+        time: startedAt + outcome.elapsedMs,
+        ...base,
+        durationMs: outcome.elapsedMs,
+        ...(outcome.response ? { status: outcome.response.status } : {}),
+        ...(outcome.error ? { errorCode: outcome.error.code } : {}),
+        ...(outcome.error instanceof TimeoutError ? { timeoutPhase: outcome.error.phase } : {}),
+        cancelled,
+        verdict,
+      });
+    };
+    const decide = (outcome: AttemptOutcome) =>
+      decideRetry(outcome, state, {
+        now: rt.clock.now(),
+        random: rt.random,
+        budget: rt.budget,
+        emit: (e) =>
+          rt.bus.emit({
+            ...e,
+            time: rt.clock.now(),
+            callId: state.callId,
+            group: spec.group.name,
+            method: spec.method,
+          } as never),
+      });
+    const inner = attempt$(
+      {
+        dispatcher: rt.dispatcher(spec.group, address),
+        address,
+        method: spec.method,
+        path: spec.target,
+        headers,
+        body: spec.body,
+        stream: spec.stream,
+        maxResponseBytes: spec.maxResponseBytes,
+        timeouts: { ...rt.timeouts, attempt: spec.retry?.timeoutPerAttempt ?? 0 },
+      },
+      rt.clock,
+    ).subscribe({
+      next: (raw) => {
+        const outcome: AttemptOutcome = {
+          attempt,
+          address,
+          method: spec.method,
+          response: { status: raw.status, headers: raw.headers },
+          elapsedMs: rt.clock.now() - startedAt,
+        };
+        end(outcome, false);
+        state.lastStatus = raw.status;
+        const decision = decide(outcome);
+        if (decision) {
+          void raw.body.dump(); // a discarded response must free its connection
+          subscriber.error(decision);
+        } else {
+          subscriber.next(toResponse(raw, address, attempt));
+          subscriber.complete();
+        }
+      },
+      error: (err: XhttpError) => {
+        if (err.attempts === undefined) err.attempts = attempt;
+        const outcome: AttemptOutcome = {
+          attempt,
+          address,
+          method: spec.method,
+          error: err,
+          elapsedMs: rt.clock.now() - startedAt,
+        };
+        end(outcome, false);
+        subscriber.error(decide(outcome) ?? err);
+      },
+    });
+    return () => {
+      inner.unsubscribe();
+      if (ended) return;
+      const elapsedMs = rt.clock.now() - startedAt;
+      if (state.timedOut) {
+        const error = new TimeoutError('call', spec.timeout, { address, attempts: attempt });
+        end({ attempt, address, method: spec.method, error, elapsedMs }, false);
+      } else {
+        end({ attempt, address, method: spec.method, elapsedMs }, true);
+      }
+    };
+  });
+}

@@ -1,0 +1,395 @@
+import { BehaviorSubject, firstValueFrom, Observable, of, Subscription, type SchedulerLike } from 'rxjs';
+import { Pool, type Dispatcher } from 'undici';
+import { CircuitBreakers } from '../breaker/breakers.js';
+import { resolveBreakerConfig } from '../breaker/config.js';
+import { LoadStats } from '../balancer/load-stats.js';
+import { invalidArgument } from '../errors.js';
+import { EventBus } from '../events/bus.js';
+import { addressKey, type CallEvent } from '../events/events.js';
+import { AddressGroup } from '../group/address-group.js';
+import { clockFromScheduler, systemClock, type Clock } from '../internal/clock.js';
+import { attachMetrics } from '../observability/metrics.js';
+import { Tracing } from '../observability/tracing.js';
+import { RetryBudget, resolveRetryBudget } from '../resilience/retry-budget.js';
+import type { Address, BreakerSnapshot, CallOptions, GroupLike, XRequest, XResponse } from '../types.js';
+import { call$ } from './call.js';
+import {
+  resolveConfig,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type ClientConfig,
+  type ResolvedConfig,
+} from './config.js';
+import { clientFetch } from './fetch.js';
+import { followRedirects } from './redirect.js';
+import { buildCallSpec, checkPath } from './request.js';
+import type { Runtime } from './runtime.js';
+import { healthViewFor, type ClientHealth, clientHealth$ } from './health.js';
+
+const NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$/;
+
+/**
+ * A resilient HTTP client: calls go to address groups, through load balancing, per-phase
+ * timeouts, retries with back-off and budgets, and circuit breakers; every attempt is an event
+ * on {@link Client.events$}.
+ *
+ * @example
+ * ```ts
+ * const client = new Client({ requestTimeout: 5_000 });
+ * const users = new AddressGroup('static://127.0.0.1:8081,127.0.0.1:8082');
+ * client.get$(users, '/users/42', { retry: { maxAttempts: 3 } }).subscribe((res) => console.log(res.status));
+ * await client.close();
+ * ```
+ */
+export class Client {
+  /** Every attempt start and end, retry, fail-fast, breaker transition and resolver update. */
+  readonly events$: Observable<CallEvent>;
+  /** Breaker state per key; replays the current map. */
+  readonly breakers$: Observable<ReadonlyMap<string, BreakerSnapshot>>;
+  /** One current-value view of the whole client; replays the present, costs nothing unobserved. */
+  readonly health$: Observable<ClientHealth>;
+
+  readonly #config: ResolvedConfig;
+  readonly #clock: Clock;
+  readonly #bus = new EventBus();
+  readonly #runtime: Runtime;
+  readonly #breakers: CircuitBreakers | undefined;
+  readonly #loadStats: LoadStats;
+  readonly #subscriptions = new Subscription();
+  readonly #dispatchers = new Map<string, Pool>();
+  readonly #groups = new Map<GroupLike, Subscription>();
+  readonly #names = new Map<string, GroupLike>();
+  readonly #origins = new Map<string, AddressGroup>();
+  readonly #groupsChanged = new BehaviorSubject<readonly GroupLike[]>([]);
+  readonly #scheduler: SchedulerLike | undefined;
+  #callIds = 0;
+  #closed = false;
+
+  constructor(config: ClientConfig = {}) {
+    this.#config = resolveConfig(config);
+    this.#scheduler = config.scheduler;
+    this.#clock = config.scheduler ? clockFromScheduler(config.scheduler) : systemClock;
+    const random = config.random ?? Math.random;
+    const emit = (e: CallEvent) => this.#bus.emit(e);
+    this.#breakers =
+      config.circuitBreaker === false
+        ? undefined
+        : new CircuitBreakers(resolveBreakerConfig(config.circuitBreaker), this.#clock, emit);
+    this.#breakers?.attach(this.#bus.events$);
+    this.#loadStats = new LoadStats(this.#clock);
+    this.#subscriptions.add(this.#loadStats.attach(this.#bus.events$));
+    const budgetConfig = resolveRetryBudget(config.retryBudget);
+    const budget = budgetConfig ? new RetryBudget(budgetConfig, this.#clock) : undefined;
+    if (budget) this.#subscriptions.add(budget.attach(this.#bus.events$));
+    if (config.metrics) {
+      const breakers = this.#breakers;
+      this.#subscriptions.add(
+        attachMetrics(this.#bus.events$, config.metrics.registry, {
+          breakerSnapshots: () => breakers?.snapshots() ?? new Map(),
+          groupAddressCounts: () =>
+            new Map([...this.#groups.keys()].map((g) => [g.name, g.addresses.length])),
+        }),
+      );
+    }
+    let tracing: Tracing | undefined;
+    if (config.tracer) {
+      tracing = new Tracing(config.tracer as never, {
+        ...(config.remoteServiceName ? { remoteServiceName: config.remoteServiceName } : {}),
+        ...(config.b3Single ? { b3Single: true } : {}),
+      });
+      this.#subscriptions.add(tracing.attach(this.#bus.events$));
+    }
+    this.#runtime = {
+      clock: this.#clock,
+      bus: this.#bus,
+      random,
+      breakers: this.#breakers,
+      loadStats: this.#loadStats,
+      budget,
+      timeouts: {
+        connect: this.#config.connectTimeout,
+        headers: this.#config.headersTimeout,
+        body: this.#config.bodyTimeout,
+      },
+      dispatcher: (group, address) => this.#dispatcher(group, address),
+      attemptHeaders: tracing ? (e) => tracing.headersFor(e) : undefined,
+      nextCallId: () => ++this.#callIds,
+    };
+    this.events$ = this.#bus.events$;
+    this.breakers$ = this.#breakers ? this.#breakers.snapshots$ : of(new Map<string, BreakerSnapshot>());
+    this.health$ = clientHealth$({
+      clock: this.#clock,
+      events$: this.#bus.events$,
+      groups$: this.#groupsChanged,
+      breakers: this.#breakers,
+      loadStats: this.#loadStats,
+      ...(this.#scheduler ? { scheduler: this.#scheduler } : {}),
+    });
+  }
+
+  /**
+   * Names a group, so `client.fetch('http://name/path')` and `request$({ url })` go through it.
+   */
+  register(name: string, group: GroupLike): this {
+    if (typeof name !== 'string' || !NAME.test(name))
+      throw invalidArgument('name', 'must be a host-like name');
+    if (!isGroup(group)) throw invalidArgument('group', 'must be an AddressGroup');
+    this.#names.set(name.toLowerCase(), group);
+    this.#use(group);
+    return this;
+  }
+
+  /** The group registered under `name`. */
+  group(name: string): GroupLike | undefined {
+    return this.#names.get(name.toLowerCase());
+  }
+
+  /** Every group this client has called or registered. */
+  get groups(): readonly GroupLike[] {
+    return this.#groupsChanged.value;
+  }
+
+  /** Sends `req`; emits one response (any status) and completes. Cold; unsubscribe cancels. */
+  request$(req: XRequest, options?: CallOptions): Observable<XResponse> {
+    return new Observable<XResponse>((subscriber) => {
+      if (this.#closed) throw invalidArgument('client', 'is closed');
+      const { group, target } = this.#route(req);
+      const spec = buildCallSpec(req, group, target, options, {
+        requestTimeout: this.#config.requestTimeout,
+        maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+        headers: this.#config.headers,
+        redirect: 'manual',
+      });
+      this.#use(group);
+      const source =
+        spec.redirect === 'manual'
+          ? call$(this.#runtime, spec)
+          : followRedirects(
+              spec,
+              (next) => call$(this.#runtime, next),
+              (url) => this.#route({ url }),
+            );
+      return source.subscribe(subscriber);
+    });
+  }
+
+  /** GET `path` from `group` (an AddressGroup or a registered name). */
+  get$(group: GroupLike | string, path: string, options?: CallOptions): Observable<XResponse> {
+    return this.request$({ method: 'GET', group: this.#groupArg(group), path }, options);
+  }
+
+  /** POST `body` with `contentType`. Not retried unless it provably never reached a server (or `retryNonIdempotent`). */
+  post$(
+    group: GroupLike | string,
+    path: string,
+    contentType: string,
+    body: string | Uint8Array,
+    options?: CallOptions,
+  ): Observable<XResponse> {
+    if (typeof contentType !== 'string') throw invalidArgument('contentType', 'must be a string');
+    return this.request$(
+      { method: 'POST', group: this.#groupArg(group), path, headers: { 'content-type': contentType }, body },
+      options,
+    );
+  }
+
+  /** POST an `application/x-www-form-urlencoded` body. */
+  postForm$(
+    group: GroupLike | string,
+    path: string,
+    data: URLSearchParams | Record<string, string>,
+    options?: CallOptions,
+  ): Observable<XResponse> {
+    let params: URLSearchParams;
+    if (data instanceof URLSearchParams) params = data;
+    else if (typeof data === 'object' && data !== null) {
+      params = new URLSearchParams();
+      for (const k of Object.keys(data)) {
+        const v = data[k];
+        if (typeof v !== 'string') throw invalidArgument(`data.${k}`, 'must be a string');
+        params.append(k, v);
+      }
+    } else throw invalidArgument('data', 'must be URLSearchParams or a record of strings');
+    return this.request$(
+      {
+        method: 'POST',
+        group: this.#groupArg(group),
+        path,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: params.toString(),
+      },
+      options,
+    );
+  }
+
+  /** Promise twin of {@link Client.request$}. */
+  request(req: XRequest, options?: CallOptions): Promise<XResponse> {
+    return firstValueFrom(this.request$(req, options));
+  }
+
+  /** Promise twin of {@link Client.get$}. */
+  get(group: GroupLike | string, path: string, options?: CallOptions): Promise<XResponse> {
+    return firstValueFrom(this.get$(group, path, options));
+  }
+
+  /** Promise twin of {@link Client.post$}. */
+  post(
+    group: GroupLike | string,
+    path: string,
+    contentType: string,
+    body: string | Uint8Array,
+    options?: CallOptions,
+  ): Promise<XResponse> {
+    return firstValueFrom(this.post$(group, path, contentType, body, options));
+  }
+
+  /** Promise twin of {@link Client.postForm$}. */
+  postForm(
+    group: GroupLike | string,
+    path: string,
+    data: URLSearchParams | Record<string, string>,
+    options?: CallOptions,
+  ): Promise<XResponse> {
+    return firstValueFrom(this.postForm$(group, path, data, options));
+  }
+
+  /**
+   * WHATWG fetch through rxhttp's chain: `http://name/path` goes through the group registered as
+   * `name`; other URLs go to that origin. Follows redirects by default, as fetch does.
+   */
+  fetch(input: string | URL | Request, init?: RequestInit & CallOptions): Promise<Response> {
+    return clientFetch(input, init, (req, options) => this.request(req, options));
+  }
+
+  /** Releases every connection, timer and subscription; in-flight calls fail with `ABORTED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const sub of this.#groups.values()) sub.unsubscribe();
+    this.#groups.clear();
+    for (const g of this.#origins.values()) g.close();
+    this.#origins.clear();
+    this.#subscriptions.unsubscribe();
+    this.#breakers?.close();
+    this.#groupsChanged.complete();
+    this.#bus.complete();
+    const pools = [...this.#dispatchers.values()];
+    this.#dispatchers.clear();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+  }
+
+  #groupArg(group: GroupLike | string): GroupLike {
+    if (typeof group === 'string') {
+      const g = this.#names.get(group.toLowerCase());
+      if (!g) throw invalidArgument('group', 'no group registered under that name');
+      return g;
+    }
+    if (!isGroup(group)) throw invalidArgument('group', 'must be an AddressGroup or a registered name');
+    return group;
+  }
+
+  /** Finds the group and the path for a request: `group` + `path`, or an absolute `url`. */
+  #route(req: XRequest): { group: GroupLike; target: string } {
+    if (typeof req !== 'object' || req === null) throw invalidArgument('request', 'must be an object');
+    if (req.group !== undefined) {
+      if (req.url !== undefined) throw invalidArgument('url', 'give group + path, or url, not both');
+      return { group: this.#groupArg(req.group), target: req.path ?? '/' };
+    }
+    if (typeof req.url !== 'string')
+      throw invalidArgument('url', 'a request needs group + path, or an absolute url');
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch (cause) {
+      throw invalidArgument('url', 'not an absolute URL', cause);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw invalidArgument('url', 'must be http: or https:');
+    if (url.username || url.password)
+      throw invalidArgument('url', 'credentials in URLs are not supported; use headers');
+    if (req.path !== undefined) throw invalidArgument('path', 'give group + path, or url, not both');
+    const target = checkPath(url.pathname + url.search, 'url');
+    const named = url.port === '' ? this.#names.get(url.hostname.toLowerCase()) : undefined;
+    if (named) return { group: named, target };
+    const origin = `${url.protocol}//${url.host}`;
+    let group = this.#origins.get(origin);
+    if (!group) {
+      group = new AddressGroup(origin, {
+        loadBalancer: 'round-robin',
+        ...(this.#scheduler ? { scheduler: this.#scheduler } : {}),
+      });
+      this.#origins.set(origin, group);
+    }
+    return { group, target };
+  }
+
+  /** Starts following a group: its resolver events, its host list (to drop stale pools), its health view. */
+  #use(group: GroupLike): void {
+    if (this.#groups.has(group) || this.#closed) return;
+    const sub = new Subscription();
+    const g = group as GroupLike & Partial<Pick<AddressGroup, 'resolverEvents$' | 'setHealthView'>>;
+    if (g.resolverEvents$) sub.add(g.resolverEvents$.subscribe((e) => this.#bus.emit(e)));
+    g.setHealthView?.(healthViewFor(this.#breakers, this.#loadStats, this.#bus.events$, this.#clock));
+    let previous: readonly Address[] = [];
+    sub.add(
+      group.addresses$.subscribe((list) => {
+        const gone = previous.filter((a) => !list.some((b) => addressKey(b) === addressKey(a)));
+        previous = list;
+        if (gone.length > 0) this.#prune(group, gone);
+      }),
+    );
+    this.#groups.set(group, sub);
+    this.#groupsChanged.next([...this.#groups.keys()]);
+  }
+
+  /** Closes pools (gracefully: in-flight requests finish) for hosts no group lists any more. */
+  #prune(group: GroupLike, gone: readonly Address[]): void {
+    const live = new Set<string>();
+    for (const g of this.#groups.keys())
+      for (const a of g.addresses) live.add(`${g.protocol}://${addressKey(a)}`);
+    for (const a of gone) {
+      const origin = `${group.protocol}://${addressKey(a)}`;
+      if (live.has(origin)) continue;
+      const pool = this.#dispatchers.get(origin);
+      if (pool) {
+        this.#dispatchers.delete(origin);
+        void pool.close().catch(() => undefined);
+      }
+    }
+    const keys = new Set<string>();
+    for (const g of this.#groups.keys()) for (const a of g.addresses) keys.add(addressKey(a));
+    this.#loadStats.retain(keys);
+    this.#breakers?.retain(keys);
+  }
+
+  #dispatcher(group: GroupLike, address: Address): Dispatcher {
+    const origin = `${group.protocol}://${addressKey(address)}`;
+    let pool = this.#dispatchers.get(origin);
+    if (!pool) {
+      const tls = this.#config.tls;
+      pool = new Pool(origin, {
+        connections: this.#config.connections,
+        keepAliveTimeout: this.#config.keepAliveTimeout,
+        // Our own timers enforce headers and body deadlines precisely; undici's are coarse.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect: {
+          timeout: this.#config.connectTimeout,
+          rejectUnauthorized: true,
+          ...(tls?.ca !== undefined ? { ca: tls.ca as string[] } : {}),
+          ...(tls?.cert !== undefined ? { cert: tls.cert } : {}),
+          ...(tls?.key !== undefined ? { key: tls.key } : {}),
+          ...(tls?.servername !== undefined ? { servername: tls.servername } : {}),
+          ...(tls?.checkServerIdentity !== undefined
+            ? { checkServerIdentity: tls.checkServerIdentity as never }
+            : {}),
+        },
+      });
+      this.#dispatchers.set(origin, pool);
+    }
+    return pool;
+  }
+}
+
+function isGroup(g: unknown): g is GroupLike {
+  return typeof g === 'object' && g !== null && 'addresses$' in g && 'balancer' in g && 'name' in g;
+}

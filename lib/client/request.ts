@@ -1,0 +1,150 @@
+import { invalidArgument } from '../errors.js';
+import { checkOptions, optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
+import { resolveRetryOptions, type ResolvedRetry } from '../resilience/retry-policy.js';
+import type { CallOptions, GroupLike, RequestBody, XRequest } from '../types.js';
+import { addHeaders, isToken } from './headers.js';
+
+/** Everything a call needs, validated once before the chain starts. */
+export interface CallSpec {
+  readonly request: XRequest;
+  readonly group: GroupLike;
+  readonly method: string;
+  /** Path and query, as sent. */
+  readonly target: string;
+  /** Path alone: what events, metrics and traces may see. */
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | Uint8Array | null;
+  readonly stream: boolean;
+  readonly maxResponseBytes: number;
+  readonly timeout: number;
+  readonly retry: ResolvedRetry | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly redirect: 'manual' | 'follow' | 'error';
+}
+
+const OPTION_KEYS = ['retry', 'timeout', 'signal', 'headers', 'responseType', 'maxResponseBytes', 'redirect'];
+const REQUEST_KEYS = ['method', 'group', 'url', 'path', 'query', 'headers', 'body'];
+// Path: no controls, no spaces, no fragment; anything else must already be percent-encoded.
+const PATH = /^\/[\x21-\x22\x24-\x7e]*$/;
+const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']);
+
+/** Defaults from the client that a call falls back on. */
+export interface CallDefaults {
+  readonly requestTimeout: number;
+  readonly maxResponseBytes: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly redirect: 'manual' | 'follow' | 'error';
+}
+
+/** Validates a method: an RFC 9110 token; the standard ones are upper-cased. */
+export function normalizeMethod(method: unknown): string {
+  if (method === undefined) return 'GET';
+  if (typeof method !== 'string' || !isToken(method))
+    throw invalidArgument('method', 'must be an HTTP token');
+  const upper = method.toUpperCase();
+  if (upper === 'CONNECT') throw invalidArgument('method', 'CONNECT is not supported');
+  return STANDARD_METHODS.has(upper) ? upper : method;
+}
+
+/** Validates a path (must start with '/', no CR/LF, spaces or fragment). */
+export function checkPath(path: unknown, field = 'path'): string {
+  if (typeof path !== 'string' || path.length > 65_536) throw invalidArgument(field, 'must be a string');
+  const qi = path.indexOf('?');
+  const p = qi < 0 ? path : path.slice(0, qi);
+  if (!PATH.test(p))
+    throw invalidArgument(field, "must start with '/' and hold no spaces, control characters or '#'");
+  if (qi >= 0 && !/^[\x21-\x22\x24-\x7e]*$/.test(path.slice(qi + 1)))
+    throw invalidArgument(field, 'query holds spaces, control characters or #');
+  return path;
+}
+
+function appendQuery(target: string, query: XRequest['query']): string {
+  if (query === undefined) return target;
+  let params: URLSearchParams;
+  if (query instanceof URLSearchParams) params = query;
+  else if (typeof query === 'object' && query !== null) {
+    params = new URLSearchParams();
+    for (const k of Object.keys(query)) {
+      const v = (query as Record<string, unknown>)[k];
+      const values = Array.isArray(v) ? v : [v];
+      for (const x of values) {
+        if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')
+          throw invalidArgument('query', 'values must be strings, numbers or booleans');
+        params.append(k, String(x));
+      }
+    }
+  } else throw invalidArgument('query', 'must be an object or URLSearchParams');
+  const qs = params.toString();
+  if (qs === '') return target;
+  return target + (target.includes('?') ? '&' : '?') + qs;
+}
+
+function normalizeBody(
+  body: RequestBody | undefined,
+  headers: Record<string, string>,
+): string | Uint8Array | null {
+  if (body === undefined || body === null) return null;
+  if (typeof body === 'string' || body instanceof Uint8Array) return body;
+  if (body instanceof URLSearchParams) {
+    headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8';
+    return body.toString();
+  }
+  throw invalidArgument('body', 'must be a string, Uint8Array, URLSearchParams or null');
+}
+
+/**
+ * Turns a request and call options into a {@link CallSpec}, or throws `INVALID_ARGUMENT`
+ * naming the field. `group` and `target` were resolved by the client (registered names, urls).
+ */
+export function buildCallSpec(
+  request: XRequest,
+  group: GroupLike,
+  target: string,
+  options: CallOptions | undefined,
+  defaults: CallDefaults,
+): CallSpec {
+  checkOptions(request, REQUEST_KEYS, 'request');
+  checkOptions(options, OPTION_KEYS, 'options');
+  const o = options ?? {};
+  const method = normalizeMethod(request.method);
+  checkPath(target, request.url !== undefined ? 'url' : 'path');
+  const full = appendQuery(target, request.query);
+  const qi = full.indexOf('?');
+  const headers = Object.assign(Object.create(null) as Record<string, string>, defaults.headers);
+  addHeaders(headers, request.headers, 'headers');
+  addHeaders(headers, o.headers, 'options.headers');
+  const body = normalizeBody(request.body, headers);
+  if (body !== null && (method === 'GET' || method === 'HEAD'))
+    throw invalidArgument('body', `a ${method} request has no body`);
+  if (o.responseType !== undefined && o.responseType !== 'buffered' && o.responseType !== 'stream')
+    throw invalidArgument('options.responseType', "must be 'buffered' or 'stream'");
+  if (
+    o.redirect !== undefined &&
+    o.redirect !== 'manual' &&
+    o.redirect !== 'follow' &&
+    o.redirect !== 'error'
+  )
+    throw invalidArgument('options.redirect', "must be 'manual', 'follow' or 'error'");
+  if (
+    o.signal !== undefined &&
+    (typeof o.signal !== 'object' || o.signal === null || typeof o.signal.addEventListener !== 'function')
+  )
+    throw invalidArgument('options.signal', 'must be an AbortSignal');
+  return {
+    request,
+    group,
+    method,
+    target: full,
+    path: qi < 0 ? full : full.slice(0, qi),
+    headers,
+    body,
+    stream: o.responseType === 'stream',
+    maxResponseBytes:
+      optionalPositiveInt(o.maxResponseBytes, 'options.maxResponseBytes') ?? defaults.maxResponseBytes,
+    timeout: optionalPositiveDuration(o.timeout, 'options.timeout') ?? defaults.requestTimeout,
+    retry: resolveRetryOptions(o.retry, 'options.retry'),
+    signal: o.signal,
+    redirect: o.redirect ?? defaults.redirect,
+  };
+}

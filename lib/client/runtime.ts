@@ -1,0 +1,24 @@
+import type { Dispatcher } from 'undici';
+import type { CircuitBreakers } from '../breaker/breakers.js';
+import type { LoadStats } from '../balancer/load-stats.js';
+import type { EventBus } from '../events/bus.js';
+import type { AttemptStartEvent } from '../events/events.js';
+import type { Clock } from '../internal/clock.js';
+import type { RetryBudget } from '../resilience/retry-budget.js';
+import type { Address, GroupLike } from '../types.js';
+
+/** What the call chain needs from its client: the shared, long-lived parts. */
+export interface Runtime {
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly random: () => number;
+  readonly breakers: CircuitBreakers | undefined;
+  readonly loadStats: LoadStats;
+  readonly budget: RetryBudget | undefined;
+  readonly timeouts: { readonly connect: number; readonly headers: number; readonly body: number };
+  /** The pooled dispatcher for an address of a group (one per origin, reused). */
+  dispatcher(group: GroupLike, address: Address): Dispatcher;
+  /** Extra headers for an attempt (B3 tracing), called right after its start event. */
+  readonly attemptHeaders: ((event: AttemptStartEvent) => Record<string, string>) | undefined;
+  nextCallId(): number;
+}

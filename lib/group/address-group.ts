@@ -1,0 +1,227 @@
+import {
+  asyncScheduler,
+  BehaviorSubject,
+  filter,
+  map,
+  Subject,
+  switchMap,
+  type Observable,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
+import { invalidArgument, XhttpError } from '../errors.js';
+import { addressKey, type ResolverErrorEvent, type ResolverUpdateEvent } from '../events/events.js';
+import { createBalancer } from '../balancer/index.js';
+import { checkOptions, optionalDuration } from '../internal/validate.js';
+import { findResolver } from '../resolver/index.js';
+import { watchAddresses } from '../resolver/refresh.js';
+import type { Address, GroupLike, HostHealth, LoadBalancer, LoadBalancerName } from '../types.js';
+import { parseTarget } from './target.js';
+
+/** Lower clamp on DNS TTL refresh, ms. */
+export const DEFAULT_MIN_TTL = 1_000;
+/** Upper clamp on DNS TTL refresh, ms. */
+export const DEFAULT_MAX_TTL = 300_000;
+
+/** Options of {@link AddressGroup}. */
+export interface AddressGroupOptions {
+  /** @defaultValue 'p2c-ewma' */
+  readonly loadBalancer?: LoadBalancerName | LoadBalancer;
+  /** Protocol for resolved addresses. @defaultValue 'http' (or the target's, for http(s):// targets) */
+  readonly protocol?: 'http' | 'https';
+  /** DNS servers such as `['127.0.0.1:5353']`. @defaultValue the system's */
+  readonly dnsServers?: readonly string[];
+  /** @defaultValue 1_000 */
+  readonly minTtl?: number;
+  /** @defaultValue 300_000 */
+  readonly maxTtl?: number;
+  /** Label in metrics, traces and the dashboard. @defaultValue the target */
+  readonly name?: string;
+  /** Scheduler for refresh timers (virtual in specs). @defaultValue asyncScheduler */
+  readonly scheduler?: SchedulerLike;
+  /** Random source for jitter and random balancers. @defaultValue Math.random */
+  readonly random?: () => number;
+}
+
+const OPTION_KEYS = [
+  'loadBalancer',
+  'protocol',
+  'dnsServers',
+  'minTtl',
+  'maxTtl',
+  'name',
+  'scheduler',
+  'random',
+];
+
+/** Turns a group's addresses and a client's statistics into host health rows. */
+export type HealthView = (group: AddressGroup) => Observable<readonly HostHealth[]>;
+
+/**
+ * A server group: the addresses behind one target, kept current by a resolver.
+ *
+ * @example
+ * ```ts
+ * const users = new AddressGroup('static://127.0.0.1:8081,127.0.0.1:8082');
+ * const res = await client.get(users, '/users/42');
+ * ```
+ */
+export class AddressGroup implements GroupLike {
+  readonly name: string;
+  readonly target: string;
+  readonly protocol: 'http' | 'https';
+  readonly balancer: LoadBalancer;
+  /** Replays the current list (once resolved) and emits on change only. */
+  readonly addresses$: Observable<readonly Address[]>;
+  /** Resolves at the first resolution. */
+  readonly ready: Promise<void>;
+  /** Health of each host, as the clients using this group see it. */
+  readonly health$: Observable<readonly HostHealth[]>;
+  /** Resolver updates and failures, forwarded onto each using client's `events$`. */
+  readonly resolverEvents$: Observable<ResolverUpdateEvent | ResolverErrorEvent>;
+
+  readonly #list = new BehaviorSubject<readonly Address[]>([]);
+  readonly #resolverEvents = new Subject<ResolverUpdateEvent | ResolverErrorEvent>();
+  readonly #healthView = new BehaviorSubject<HealthView>(defaultHealthView);
+  readonly #failures = new BehaviorSubject<number>(0);
+  readonly #scheduler: SchedulerLike;
+  #subscription: Subscription | undefined;
+  #closed = false;
+
+  constructor(target: string, options: AddressGroupOptions = {}) {
+    checkOptions(options, OPTION_KEYS, 'options');
+    const parsed = parseTarget(target);
+    this.target = target;
+    if (options.name !== undefined && (typeof options.name !== 'string' || options.name === ''))
+      throw invalidArgument('options.name', 'must be a non-empty string');
+    this.name = options.name ?? target;
+    if (options.protocol !== undefined && options.protocol !== 'http' && options.protocol !== 'https')
+      throw invalidArgument('options.protocol', "must be 'http' or 'https'");
+    const minTtl = optionalDuration(options.minTtl, 'options.minTtl') ?? DEFAULT_MIN_TTL;
+    const maxTtl = optionalDuration(options.maxTtl, 'options.maxTtl') ?? DEFAULT_MAX_TTL;
+    if (minTtl > maxTtl) throw invalidArgument('options.minTtl', 'must not exceed maxTtl');
+    if (
+      options.dnsServers !== undefined &&
+      (!Array.isArray(options.dnsServers) || options.dnsServers.some((s) => typeof s !== 'string'))
+    )
+      throw invalidArgument('options.dnsServers', 'must be an array of host:port strings');
+    if (options.random !== undefined && typeof options.random !== 'function')
+      throw invalidArgument('options.random', 'must be a function');
+    this.#scheduler = options.scheduler ?? asyncScheduler;
+    const random = options.random ?? Math.random;
+    this.balancer = createBalancer(options.loadBalancer, 'options.loadBalancer');
+    this.protocol = options.protocol ?? (parsed.kind === 'static' ? (parsed.protocol ?? 'http') : 'http');
+
+    this.addresses$ = this.#list.pipe(filter((l) => l.length > 0));
+    this.resolverEvents$ = this.#resolverEvents.asObservable();
+    this.health$ = this.#healthView.pipe(switchMap((view) => view(this)));
+    this.ready = new Promise<void>((resolve, reject) => {
+      const sub = this.#list.subscribe({
+        next: (l) => {
+          if (l.length > 0) {
+            resolve();
+            queueMicrotask(() => sub.unsubscribe());
+          }
+        },
+        complete: () => reject(new XhttpError('NO_ADDRESS', `group ${this.name} closed before it resolved`)),
+      });
+    });
+    this.ready.catch(() => undefined); // a group closed early must not raise an unhandled rejection
+
+    if (parsed.kind === 'static') {
+      this.#publish(parsed.addresses);
+      return;
+    }
+    const resolver = findResolver(parsed.scheme);
+    if (!resolver) throw invalidArgument('target', `no resolver registered for scheme '${parsed.scheme}'`);
+    const resolveOptions = {
+      ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
+      minTtl,
+      maxTtl,
+      scheduler: this.#scheduler,
+      random,
+    };
+    this.#subscription = watchAddresses(() => resolver.resolve(parsed.url, resolveOptions), {
+      scheduler: this.#scheduler,
+      random,
+      onError: (e) => this.#reportError(e),
+    }).subscribe((list) => this.#publish(list));
+  }
+
+  /** The current list (empty before the first resolution). */
+  get addresses(): readonly Address[] {
+    return this.#list.value;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Emits each time the resolver fails; lets waiting calls give up with `NO_ADDRESS`. */
+  get failures$(): Observable<number> {
+    return this.#failures.pipe(filter((n) => n > 0));
+  }
+
+  /** Installs how host health is computed (the client that uses this group does this). */
+  setHealthView(view: HealthView): void {
+    if (!this.#closed) this.#healthView.next(view);
+  }
+
+  /** Stops resolving and completes every stream. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subscription?.unsubscribe();
+    this.#list.complete();
+    this.#resolverEvents.complete();
+    this.#healthView.complete();
+    this.#failures.complete();
+  }
+
+  #publish(list: readonly Address[]): void {
+    if (this.#closed) return;
+    const frozen = Object.freeze(list.map((a) => Object.freeze({ ...a })));
+    this.#list.next(frozen);
+    this.#resolverEvents.next({
+      type: 'resolver-update',
+      time: this.#scheduler.now(),
+      group: this.name,
+      addresses: frozen,
+    });
+  }
+
+  #reportError(error: unknown): void {
+    if (this.#closed) return;
+    const code =
+      error instanceof XhttpError ? error.code : String((error as { code?: unknown })?.code ?? 'ERROR');
+    const message = error instanceof Error ? error.message : 'resolver failed';
+    this.#failures.next(this.#failures.value + 1);
+    this.#resolverEvents.next({
+      type: 'resolver-error',
+      time: this.#scheduler.now(),
+      group: this.name,
+      errorCode: code,
+      message,
+    });
+  }
+}
+
+function defaultHealthView(group: AddressGroup): Observable<readonly HostHealth[]> {
+  return group.addresses$.pipe(
+    map((list) =>
+      list.map((address) => ({
+        address,
+        key: addressKey(address),
+        breaker: 'closed' as const,
+        breakerSince: 0,
+        failureRate: 0,
+        total: 0,
+        inFlight: 0,
+        latencyMs: 0,
+        ok: 0,
+        errors: 0,
+        timeouts: 0,
+      })),
+    ),
+  );
+}

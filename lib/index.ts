@@ -1,0 +1,44 @@
+/**
+ * rxhttp: a resilient HTTP client for microservices on RxJS and undici.
+ *
+ * @example
+ * ```ts
+ * import { Client, AddressGroup } from 'rxhttp';
+ * const client = new Client();
+ * const users = new AddressGroup('static://127.0.0.1:8081,127.0.0.1:8082');
+ * const res = await client.get(users, '/users/42', { retry: { maxAttempts: 3 } });
+ * ```
+ */
+export { Client } from './client/client.js';
+export type { ClientConfig, TlsOptions } from './client/config.js';
+export type { ClientHealth, GroupHealth } from './client/health.js';
+export { AddressGroup } from './group/address-group.js';
+export type { AddressGroupOptions } from './group/address-group.js';
+export { registerResolver } from './resolver/index.js';
+export { XhttpError, FailFastError, TimeoutError, isXhttpError } from './errors.js';
+export type { ErrorCode, TimeoutPhase } from './errors.js';
+export type { CircuitBreakerConfig } from './breaker/config.js';
+export type { RetryBudgetConfig } from './resilience/retry-budget.js';
+export type { CallEvent } from './events/events.js';
+export type {
+  Address,
+  AttemptOutcome,
+  BackoffOptions,
+  BreakerSnapshot,
+  CallOptions,
+  HostHealth,
+  HostLoad,
+  Jitter,
+  LoadBalancer,
+  LoadBalancerName,
+  PickContext,
+  RedirectMode,
+  RequestBody,
+  ResolveOptions,
+  Resolver,
+  ResponseBody,
+  ResponseType,
+  RetryOptions,
+  XRequest,
+  XResponse,
+} from './types.js';

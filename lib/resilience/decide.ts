@@ -1,0 +1,106 @@
+import type { XhttpError } from '../errors.js';
+import type { RetryRefusedEvent, RetryScheduledEvent } from '../events/events.js';
+import type { AttemptOutcome } from '../types.js';
+import { backoffDelay } from './backoff.js';
+import { parseRetryAfter } from './retry-after.js';
+import type { RetryBudget } from './retry-budget.js';
+import { neverReachedServer, shouldRetry, type ResolvedRetry } from './retry-policy.js';
+import { RetryDecision } from './retry.js';
+
+/** Per-call retry state the decision reads and updates. */
+export interface RetryState {
+  readonly retry: ResolvedRetry | undefined;
+  readonly deadlineAt: number;
+  /** Addresses the group has now: a transparent retry needs another one. */
+  readonly addressCount: number;
+  previousDelay: number;
+  transparentUsed: boolean;
+}
+
+/** What the decision may tell the world. */
+export interface DecideContext {
+  readonly now: number;
+  readonly random: () => number;
+  readonly budget: RetryBudget | undefined;
+  readonly emit: (
+    e: Omit<RetryScheduledEvent, keyof CallFields> | Omit<RetryRefusedEvent, keyof CallFields>,
+  ) => void;
+}
+
+type CallFields = { time: number; callId: number; group: string; method: string };
+
+function reasonOf(outcome: AttemptOutcome): string {
+  if (outcome.error) return outcome.error.code.toLowerCase();
+  return String(outcome.response?.status ?? 'unknown');
+}
+
+/**
+ * Decides whether the call makes another attempt, and after what delay. Order: the policy
+ * (`retryOn`, idempotency), then the delay (Retry-After or back-off with jitter), then the
+ * deadline (a retry that cannot start in time is not scheduled), then the budget (a refusal
+ * never waits). A connect failure that reached no server gets one transparent retry on another
+ * address, outside the policy and the budget.
+ */
+export function decideRetry(
+  outcome: AttemptOutcome,
+  state: RetryState,
+  ctx: DecideContext,
+): RetryDecision | undefined {
+  const retry = state.retry;
+  if (retry && outcome.attempt < retry.maxAttempts && safeShouldRetry(outcome, retry)) {
+    let delay: number | undefined;
+    let delayReason: 'backoff' | 'retry-after' = 'backoff';
+    const status = outcome.response?.status;
+    if (retry.respectRetryAfter && (status === 429 || status === 503)) {
+      delay = parseRetryAfter(outcome.response?.headers['retry-after'], ctx.now);
+      if (delay !== undefined) delayReason = 'retry-after';
+    }
+    if (delay === undefined) {
+      delay = backoffDelay(outcome.attempt - 1, state.previousDelay, retry.backoff, ctx.random);
+      state.previousDelay = delay;
+    }
+    if (ctx.now + delay >= state.deadlineAt) {
+      ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'deadline' });
+      return undefined;
+    }
+    if (ctx.budget && !ctx.budget.tryWithdraw()) {
+      ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'budget' });
+      return undefined;
+    }
+    ctx.emit({
+      type: 'retry-scheduled',
+      attempt: outcome.attempt + 1,
+      delayMs: delay,
+      delayReason,
+      reason: reasonOf(outcome),
+    });
+    return new RetryDecision(delay, delayReason);
+  }
+  if (
+    !state.transparentUsed &&
+    state.addressCount > 1 &&
+    outcome.error !== undefined &&
+    neverReachedServer(outcome.error as XhttpError) &&
+    ctx.now < state.deadlineAt
+  ) {
+    state.transparentUsed = true;
+    ctx.emit({
+      type: 'retry-scheduled',
+      attempt: outcome.attempt + 1,
+      delayMs: 0,
+      delayReason: 'transparent',
+      reason: reasonOf(outcome),
+    });
+    return new RetryDecision(0, 'transparent');
+  }
+  return undefined;
+}
+
+/** A user's `retryOn` that throws means "do not retry": the call ends with its own outcome. */
+function safeShouldRetry(outcome: AttemptOutcome, retry: ResolvedRetry): boolean {
+  try {
+    return shouldRetry(outcome, retry);
+  } catch {
+    return false;
+  }
+}

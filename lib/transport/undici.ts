@@ -1,0 +1,259 @@
+import { Observable } from 'rxjs';
+import type { Dispatcher } from 'undici';
+import { TimeoutError, XhttpError, type TimeoutPhase } from '../errors.js';
+import type { Clock } from '../internal/clock.js';
+import type { Address } from '../types.js';
+import { BufferedBody, StreamBody } from './body.js';
+import { mapTransportError } from './error-map.js';
+
+/** Per-attempt limits, ms; 0 disables one (as in undici). */
+export interface AttemptTimeouts {
+  readonly connect: number;
+  readonly headers: number;
+  readonly body: number;
+  /** Whole attempt (`retry.timeoutPerAttempt`), until the body is read (buffered) or headers (stream). */
+  readonly attempt: number;
+}
+
+/** One attempt, ready for the wire: headers already validated. */
+export interface AttemptRequest {
+  readonly dispatcher: Dispatcher;
+  readonly address: Address;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | Uint8Array | null;
+  readonly stream: boolean;
+  readonly maxResponseBytes: number;
+  readonly timeouts: AttemptTimeouts;
+}
+
+/** What an attempt emits: the response, its body buffered or streaming. */
+export interface RawResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: BufferedBody | StreamBody;
+}
+
+const CONNECT = 0;
+const HEADERS = 1;
+const BODY = 2;
+const PHASES: readonly TimeoutPhase[] = ['connect', 'headers', 'body'];
+
+/** Lower-cases and folds undici's raw header pairs; repeated headers become arrays. */
+export function parseRawHeaders(raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
+  }
+  return out;
+}
+
+/**
+ * The undici handler for one attempt: a legacy-API handler (undici 7 passes it through without a
+ * wrapper), one clearable timer that enforces every phase, and cancellation through the abort hook
+ * that undici hands to `onConnect` — no AbortSignal.
+ *
+ * The timer is armed for the earliest deadline and re-armed only when it fires early: progress
+ * (connect, headers, each body chunk) just records a time stamp, so body chunks cost no timer work.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  phase = CONNECT;
+  progressAt: number;
+  readonly attemptDeadline: number;
+  sent = false;
+  done = false;
+  handedOff = false;
+  abortFn: ((err?: Error) => void) | undefined;
+  cancelReason: Error | undefined;
+  cancelTimer: (() => void) | undefined;
+  status = 0;
+  statusText = '';
+  headers: Record<string, string | string[]> | undefined;
+  chunks: Uint8Array[] = [];
+  received = 0;
+  stream: StreamBody | undefined;
+  resume: (() => void) | undefined;
+
+  constructor(
+    readonly req: AttemptRequest,
+    readonly clock: Clock,
+    readonly next: (r: RawResponse) => void,
+    readonly fail: (e: XhttpError) => void,
+  ) {
+    this.progressAt = clock.now();
+    const t = req.timeouts.attempt;
+    this.attemptDeadline = t > 0 ? this.progressAt + t : Infinity;
+    this.arm();
+  }
+
+  #phaseTimeout(): number {
+    const t = this.req.timeouts;
+    const ms = this.phase === CONNECT ? t.connect : this.phase === HEADERS ? t.headers : t.body;
+    return ms > 0 ? ms : Infinity;
+  }
+
+  arm(): void {
+    const due = Math.min(
+      this.progressAt + this.#phaseTimeout(),
+      this.handedOff ? Infinity : this.attemptDeadline,
+    );
+    if (due === Infinity) return;
+    this.cancelTimer = this.clock.setTimer(this.onTimer, Math.max(0, due - this.clock.now()));
+  }
+
+  onTimer = (): void => {
+    this.cancelTimer = undefined;
+    if (this.done) return;
+    const now = this.clock.now();
+    if (!this.handedOff && now >= this.attemptDeadline) {
+      this.abort(new TimeoutError('attempt', this.req.timeouts.attempt, { address: this.req.address }));
+    } else if (now >= this.progressAt + this.#phaseTimeout()) {
+      const phase = PHASES[this.phase]!;
+      this.abort(new TimeoutError(phase, this.#phaseTimeout(), { address: this.req.address }));
+    } else {
+      this.arm();
+    }
+  };
+
+  /** Ends the exchange with `err`, aborting the request on the wire. */
+  abort(err: XhttpError): void {
+    if (this.done) return;
+    this.finish();
+    if (this.abortFn) this.abortFn(err);
+    else this.cancelReason = err;
+    this.deliverError(err);
+  }
+
+  /** Caller unsubscribed: abort silently. */
+  cancel(): void {
+    if (this.done || this.handedOff) return;
+    this.finish();
+    const err = new XhttpError('ABORTED', 'request aborted', { address: this.req.address });
+    if (this.abortFn) this.abortFn(err);
+    else this.cancelReason = err;
+  }
+
+  finish(): void {
+    this.done = true;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+
+  deliverError(err: XhttpError): void {
+    if (this.stream) this.stream.fail(err);
+    else this.fail(err);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.cancelReason) {
+      abort(this.cancelReason);
+      return;
+    }
+    this.abortFn = abort;
+    this.sent = true;
+    this.phase = HEADERS;
+    this.progressAt = this.clock.now();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.done) return false;
+    if (statusCode < 200) return true; // 1xx informational: wait for the final response
+    this.status = statusCode;
+    this.statusText = statusText;
+    this.headers = parseRawHeaders(rawHeaders);
+    this.phase = BODY;
+    this.progressAt = this.clock.now();
+    const length = this.headers['content-length'];
+    if (typeof length === 'string' && Number(length) > this.req.maxResponseBytes && !this.req.stream) {
+      this.abort(tooLarge(this.req));
+      return false;
+    }
+    if (this.req.stream) {
+      this.resume = resume;
+      this.handedOff = true; // the body owns the request from here on
+      this.stream = new StreamBody(
+        () => this.resume?.(),
+        () => this.cancelStream(),
+      );
+      this.next({ status: statusCode, statusText, headers: this.headers, body: this.stream });
+    }
+    return true;
+  }
+
+  cancelStream(): void {
+    if (this.done) return;
+    this.finish();
+    this.abortFn?.(new XhttpError('ABORTED', 'response body cancelled', { address: this.req.address }));
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return false;
+    this.progressAt = this.clock.now();
+    if (this.stream) return this.stream.push(chunk);
+    this.received += chunk.length;
+    if (this.received > this.req.maxResponseBytes) {
+      this.abort(tooLarge(this.req));
+      return false;
+    }
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.finish();
+    if (this.stream) {
+      this.stream.end();
+      return;
+    }
+    const body = new BufferedBody(this.chunks, this.received);
+    this.next({ status: this.status, statusText: this.statusText, headers: this.headers!, body });
+  }
+
+  onError(err: Error): void {
+    if (this.done) return;
+    this.finish();
+    this.deliverError(mapTransportError(err, this.req.address, this.sent));
+  }
+
+  onUpgrade(): void {
+    this.onError(new XhttpError('PROTOCOL', 'unexpected protocol upgrade', { address: this.req.address }));
+  }
+}
+
+function tooLarge(req: AttemptRequest): XhttpError {
+  return new XhttpError('RESPONSE_TOO_LARGE', `response exceeds ${req.maxResponseBytes} bytes`, {
+    address: req.address,
+  });
+}
+
+/**
+ * One attempt as a cold Observable over `dispatcher.dispatch()`: emits the response once and
+ * completes; unsubscribing aborts the request. In stream mode it emits at headers and the body
+ * takes over the connection (and the body-idle timer).
+ */
+export function attempt$(req: AttemptRequest, clock: Clock): Observable<RawResponse> {
+  return new Observable<RawResponse>((subscriber) => {
+    const exchange = new Exchange(
+      req,
+      clock,
+      (r) => {
+        subscriber.next(r);
+        subscriber.complete();
+      },
+      (e) => subscriber.error(e),
+    );
+    req.dispatcher.dispatch(
+      { path: req.path, method: req.method, headers: req.headers, body: req.body },
+      exchange,
+    );
+    return () => exchange.cancel();
+  });
+}
