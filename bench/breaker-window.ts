@@ -31,7 +31,9 @@ function measure(name: string, batch: (n: number) => unknown): number {
     elapsed = performance.now() - t0;
   }
   const rate = (events / elapsed) * 1_000;
-  console.log(`${name.padEnd(58)} ${(rate / 1e6).toFixed(1).padStart(6)} M events/s  (${(1e9 / rate).toFixed(1)} ns/event)${sink === null ? '' : ''}`);
+  console.log(
+    `${name.padEnd(58)} ${(rate / 1e6).toFixed(1).padStart(6)} M events/s  (${(1e9 / rate).toFixed(1)} ns/event)${sink === null ? '' : ''}`,
+  );
   return rate;
 }
 
@@ -84,7 +86,11 @@ function reducerFlapping(stepMs: number) {
 /** The whole registry: attempt-end events through a Subject, plus one tryAcquire per event. */
 function registry(stepMs: number, hosts: number) {
   let t = 0;
-  const breakers = new CircuitBreakers(config, { now: () => t, setTimer: () => () => undefined }, () => undefined);
+  const breakers = new CircuitBreakers(
+    config,
+    { now: () => t, setTimer: () => () => undefined },
+    () => undefined,
+  );
   const bus = new Subject<CallEvent>();
   breakers.attach(bus);
   const events = Array.from({ length: hosts * 8 }, (_, j): AttemptEndEvent => {
@@ -127,7 +133,11 @@ const results = [
   measure('registry: tryAcquire + attempt-end via Subject, 16 hosts', registry(1, 16)),
 ];
 const check = reducerFlapping(1);
-console.log(`(flapping check: ${String(check(1_000_000))} transitions in 1e6 events = 1000 s of virtual time)`);
+console.log(
+  `(flapping check: ${String(check(1_000_000))} transitions in 1e6 events = 1000 s of virtual time)`,
+);
 const coreMin = Math.min(...results.slice(0, 4));
-console.log(`window + reducer, slowest scenario: ${(coreMin / 1e6).toFixed(1)} M events/s (target ≥ 5): ${coreMin >= 5e6 ? 'PASS' : 'FAIL'}`);
+console.log(
+  `window + reducer, slowest scenario: ${(coreMin / 1e6).toFixed(1)} M events/s (target ≥ 5): ${coreMin >= 5e6 ? 'PASS' : 'FAIL'}`,
+);
 console.log(`total ${((performance.now() - t0) / 1_000).toFixed(1)} s`);

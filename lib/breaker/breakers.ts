@@ -3,7 +3,13 @@ import type { BreakerTransitionEvent, CallEvent } from '../events/events.js';
 import type { Clock } from '../internal/clock.js';
 import type { Address, AttemptOutcome, BreakerSnapshot, XRequest } from '../types.js';
 import type { ResolvedBreakerConfig } from './config.js';
-import { reduceBreaker, closedBreaker, type BreakerInput, type BreakerState, type BreakerStateName } from './reducer.js';
+import {
+  reduceBreaker,
+  closedBreaker,
+  type BreakerInput,
+  type BreakerState,
+  type BreakerStateName,
+} from './reducer.js';
 import { failureRate, type WindowCount } from './window.js';
 
 /** One breaker: its state (changed only through the reducer) and what `retain` needs. */
@@ -133,7 +139,8 @@ export class CircuitBreakers {
     let dropped = false;
     for (const [key, entry] of this.#entries) {
       if (liveKeys.has(key) || liveKeys.has(entry.address) || entry.pending > 0) continue;
-      if (entry.state.name !== 'closed' && !reduceBreaker(entry.state, 'request', now, this.#config).admitted) continue;
+      if (entry.state.name !== 'closed' && !reduceBreaker(entry.state, 'request', now, this.#config).admitted)
+        continue;
       this.#entries.delete(key);
       dropped = true;
     }
@@ -179,7 +186,8 @@ export class CircuitBreakers {
     entry.state = state;
     if (!visiblyChanged(prev, state)) return admitted;
     entry.snapshot = undefined;
-    if (state.name !== prev.name) this.#emit({ type: 'breaker-transition', time: now, breakerKey: key, from: prev.name, to: state.name });
+    if (state.name !== prev.name)
+      this.#emit({ type: 'breaker-transition', time: now, breakerKey: key, from: prev.name, to: state.name });
     this.#changed();
     return admitted;
   }
@@ -199,5 +207,10 @@ function visiblyChanged(prev: BreakerState, next: BreakerState): boolean {
 /** The public view: closed shows the window's snapshot; open and half-open the one that tripped. */
 function toSnapshot(state: BreakerState): BreakerSnapshot {
   const count: WindowCount = state.name === 'closed' ? state.window.snapshot : state.tripped;
-  return { state: state.name, failureRate: failureRate(count), total: count.success + count.failure, since: state.since };
+  return {
+    state: state.name,
+    failureRate: failureRate(count),
+    total: count.success + count.failure,
+    since: state.since,
+  };
 }

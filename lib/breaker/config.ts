@@ -1,6 +1,11 @@
 import { invalidArgument } from '../errors.js';
 import { addressKey } from '../events/events.js';
-import { checkOptions, optionalDuration, optionalPositiveDuration, optionalRatio } from '../internal/validate.js';
+import {
+  checkOptions,
+  optionalDuration,
+  optionalPositiveDuration,
+  optionalRatio,
+} from '../internal/validate.js';
 import type { Address, AttemptOutcome, XRequest } from '../types.js';
 
 /**
@@ -91,7 +96,8 @@ const KEYS = [
 
 function optionalCount(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalidArgument(field, 'must be a non-negative integer');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw invalidArgument(field, 'must be a non-negative integer');
   return value;
 }
 
@@ -110,23 +116,38 @@ function optionalFunction<F>(value: unknown, field: string): F | undefined {
  * The counter's two durations must be > 0 (a zero bucket would hold one event each). The open window
  * and trial interval may be 0: the next request is then a trial at once, which specs find handy.
  */
-export function resolveBreakerConfig(input: CircuitBreakerConfig | undefined, field = 'circuitBreaker'): ResolvedBreakerConfig {
+export function resolveBreakerConfig(
+  input: CircuitBreakerConfig | undefined,
+  field = 'circuitBreaker',
+): ResolvedBreakerConfig {
   checkOptions(input, KEYS, field);
   const c: Partial<Record<(typeof KEYS)[number], unknown>> = input ?? {};
   const f = (name: string) => `${field}.${name}`;
-  const counterSlidingWindow = optionalPositiveDuration(c.counterSlidingWindow, f('counterSlidingWindow')) ?? DEFAULT_COUNTER_SLIDING_WINDOW;
+  const counterSlidingWindow =
+    optionalPositiveDuration(c.counterSlidingWindow, f('counterSlidingWindow')) ??
+    DEFAULT_COUNTER_SLIDING_WINDOW;
   const counterUpdateInterval =
-    optionalPositiveDuration(c.counterUpdateInterval, f('counterUpdateInterval')) ?? DEFAULT_COUNTER_UPDATE_INTERVAL;
+    optionalPositiveDuration(c.counterUpdateInterval, f('counterUpdateInterval')) ??
+    DEFAULT_COUNTER_UPDATE_INTERVAL;
   if (counterUpdateInterval > counterSlidingWindow)
-    throw invalidArgument(f('counterUpdateInterval'), `must not exceed counterSlidingWindow (${counterSlidingWindow} ms)`);
+    throw invalidArgument(
+      f('counterUpdateInterval'),
+      `must not exceed counterSlidingWindow (${counterSlidingWindow} ms)`,
+    );
   return {
-    failureRateThreshold: optionalRatio(c.failureRateThreshold, f('failureRateThreshold')) ?? DEFAULT_FAILURE_RATE_THRESHOLD,
-    minimumRequestThreshold: optionalCount(c.minimumRequestThreshold, f('minimumRequestThreshold')) ?? DEFAULT_MINIMUM_REQUEST_THRESHOLD,
-    trialRequestInterval: optionalDuration(c.trialRequestInterval, f('trialRequestInterval')) ?? DEFAULT_TRIAL_REQUEST_INTERVAL,
-    circuitOpenWindow: optionalDuration(c.circuitOpenWindow, f('circuitOpenWindow')) ?? DEFAULT_CIRCUIT_OPEN_WINDOW,
+    failureRateThreshold:
+      optionalRatio(c.failureRateThreshold, f('failureRateThreshold')) ?? DEFAULT_FAILURE_RATE_THRESHOLD,
+    minimumRequestThreshold:
+      optionalCount(c.minimumRequestThreshold, f('minimumRequestThreshold')) ??
+      DEFAULT_MINIMUM_REQUEST_THRESHOLD,
+    trialRequestInterval:
+      optionalDuration(c.trialRequestInterval, f('trialRequestInterval')) ?? DEFAULT_TRIAL_REQUEST_INTERVAL,
+    circuitOpenWindow:
+      optionalDuration(c.circuitOpenWindow, f('circuitOpenWindow')) ?? DEFAULT_CIRCUIT_OPEN_WINDOW,
     counterSlidingWindow,
     counterUpdateInterval,
-    isFailure: optionalFunction<ResolvedBreakerConfig['isFailure']>(c.isFailure, f('isFailure')) ?? defaultIsFailure,
+    isFailure:
+      optionalFunction<ResolvedBreakerConfig['isFailure']>(c.isFailure, f('isFailure')) ?? defaultIsFailure,
     key: optionalFunction<ResolvedBreakerConfig['key']>(c.key, f('key')) ?? defaultBreakerKey,
   };
 }

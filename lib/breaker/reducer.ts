@@ -67,7 +67,12 @@ export interface BreakerStep {
 /** The settings the reducer reads. */
 export type ReducerConfig = Pick<
   ResolvedBreakerConfig,
-  'failureRateThreshold' | 'minimumRequestThreshold' | 'trialRequestInterval' | 'circuitOpenWindow' | 'counterSlidingWindow' | 'counterUpdateInterval'
+  | 'failureRateThreshold'
+  | 'minimumRequestThreshold'
+  | 'trialRequestInterval'
+  | 'circuitOpenWindow'
+  | 'counterSlidingWindow'
+  | 'counterUpdateInterval'
 >;
 
 /** A closed breaker with an empty window starting at `now`. */
@@ -78,11 +83,20 @@ export function closedBreaker(now: number): ClosedState {
 /** True when a snapshot should open the breaker (Armeria's `checkIfExceedingFailureThreshold`). */
 export function exceedsThreshold(count: WindowCount, config: ReducerConfig): boolean {
   const total = count.success + count.failure;
-  return total > 0 && total >= config.minimumRequestThreshold && count.failure / total > config.failureRateThreshold;
+  return (
+    total > 0 &&
+    total >= config.minimumRequestThreshold &&
+    count.failure / total > config.failureRateThreshold
+  );
 }
 
 /** Applies one input at time `now`. Pure: `state` is not changed. */
-export function reduceBreaker(state: BreakerState, input: BreakerInput, now: number, config: ReducerConfig): BreakerStep {
+export function reduceBreaker(
+  state: BreakerState,
+  input: BreakerInput,
+  now: number,
+  config: ReducerConfig,
+): BreakerStep {
   switch (input) {
     case 'request':
       return admit(state, now, config);
@@ -100,7 +114,12 @@ function admit(state: BreakerState, now: number, config: ReducerConfig): Breaker
     case 'open':
       if (now < state.until) return { state, admitted: false };
       return {
-        state: { name: 'half-open', since: now, trialUntil: now + config.trialRequestInterval, tripped: state.tripped },
+        state: {
+          name: 'half-open',
+          since: now,
+          trialUntil: now + config.trialRequestInterval,
+          tripped: state.tripped,
+        },
         admitted: true,
       };
     case 'half-open':
@@ -125,7 +144,8 @@ function onFailure(state: BreakerState, now: number, config: ReducerConfig): Bre
   switch (state.name) {
     case 'closed': {
       const window = recordEvent(state.window, true, now, config);
-      if (window.snapshot !== state.window.snapshot && exceedsThreshold(window.snapshot, config)) return opened(now, window.snapshot, config);
+      if (window.snapshot !== state.window.snapshot && exceedsThreshold(window.snapshot, config))
+        return opened(now, window.snapshot, config);
       return { name: 'closed', since: state.since, window };
     }
     case 'half-open':

@@ -83,15 +83,36 @@ export function recordEvent(w: SlidingWindow, failed: boolean, now: number, spec
   const s = failed ? 0 : 1;
   const f = failed ? 1 : 0;
   if (now < w.start) {
-    return { start: w.start, success: w.success, failure: w.failure, closed: insertLate(w.closed, { start: now, success: s, failure: f }), snapshot: w.snapshot };
+    return {
+      start: w.start,
+      success: w.success,
+      failure: w.failure,
+      closed: insertLate(w.closed, { start: now, success: s, failure: f }),
+      snapshot: w.snapshot,
+    };
   }
   if (now < w.start + spec.counterUpdateInterval) {
-    return { start: w.start, success: w.success + s, failure: w.failure + f, closed: w.closed, snapshot: w.snapshot };
+    return {
+      start: w.start,
+      success: w.success + s,
+      failure: w.failure + f,
+      closed: w.closed,
+      snapshot: w.snapshot,
+    };
   }
   // Roll over. An empty filling bucket (a fresh window's first) adds nothing, so it is not kept.
-  const pushed = w.success + w.failure === 0 ? w.closed : push(w.closed, { start: w.start, success: w.success, failure: w.failure });
+  const pushed =
+    w.success + w.failure === 0
+      ? w.closed
+      : push(w.closed, { start: w.start, success: w.success, failure: w.failure });
   const closed = trim(pushed, now - spec.counterSlidingWindow);
-  return { start: now, success: s, failure: f, closed, snapshot: { success: closed.success, failure: closed.failure } };
+  return {
+    start: now,
+    success: s,
+    failure: f,
+    closed,
+    snapshot: { success: closed.success, failure: closed.failure },
+  };
 }
 
 /** Number of closed buckets held (for specs and diagnostics; O(buckets)). */
@@ -103,7 +124,12 @@ export function closedBucketCount(w: SlidingWindow): number {
 }
 
 function push(q: Closed, b: Bucket): Closed {
-  return { front: q.front, back: { bucket: b, next: q.back }, success: q.success + b.success, failure: q.failure + b.failure };
+  return {
+    front: q.front,
+    back: { bucket: b, next: q.back },
+    success: q.success + b.success,
+    failure: q.failure + b.failure,
+  };
 }
 
 function reverse(list: Node | undefined): Node | undefined {

@@ -245,118 +245,148 @@ function metricsFor(registry: Registry): Metrics {
   const active = existingActive?.[ACTIVE] ?? new Map<string, ActiveCount>();
 
   const m: Metrics = {
-    attemptDuration: shared(registry, 'http_client_request_duration_seconds', (name) =>
-      new Histogram({
-        name,
-        help: 'Duration of HTTP client attempts (one per request sent on the wire).',
-        labelNames: ATTEMPT_LABELS,
-        buckets: [...ATTEMPT_DURATION_BUCKETS],
-        registers,
-      }),
+    attemptDuration: shared(
+      registry,
+      'http_client_request_duration_seconds',
+      (name) =>
+        new Histogram({
+          name,
+          help: 'Duration of HTTP client attempts (one per request sent on the wire).',
+          labelNames: ATTEMPT_LABELS,
+          buckets: [...ATTEMPT_DURATION_BUCKETS],
+          registers,
+        }),
     ),
-    activeGauge: shared(registry, 'http_client_active_requests', (name) =>
-      new Gauge({
-        name,
-        help: 'HTTP client attempts in flight.',
-        labelNames: ACTIVE_LABELS,
-        registers,
-        collect() {
-          for (const count of active.values()) this.set(count.labels, count.n);
-        },
-      }),
+    activeGauge: shared(
+      registry,
+      'http_client_active_requests',
+      (name) =>
+        new Gauge({
+          name,
+          help: 'HTTP client attempts in flight.',
+          labelNames: ACTIVE_LABELS,
+          registers,
+          collect() {
+            for (const count of active.values()) this.set(count.labels, count.n);
+          },
+        }),
     ),
-    callDuration: shared(registry, 'rxhttp_call_duration_seconds', (name) =>
-      new Histogram({
-        name,
-        help: 'Duration of whole rxhttp calls, retries and back-off included.',
-        labelNames: ['http_request_method', 'rxhttp_group', 'outcome'] as const,
-        buckets: [...CALL_DURATION_BUCKETS],
-        registers,
-      }),
+    callDuration: shared(
+      registry,
+      'rxhttp_call_duration_seconds',
+      (name) =>
+        new Histogram({
+          name,
+          help: 'Duration of whole rxhttp calls, retries and back-off included.',
+          labelNames: ['http_request_method', 'rxhttp_group', 'outcome'] as const,
+          buckets: [...CALL_DURATION_BUCKETS],
+          registers,
+        }),
     ),
-    retries: shared(registry, 'rxhttp_retries_total', (name) =>
-      new Counter({
-        name,
-        help: 'Retries scheduled, by what failed (status or error code).',
-        labelNames: ['reason', 'rxhttp_group'] as const,
-        registers,
-      }),
+    retries: shared(
+      registry,
+      'rxhttp_retries_total',
+      (name) =>
+        new Counter({
+          name,
+          help: 'Retries scheduled, by what failed (status or error code).',
+          labelNames: ['reason', 'rxhttp_group'] as const,
+          registers,
+        }),
     ),
-    budgetRefusals: shared(registry, 'rxhttp_retry_budget_refusals_total', (name) =>
-      new Counter({
-        name,
-        help: 'Retries the policy wanted but the retry budget refused.',
-        labelNames: ['rxhttp_group'] as const,
-        registers,
-      }),
+    budgetRefusals: shared(
+      registry,
+      'rxhttp_retry_budget_refusals_total',
+      (name) =>
+        new Counter({
+          name,
+          help: 'Retries the policy wanted but the retry budget refused.',
+          labelNames: ['rxhttp_group'] as const,
+          registers,
+        }),
     ),
-    failFast: shared(registry, 'rxhttp_fail_fast_total', (name) =>
-      new Counter({
-        name,
-        help: 'Calls failed at once because every candidate circuit breaker was open.',
-        labelNames: ['rxhttp_group'] as const,
-        registers,
-      }),
+    failFast: shared(
+      registry,
+      'rxhttp_fail_fast_total',
+      (name) =>
+        new Counter({
+          name,
+          help: 'Calls failed at once because every candidate circuit breaker was open.',
+          labelNames: ['rxhttp_group'] as const,
+          registers,
+        }),
     ),
-    breakerState: shared(registry, 'rxhttp_circuit_breaker_state', (name) =>
-      new Gauge({
-        name,
-        help: 'Circuit breaker state: 1 for the current state of each breaker key, 0 for the others.',
-        labelNames: ['rxhttp_breaker_key', 'state'] as const,
-        registers,
-        collect() {
-          this.reset();
-          const seen = new Map<string, Set<string>>();
-          for (const source of sources) {
-            for (const [key, snapshot] of readSafely(() => source.breakerSnapshots())) {
-              const label = labelSafe(key);
-              let states = seen.get(label);
-              if (states === undefined) seen.set(label, (states = new Set()));
-              states.add(snapshot.state);
+    breakerState: shared(
+      registry,
+      'rxhttp_circuit_breaker_state',
+      (name) =>
+        new Gauge({
+          name,
+          help: 'Circuit breaker state: 1 for the current state of each breaker key, 0 for the others.',
+          labelNames: ['rxhttp_breaker_key', 'state'] as const,
+          registers,
+          collect() {
+            this.reset();
+            const seen = new Map<string, Set<string>>();
+            for (const source of sources) {
+              for (const [key, snapshot] of readSafely(() => source.breakerSnapshots())) {
+                const label = labelSafe(key);
+                let states = seen.get(label);
+                if (states === undefined) seen.set(label, (states = new Set()));
+                states.add(snapshot.state);
+              }
             }
-          }
-          for (const [label, states] of seen) {
-            for (const state of BREAKER_STATES) {
-              this.set({ rxhttp_breaker_key: label, state }, states.has(state) ? 1 : 0);
+            for (const [label, states] of seen) {
+              for (const state of BREAKER_STATES) {
+                this.set({ rxhttp_breaker_key: label, state }, states.has(state) ? 1 : 0);
+              }
             }
-          }
-        },
-      }),
+          },
+        }),
     ),
-    transitions: shared(registry, 'rxhttp_circuit_breaker_transitions_total', (name) =>
-      new Counter({
-        name,
-        help: 'Circuit breaker state transitions.',
-        labelNames: ['from', 'to'] as const,
-        registers,
-      }),
+    transitions: shared(
+      registry,
+      'rxhttp_circuit_breaker_transitions_total',
+      (name) =>
+        new Counter({
+          name,
+          help: 'Circuit breaker state transitions.',
+          labelNames: ['from', 'to'] as const,
+          registers,
+        }),
     ),
-    groupAddresses: shared(registry, 'rxhttp_group_addresses', (name) =>
-      new Gauge({
-        name,
-        help: 'Addresses currently resolved for each group.',
-        labelNames: ['rxhttp_group'] as const,
-        registers,
-        collect() {
-          this.reset();
-          const counts = new Map<string, number>();
-          for (const source of sources) {
-            for (const [group, count] of readSafely(() => source.groupAddressCounts())) {
-              const label = labelSafe(group);
-              counts.set(label, Math.max(count, counts.get(label) ?? 0));
+    groupAddresses: shared(
+      registry,
+      'rxhttp_group_addresses',
+      (name) =>
+        new Gauge({
+          name,
+          help: 'Addresses currently resolved for each group.',
+          labelNames: ['rxhttp_group'] as const,
+          registers,
+          collect() {
+            this.reset();
+            const counts = new Map<string, number>();
+            for (const source of sources) {
+              for (const [group, count] of readSafely(() => source.groupAddressCounts())) {
+                const label = labelSafe(group);
+                counts.set(label, Math.max(count, counts.get(label) ?? 0));
+              }
             }
-          }
-          for (const [label, count] of counts) this.set({ rxhttp_group: label }, count);
-        },
-      }),
+            for (const [label, count] of counts) this.set({ rxhttp_group: label }, count);
+          },
+        }),
     ),
-    resolverErrors: shared(registry, 'rxhttp_resolver_errors_total', (name) =>
-      new Counter({
-        name,
-        help: 'Resolver failures (the last good address list was kept).',
-        labelNames: ['rxhttp_group'] as const,
-        registers,
-      }),
+    resolverErrors: shared(
+      registry,
+      'rxhttp_resolver_errors_total',
+      (name) =>
+        new Counter({
+          name,
+          help: 'Resolver failures (the last good address list was kept).',
+          labelNames: ['rxhttp_group'] as const,
+          registers,
+        }),
     ),
     sources,
     attemptChildren: new Map(),
@@ -375,7 +405,10 @@ function shared<M extends object>(registry: Registry, name: string, create: (nam
   const existing = registry.getSingleMetric(name) as (Branded & object) | undefined;
   if (existing !== undefined) {
     if (existing[BRAND] !== true) {
-      throw invalidArgument('metrics.registry', `metric ${name} is already registered by something other than rxhttp`);
+      throw invalidArgument(
+        'metrics.registry',
+        `metric ${name} is already registered by something other than rxhttp`,
+      );
     }
     return existing as M;
   }

@@ -339,7 +339,9 @@ export function zipkinBackend(tracer: zipkin.Tracer): TraceBackend<zipkin.TraceI
     finish(id, kind, end) {
       record(id, () => {
         annotateAndTag(end.tags, end.annotations);
-        tracer.recordAnnotation(kind === 'client' ? new Annotation.ClientRecv() : new Annotation.LocalOperationStop());
+        tracer.recordAnnotation(
+          kind === 'client' ? new Annotation.ClientRecv() : new Annotation.LocalOperationStop(),
+        );
       });
     },
   };

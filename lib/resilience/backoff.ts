@@ -51,7 +51,10 @@ export function resolveBackoff(opts: BackoffOptions | undefined, field = 'retry.
   if (initial !== undefined && max !== undefined && initial > max)
     throw invalidArgument(`${field}.initialDelay`, 'must not exceed maxDelay');
   const multiplier = own('multiplier');
-  if (multiplier !== undefined && (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1))
+  if (
+    multiplier !== undefined &&
+    (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1)
+  )
     throw invalidArgument(`${field}.multiplier`, 'must be a finite number ≥ 1');
   const jitter = own('jitter');
   if (jitter !== undefined && !JITTERS.includes(jitter as Jitter))
@@ -91,7 +94,12 @@ function delay(value: unknown, field: string): number | undefined {
  * const d = backoffDelay(attempt - 1, previous, b, Math.random); previous = d;
  * ```
  */
-export function backoffDelay(retryIndex: number, previousDelay: number, b: ResolvedBackoff, random: () => number): number {
+export function backoffDelay(
+  retryIndex: number,
+  previousDelay: number,
+  b: ResolvedBackoff,
+  random: () => number,
+): number {
   const base = b.initialDelay;
   const cap = b.maxDelay;
   if (b.jitter === 'decorrelated') {

@@ -42,7 +42,10 @@ const DELAY_SECONDS = /^\d+$/;
  * parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', now)  // ms until then, or 0 when past
  * ```
  */
-export function parseRetryAfter(value: string | readonly string[] | undefined, nowMs: number): number | undefined {
+export function parseRetryAfter(
+  value: string | readonly string[] | undefined,
+  nowMs: number,
+): number | undefined {
   const text = single(value);
   if (text === undefined) return undefined;
   if (DELAY_SECONDS.test(text)) return Math.min(MAX_RETRY_AFTER_MS, Number(text) * 1000);

@@ -48,7 +48,10 @@ export interface ResolvedRetryBudget {
  * …) on a ratio outside [0, 1], a negative or non-finite `minRetriesPerSecond`, a `ttl` outside
  * 1 000–60 000 ms, or unknown keys (`__proto__` and `constructor` included).
  */
-export function resolveRetryBudget(cfg: RetryBudgetConfig | false | undefined, field = 'retryBudget'): ResolvedRetryBudget | undefined {
+export function resolveRetryBudget(
+  cfg: RetryBudgetConfig | false | undefined,
+  field = 'retryBudget',
+): ResolvedRetryBudget | undefined {
   if (cfg === false) return undefined;
   checkOptions(cfg, KEYS, field);
   const o = (cfg ?? {}) as Record<string, unknown>;
@@ -58,8 +61,14 @@ export function resolveRetryBudget(cfg: RetryBudgetConfig | false | undefined, f
   if (min !== undefined && (typeof min !== 'number' || !Number.isFinite(min) || min < 0))
     throw invalidArgument(`${field}.minRetriesPerSecond`, 'must be a finite number ≥ 0');
   const ttl = own('ttl');
-  if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl >= MIN_RETRY_BUDGET_TTL && ttl <= MAX_RETRY_BUDGET_TTL)))
-    throw invalidArgument(`${field}.ttl`, `must be a number of ms from ${MIN_RETRY_BUDGET_TTL} to ${MAX_RETRY_BUDGET_TTL}`);
+  if (
+    ttl !== undefined &&
+    (typeof ttl !== 'number' || !(ttl >= MIN_RETRY_BUDGET_TTL && ttl <= MAX_RETRY_BUDGET_TTL))
+  )
+    throw invalidArgument(
+      `${field}.ttl`,
+      `must be a number of ms from ${MIN_RETRY_BUDGET_TTL} to ${MAX_RETRY_BUDGET_TTL}`,
+    );
   return {
     ratio: optionalRatio(own('ratio'), `${field}.ratio`) ?? DEFAULT_RETRY_BUDGET_RATIO,
     minRetriesPerSecond: (min as number | undefined) ?? DEFAULT_MIN_RETRIES_PER_SECOND,
@@ -100,7 +109,12 @@ export function initialRetryBudgetState(config: ResolvedRetryBudget, now: number
   const withdrawal = config.ratio === 0 ? 1 : Math.min(MAX_WITHDRAWAL, Math.floor(SCALE / config.ratio));
   const sliceMs = config.ttl / SLICES;
   return {
-    params: { sliceMs, deposit, withdrawal, reserve: Math.round(config.minRetriesPerSecond * (config.ttl / 1000) * withdrawal) },
+    params: {
+      sliceMs,
+      deposit,
+      withdrawal,
+      reserve: Math.round(config.minRetriesPerSecond * (config.ttl / 1000) * withdrawal),
+    },
     slots: new Array<number>(SLICES).fill(0),
     slice: sliceOf(now, sliceMs, 0),
     sum: 0,
@@ -120,11 +134,19 @@ export function initialRetryBudgetState(config: ResolvedRetryBudget, now: number
  * s = reduceRetryBudget(s, 'withdraw', 5); s.granted // true: the reserve pays
  * ```
  */
-export function reduceRetryBudget(state: RetryBudgetState, input: RetryBudgetInput, now: number): RetryBudgetState {
+export function reduceRetryBudget(
+  state: RetryBudgetState,
+  input: RetryBudgetInput,
+  now: number,
+): RetryBudgetState {
   const s = advance(state, now);
   const p = s.params;
   if (input === 'deposit') return p.deposit === 0 ? s : add(s, p.deposit, s.granted);
-  return s.sum + p.reserve >= p.withdrawal ? add(s, -p.withdrawal, true) : s.granted ? { ...s, granted: false } : s;
+  return s.sum + p.reserve >= p.withdrawal
+    ? add(s, -p.withdrawal, true)
+    : s.granted
+      ? { ...s, granted: false }
+      : s;
 }
 
 /** Retries the budget would grant at `now`. */
@@ -141,7 +163,8 @@ function sliceOf(now: number, sliceMs: number, fallback: number): number {
 function advance(state: RetryBudgetState, now: number): RetryBudgetState {
   const slice = sliceOf(now, state.params.sliceMs, state.slice);
   if (slice <= state.slice) return state;
-  if (slice - state.slice >= SLICES) return { ...state, slots: new Array<number>(SLICES).fill(0), slice, sum: 0 };
+  if (slice - state.slice >= SLICES)
+    return { ...state, slots: new Array<number>(SLICES).fill(0), slice, sum: 0 };
   const slots = state.slots.slice();
   let sum = state.sum;
   for (let i = state.slice + 1; i <= slice; i++) {

@@ -29,7 +29,14 @@ const NOT_SENT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-const KEYS = ['maxAttempts', 'retryOn', 'timeoutPerAttempt', 'backoff', 'retryNonIdempotent', 'respectRetryAfter'];
+const KEYS = [
+  'maxAttempts',
+  'retryOn',
+  'timeoutPerAttempt',
+  'backoff',
+  'retryNonIdempotent',
+  'respectRetryAfter',
+];
 
 /** {@link RetryOptions} validated, with every default applied. */
 export interface ResolvedRetry {
@@ -130,7 +137,10 @@ export function shouldRetry(outcome: AttemptOutcome, opts: RetryOptions | Resolv
  * resolveRetryOptions({ maxAttempts: 3 }) // backoff defaults, respectRetryAfter true, retryNonIdempotent false
  * ```
  */
-export function resolveRetryOptions(opts: RetryOptions | undefined, field = 'retry'): ResolvedRetry | undefined {
+export function resolveRetryOptions(
+  opts: RetryOptions | undefined,
+  field = 'retry',
+): ResolvedRetry | undefined {
   if (opts === undefined) return undefined;
   checkOptions(opts, KEYS, field);
   const o = opts as unknown as Record<string, unknown>;
@@ -139,13 +149,17 @@ export function resolveRetryOptions(opts: RetryOptions | undefined, field = 'ret
   if (own('maxAttempts') === undefined) throw invalidArgument(`${field}.maxAttempts`, 'is required');
   const maxAttempts = optionalPositiveInt(own('maxAttempts'), `${field}.maxAttempts`, MAX_ATTEMPTS) as number;
   const retryOn = own('retryOn');
-  if (retryOn !== undefined && typeof retryOn !== 'function') throw invalidArgument(`${field}.retryOn`, 'must be a function');
+  if (retryOn !== undefined && typeof retryOn !== 'function')
+    throw invalidArgument(`${field}.retryOn`, 'must be a function');
   const timeoutPerAttempt = own('timeoutPerAttempt');
   if (
     timeoutPerAttempt !== undefined &&
     (typeof timeoutPerAttempt !== 'number' || !(timeoutPerAttempt > 0) || timeoutPerAttempt > MAX_TIMER_DELAY)
   )
-    throw invalidArgument(`${field}.timeoutPerAttempt`, `must be a number of ms greater than 0, at most ${MAX_TIMER_DELAY}`);
+    throw invalidArgument(
+      `${field}.timeoutPerAttempt`,
+      `must be a number of ms greater than 0, at most ${MAX_TIMER_DELAY}`,
+    );
   return {
     maxAttempts,
     retryOn: (retryOn as ResolvedRetry['retryOn'] | undefined) ?? defaultRetryOn,

@@ -47,7 +47,13 @@ function setup(config: CircuitBreakerConfig = {}) {
     bus.next({ type: 'attempt-start', ...base(address, breakerKey), path: '/' });
   const end = (verdict: Verdict, address: Address = A, breakerKey = addressKey(address), n = 1) => {
     for (let i = 0; i < n; i++)
-      bus.next({ type: 'attempt-end', ...base(address, breakerKey), durationMs: 1, cancelled: verdict === 'ignored', verdict });
+      bus.next({
+        type: 'attempt-end',
+        ...base(address, breakerKey),
+        durationMs: 1,
+        cancelled: verdict === 'ignored',
+        verdict,
+      });
   };
   /** Opens A's breaker at t = 1_000 (ten failures in the first bucket, one rolling it over). */
   const openA = () => {
@@ -71,10 +77,17 @@ describe('CircuitBreakers', () => {
   it('opens on failures from attempt-end events, emits the transition and fails fast', () => {
     const { breakers, transitions, openA } = setup();
     openA();
-    assert.deepEqual(transitions, [{ type: 'breaker-transition', time: 1_000, breakerKey: KA, from: 'closed', to: 'open' }]);
+    assert.deepEqual(transitions, [
+      { type: 'breaker-transition', time: 1_000, breakerKey: KA, from: 'closed', to: 'open' },
+    ]);
     assert.equal(breakers.canAttempt(KA), false);
     assert.equal(breakers.tryAcquire(KA), false);
-    assert.deepEqual(breakers.snapshots().get(KA), { state: 'open', failureRate: 1, total: 10, since: 1_000 });
+    assert.deepEqual(breakers.snapshots().get(KA), {
+      state: 'open',
+      failureRate: 1,
+      total: 10,
+      since: 1_000,
+    });
     assert.equal(breakers.state(KB), 'closed', 'breakers are per key');
   });
 
@@ -102,7 +115,13 @@ describe('CircuitBreakers', () => {
     assert.equal(transitions.length, 1);
     assert.equal(breakers.tryAcquire(KA), true, 'the trial');
     assert.equal(breakers.state(KA), 'half-open');
-    assert.deepEqual(transitions.at(-1), { type: 'breaker-transition', time: 11_000, breakerKey: KA, from: 'open', to: 'half-open' });
+    assert.deepEqual(transitions.at(-1), {
+      type: 'breaker-transition',
+      time: 11_000,
+      breakerKey: KA,
+      from: 'open',
+      to: 'half-open',
+    });
     assert.equal(breakers.tryAcquire(KA), false, 'one trial at a time');
     assert.equal(breakers.canAttempt(KA), false);
   });
@@ -116,8 +135,19 @@ describe('CircuitBreakers', () => {
     clock.t = 11_200;
     end('success');
     assert.equal(breakers.state(KA), 'closed');
-    assert.deepEqual(transitions.at(-1), { type: 'breaker-transition', time: 11_200, breakerKey: KA, from: 'half-open', to: 'closed' });
-    assert.deepEqual(breakers.snapshots().get(KA), { state: 'closed', failureRate: 0, total: 0, since: 11_200 });
+    assert.deepEqual(transitions.at(-1), {
+      type: 'breaker-transition',
+      time: 11_200,
+      breakerKey: KA,
+      from: 'half-open',
+      to: 'closed',
+    });
+    assert.deepEqual(breakers.snapshots().get(KA), {
+      state: 'closed',
+      failureRate: 0,
+      total: 0,
+      since: 11_200,
+    });
   });
 
   it('reopens on trial failure', () => {
@@ -128,7 +158,10 @@ describe('CircuitBreakers', () => {
     clock.t = 11_500;
     end('failure');
     assert.equal(breakers.state(KA), 'open');
-    assert.deepEqual(transitions.map((e) => `${e.from}>${e.to}@${e.time}`), ['closed>open@1000', 'open>half-open@11000', 'half-open>open@11500']);
+    assert.deepEqual(
+      transitions.map((e) => `${e.from}>${e.to}@${e.time}`),
+      ['closed>open@1000', 'open>half-open@11000', 'half-open>open@11500'],
+    );
     clock.t = 21_499;
     assert.equal(breakers.tryAcquire(KA), false);
     clock.t = 21_500;
@@ -184,7 +217,11 @@ describe('CircuitBreakers', () => {
     start(C); // in flight
     openA();
     breakers.retain(new Set());
-    assert.deepEqual([...breakers.snapshots().keys()].sort(), [KA, addressKey(C)], 'B closed and idle: dropped');
+    assert.deepEqual(
+      [...breakers.snapshots().keys()].sort(),
+      [KA, addressKey(C)],
+      'B closed and idle: dropped',
+    );
     end('success', C);
     clock.t = 10_000;
     breakers.retain(new Set());
@@ -206,14 +243,23 @@ describe('CircuitBreakers', () => {
   });
 
   it('key and classify follow the config; an aborted outcome is ignored', () => {
-    const outcome = (o: Partial<AttemptOutcome>): AttemptOutcome => ({ attempt: 1, address: A, elapsedMs: 1, method: 'GET', ...o });
+    const outcome = (o: Partial<AttemptOutcome>): AttemptOutcome => ({
+      attempt: 1,
+      address: A,
+      elapsedMs: 1,
+      method: 'GET',
+      ...o,
+    });
     const { breakers } = setup();
     assert.equal(breakers.key({ path: '/x' }, A), KA);
     assert.equal(breakers.classify(outcome({ response: { status: 503, headers: {} } })), 'failure');
     assert.equal(breakers.classify(outcome({ response: { status: 404, headers: {} } })), 'success');
     assert.equal(breakers.classify(outcome({ error: new XhttpError('CONNECT', 'refused') })), 'failure');
     assert.equal(breakers.classify(outcome({ error: new XhttpError('ABORTED', 'cancelled') })), 'ignored');
-    const custom = setup({ isFailure: (o) => o.response?.status === 429, key: (req, a) => `${a.host}${req.path}` }).breakers;
+    const custom = setup({
+      isFailure: (o) => o.response?.status === 429,
+      key: (req, a) => `${a.host}${req.path}`,
+    }).breakers;
     assert.equal(custom.key({ path: '/x' }, A), '10.0.0.1/x');
     assert.equal(custom.classify(outcome({ response: { status: 429, headers: {} } })), 'failure');
     assert.equal(custom.classify(outcome({ response: { status: 503, headers: {} } })), 'success');
@@ -230,7 +276,10 @@ describe('CircuitBreakers', () => {
     end('success', B, KB);
     assert.equal(breakers.snapshots().has(KB), false, 'no longer listening');
     const late: string[] = [];
-    breakers.snapshots$.subscribe({ next: (m) => late.push(m.get(KA)!.state), complete: () => late.push('|') });
+    breakers.snapshots$.subscribe({
+      next: (m) => late.push(m.get(KA)!.state),
+      complete: () => late.push('|'),
+    });
     assert.deepEqual(late, ['open', '|']);
   });
 
@@ -239,7 +288,12 @@ describe('CircuitBreakers', () => {
     ts.run(({ cold, expectObservable }) => {
       const bus = new Subject<CallEvent>();
       const breakers = new CircuitBreakers(
-        resolveBreakerConfig({ minimumRequestThreshold: 2, counterUpdateInterval: 100, counterSlidingWindow: 1_000, circuitOpenWindow: 500 }),
+        resolveBreakerConfig({
+          minimumRequestThreshold: 2,
+          counterUpdateInterval: 100,
+          counterSlidingWindow: 1_000,
+          circuitOpenWindow: 500,
+        }),
         clockFromScheduler(ts),
         (e) => bus.next(e),
       );
@@ -259,12 +313,19 @@ describe('CircuitBreakers', () => {
         verdict,
       });
       // two f at 0, f at 100 rolls over (2 of 2 failed) → open; request at 600 → trial; s at 650 → closed.
-      cold('(ff) 96ms f 499ms r 49ms s', { f: 'failure', r: 'request', s: 'success' } as const).subscribe((input) => {
-        if (input === 'request') breakers.tryAcquire(KA);
-        else bus.next(ev(input));
-      });
+      cold('(ff) 96ms f 499ms r 49ms s', { f: 'failure', r: 'request', s: 'success' } as const).subscribe(
+        (input) => {
+          if (input === 'request') breakers.tryAcquire(KA);
+          else bus.next(ev(input));
+        },
+      );
       const state$: Observable<string> = breakers.snapshots$.pipe(map((m) => m.get(KA)?.state ?? '-'));
-      expectObservable(state$).toBe('(-a) 96ms b 499ms c 49ms d 1349ms |', { a: 'closed', b: 'open', c: 'half-open', d: 'closed' });
+      expectObservable(state$).toBe('(-a) 96ms b 499ms c 49ms d 1349ms |', {
+        a: 'closed',
+        b: 'open',
+        c: 'half-open',
+        d: 'closed',
+      });
       ts.schedule(() => breakers.close(), 2_000);
     });
   });

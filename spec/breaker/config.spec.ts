@@ -19,7 +19,10 @@ const address = { host: '10.0.0.1', port: 8080 };
 
 function expectInvalid(input: unknown, field: string, prefix?: string): void {
   assert.throws(
-    () => (prefix === undefined ? resolveBreakerConfig(input as CircuitBreakerConfig) : resolveBreakerConfig(input as CircuitBreakerConfig, prefix)),
+    () =>
+      prefix === undefined
+        ? resolveBreakerConfig(input as CircuitBreakerConfig)
+        : resolveBreakerConfig(input as CircuitBreakerConfig, prefix),
     (e: unknown) => {
       assert.ok(isXhttpError(e), 'an XhttpError');
       assert.equal(e.code, 'INVALID_ARGUMENT');
@@ -36,7 +39,14 @@ describe('resolveBreakerConfig', () => {
     for (const input of [undefined, {}]) {
       const c = resolveBreakerConfig(input);
       assert.deepEqual(
-        [c.failureRateThreshold, c.minimumRequestThreshold, c.trialRequestInterval, c.circuitOpenWindow, c.counterSlidingWindow, c.counterUpdateInterval],
+        [
+          c.failureRateThreshold,
+          c.minimumRequestThreshold,
+          c.trialRequestInterval,
+          c.circuitOpenWindow,
+          c.counterSlidingWindow,
+          c.counterUpdateInterval,
+        ],
         [0.5, 10, 3_000, 10_000, 20_000, 1_000],
       );
       assert.equal(c.isFailure, defaultIsFailure);
@@ -68,16 +78,19 @@ describe('resolveBreakerConfig', () => {
       isFailure,
       key,
     });
-    assert.deepEqual({ ...c }, {
-      failureRateThreshold: 0,
-      minimumRequestThreshold: 0,
-      trialRequestInterval: 0,
-      circuitOpenWindow: 0,
-      counterSlidingWindow: 500,
-      counterUpdateInterval: 500,
-      isFailure,
-      key,
-    });
+    assert.deepEqual(
+      { ...c },
+      {
+        failureRateThreshold: 0,
+        minimumRequestThreshold: 0,
+        trialRequestInterval: 0,
+        circuitOpenWindow: 0,
+        counterSlidingWindow: 500,
+        counterUpdateInterval: 500,
+        isFailure,
+        key,
+      },
+    );
     assert.equal(resolveBreakerConfig({ failureRateThreshold: 1 }).failureRateThreshold, 1);
   });
 
@@ -98,7 +111,10 @@ describe('resolveBreakerConfig', () => {
   }
 
   it('rejects a bucket wider than the window', () => {
-    expectInvalid({ counterUpdateInterval: 2_000, counterSlidingWindow: 1_000 }, 'circuitBreaker.counterUpdateInterval');
+    expectInvalid(
+      { counterUpdateInterval: 2_000, counterSlidingWindow: 1_000 },
+      'circuitBreaker.counterUpdateInterval',
+    );
     expectInvalid({ counterUpdateInterval: 30_000 }, 'circuitBreaker.counterUpdateInterval');
   });
 
@@ -119,19 +135,32 @@ const outcome = (o: { status?: number; code?: ErrorCode; error?: XhttpError }): 
   elapsedMs: 3,
   method: 'GET',
   ...(o.status === undefined ? {} : { response: { status: o.status, headers: {} } }),
-  ...(o.error !== undefined ? { error: o.error } : o.code === undefined ? {} : { error: new XhttpError(o.code, 'x') }),
+  ...(o.error !== undefined
+    ? { error: o.error }
+    : o.code === undefined
+      ? {}
+      : { error: new XhttpError(o.code, 'x') }),
 });
 
 describe('defaultIsFailure', () => {
   it('counts 5xx as failures and every other status as success', () => {
-    for (const status of [500, 502, 503, 504, 599]) assert.equal(defaultIsFailure(outcome({ status })), true, String(status));
-    for (const status of [200, 204, 301, 404, 429, 499]) assert.equal(defaultIsFailure(outcome({ status })), false, String(status));
+    for (const status of [500, 502, 503, 504, 599])
+      assert.equal(defaultIsFailure(outcome({ status })), true, String(status));
+    for (const status of [200, 204, 301, 404, 429, 499])
+      assert.equal(defaultIsFailure(outcome({ status })), false, String(status));
   });
 
   it('counts connect errors, resets, timeouts and protocol errors; not our own limits or aborts', () => {
-    for (const code of ['CONNECT', 'RESET', 'TIMEOUT', 'PROTOCOL'] as const) assert.equal(defaultIsFailure(outcome({ code })), true, code);
+    for (const code of ['CONNECT', 'RESET', 'TIMEOUT', 'PROTOCOL'] as const)
+      assert.equal(defaultIsFailure(outcome({ code })), true, code);
     assert.equal(defaultIsFailure(outcome({ error: new TimeoutError('headers', 100) })), true);
-    for (const code of ['ABORTED', 'RESPONSE_TOO_LARGE', 'FAIL_FAST', 'NO_ADDRESS', 'INVALID_ARGUMENT'] as const)
+    for (const code of [
+      'ABORTED',
+      'RESPONSE_TOO_LARGE',
+      'FAIL_FAST',
+      'NO_ADDRESS',
+      'INVALID_ARGUMENT',
+    ] as const)
       assert.equal(defaultIsFailure(outcome({ code })), false, code);
   });
 });

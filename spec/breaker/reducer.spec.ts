@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { closedBreaker, reduceBreaker, type BreakerInput, type BreakerState, type ReducerConfig } from '../../lib/breaker/reducer.js';
+import {
+  closedBreaker,
+  reduceBreaker,
+  type BreakerInput,
+  type BreakerState,
+  type ReducerConfig,
+} from '../../lib/breaker/reducer.js';
 import { EMPTY_COUNT } from '../../lib/breaker/window.js';
 
 const config: ReducerConfig = {
@@ -13,7 +19,13 @@ const config: ReducerConfig = {
 };
 
 /** Feeds `n` copies of `input` at time `t`; returns the final state. */
-function feed(state: BreakerState, input: BreakerInput, n: number, t: number, c: ReducerConfig = config): BreakerState {
+function feed(
+  state: BreakerState,
+  input: BreakerInput,
+  n: number,
+  t: number,
+  c: ReducerConfig = config,
+): BreakerState {
   for (let i = 0; i < n; i++) state = reduceBreaker(state, input, t, c).state;
   return state;
 }

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { closedBucketCount, EMPTY_COUNT, emptyWindow, failureRate, recordEvent, type SlidingWindow, type WindowSpec } from '../../lib/breaker/window.js';
+import {
+  closedBucketCount,
+  EMPTY_COUNT,
+  emptyWindow,
+  failureRate,
+  recordEvent,
+  type SlidingWindow,
+  type WindowSpec,
+} from '../../lib/breaker/window.js';
 
 const spec: WindowSpec = { counterSlidingWindow: 20_000, counterUpdateInterval: 1_000 };
 
@@ -31,7 +39,11 @@ describe('sliding window', () => {
     assert.notEqual(rolled.snapshot, still.snapshot, 'a fresh snapshot object');
     assert.deepEqual(count(rolled), { success: 3, failure: 2 });
     assert.equal(rolled.start, 1_000);
-    assert.deepEqual([rolled.success, rolled.failure], [1, 0], 'the rolling event is in the new filling bucket');
+    assert.deepEqual(
+      [rolled.success, rolled.failure],
+      [1, 0],
+      'the rolling event is in the new filling bucket',
+    );
   });
 
   it('starts the new bucket at the event time, not on an interval grid', () => {
@@ -101,7 +113,9 @@ describe('sliding window', () => {
       fc.property(
         fc.integer({ min: 1, max: 500 }),
         fc.integer({ min: 1, max: 30 }),
-        fc.array(fc.record({ dt: fc.integer({ min: -800, max: 1_500 }), failed: fc.boolean() }), { maxLength: 300 }),
+        fc.array(fc.record({ dt: fc.integer({ min: -800, max: 1_500 }), failed: fc.boolean() }), {
+          maxLength: 300,
+        }),
         (interval, buckets, steps) => {
           const s: WindowSpec = { counterUpdateInterval: interval, counterSlidingWindow: interval * buckets };
           const ref = new ArmeriaCounter(s, 0);
@@ -151,7 +165,10 @@ class ArmeriaCounter {
     this.current = next;
     const oldLimit = now - this.spec.counterSlidingWindow;
     this.reservoir = this.reservoir.filter((b) => b.start >= oldLimit);
-    this.snapshot = this.reservoir.reduce((a, b) => ({ success: a.success + b.success, failure: a.failure + b.failure }), { success: 0, failure: 0 });
+    this.snapshot = this.reservoir.reduce(
+      (a, b) => ({ success: a.success + b.success, failure: a.failure + b.failure }),
+      { success: 0, failure: 0 },
+    );
     return this.snapshot;
   }
 }

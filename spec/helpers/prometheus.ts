@@ -36,7 +36,10 @@ export function findBinary(name: string): string | undefined {
 export function binaryRequirement(name: string): { path: string | undefined; skip: string | false } {
   const path = findBinary(name);
   if (path !== undefined || process.env['CI'] === 'true') return { path, skip: false };
-  return { path, skip: `${name} not found: install the Debian package \`${PROMETHEUS_PACKAGE}\` (apt-get install -y ${PROMETHEUS_PACKAGE})` };
+  return {
+    path,
+    skip: `${name} not found: install the Debian package \`${PROMETHEUS_PACKAGE}\` (apt-get install -y ${PROMETHEUS_PACKAGE})`,
+  };
 }
 
 /** Asserts the binary exists (the CI branch of {@link binaryRequirement}). */
@@ -95,7 +98,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Starts `prometheus` on a random loopback port with a temporary config and data directory under
  * `os.tmpdir()`, scraping `target` every second. `stop()` kills it and removes the directory.
  */
-export async function startPrometheus(binary: string, target: string, readyTimeoutMs = 30_000): Promise<PrometheusProcess> {
+export async function startPrometheus(
+  binary: string,
+  target: string,
+  readyTimeoutMs = 30_000,
+): Promise<PrometheusProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'rxhttp-prometheus-'));
   const config = join(dir, 'prometheus.yml');
   await writeFile(
@@ -187,7 +194,8 @@ function handle(url: string, stop: () => Promise<void>): PrometheusProcess {
       error?: string;
       data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
     };
-    if (body.status !== 'success' || body.data === undefined) throw new Error(`query ${expr} failed: ${body.error ?? res.status}`);
+    if (body.status !== 'success' || body.data === undefined)
+      throw new Error(`query ${expr} failed: ${body.error ?? res.status}`);
     return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   };
   return {
@@ -237,16 +245,56 @@ export function feedSampleWorkload(events$: Subject<CallEvent>): void {
   });
   events$.next({ ...call, type: 'call-start', path });
   events$.next({ ...at(1, 9001), type: 'attempt-start', path });
-  events$.next({ ...at(1, 9001), type: 'attempt-end', durationMs: 12, status: 503, cancelled: false, verdict: 'failure' });
-  events$.next({ ...call, type: 'retry-scheduled', attempt: 2, delayMs: 100, delayReason: 'backoff', reason: '503' });
-  events$.next({ type: 'breaker-transition', time: 0, breakerKey: '127.0.0.1:9001', from: 'closed', to: 'open' });
+  events$.next({
+    ...at(1, 9001),
+    type: 'attempt-end',
+    durationMs: 12,
+    status: 503,
+    cancelled: false,
+    verdict: 'failure',
+  });
+  events$.next({
+    ...call,
+    type: 'retry-scheduled',
+    attempt: 2,
+    delayMs: 100,
+    delayReason: 'backoff',
+    reason: '503',
+  });
+  events$.next({
+    type: 'breaker-transition',
+    time: 0,
+    breakerKey: '127.0.0.1:9001',
+    from: 'closed',
+    to: 'open',
+  });
   events$.next({ ...at(2, 9002), type: 'attempt-start', path });
-  events$.next({ ...at(2, 9002), type: 'attempt-end', durationMs: 7, status: 200, cancelled: false, verdict: 'success' });
+  events$.next({
+    ...at(2, 9002),
+    type: 'attempt-end',
+    durationMs: 7,
+    status: 200,
+    cancelled: false,
+    verdict: 'success',
+  });
   events$.next({ ...call, type: 'call-end', durationMs: 130, attempts: 2, status: 200, outcome: 'ok' });
 
   const failing = { ...call, callId: 2, method: 'POST' };
   events$.next({ ...failing, type: 'call-start', path });
   events$.next({ ...failing, type: 'fail-fast', attempt: 1 });
-  events$.next({ ...failing, type: 'call-end', durationMs: 0, attempts: 0, errorCode: 'FAIL_FAST', outcome: 'error' });
-  events$.next({ type: 'resolver-error', time: 0, group: 'users', errorCode: 'ENOTFOUND', message: 'lookup failed' });
+  events$.next({
+    ...failing,
+    type: 'call-end',
+    durationMs: 0,
+    attempts: 0,
+    errorCode: 'FAIL_FAST',
+    outcome: 'error',
+  });
+  events$.next({
+    type: 'resolver-error',
+    time: 0,
+    group: 'users',
+    errorCode: 'ENOTFOUND',
+    message: 'lookup failed',
+  });
 }

@@ -139,7 +139,8 @@ export function createSpecTracer(
     ctxImpl: new zipkin.ExplicitContext(),
     recorder,
     sampler: new zipkin.sampler.Sampler(
-      options.sample ?? (options.sampled === false ? zipkin.sampler.neverSample : zipkin.sampler.alwaysSample),
+      options.sample ??
+        (options.sampled === false ? zipkin.sampler.neverSample : zipkin.sampler.alwaysSample),
     ),
     localServiceName: 'spec-client',
   });

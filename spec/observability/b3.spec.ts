@@ -29,7 +29,10 @@ describe('b3MultiHeaders', () => {
 
 describe('b3SingleHeader', () => {
   it('follows {traceId}-{spanId}-{sampling}-{parent}', () => {
-    assert.equal(b3SingleHeader({ traceId, spanId, parentSpanId, sampled: true }), `${traceId}-${spanId}-1-${parentSpanId}`);
+    assert.equal(
+      b3SingleHeader({ traceId, spanId, parentSpanId, sampled: true }),
+      `${traceId}-${spanId}-1-${parentSpanId}`,
+    );
     assert.equal(b3SingleHeader({ traceId, spanId, sampled: false }), `${traceId}-${spanId}-0`);
     assert.equal(b3SingleHeader({ traceId, spanId, sampled: true, debug: true }), `${traceId}-${spanId}-d`);
   });

@@ -43,7 +43,12 @@ function start(a: AttemptSpec): AttemptStartEvent {
 
 function end(
   a: AttemptSpec,
-  result: { status?: number; errorCode?: AttemptEndEvent['errorCode']; cancelled?: boolean; durationMs?: number },
+  result: {
+    status?: number;
+    errorCode?: AttemptEndEvent['errorCode'];
+    cancelled?: boolean;
+    durationMs?: number;
+  },
 ): AttemptEndEvent {
   const s = start(a);
   return {
@@ -76,8 +81,12 @@ async function valueOf(
   const values = (await metric.get()).values as { value: number; labels: object; metricName?: string }[];
   const hit = values.find(
     (v) =>
-      (suffix === '' ? v.metricName === undefined || v.metricName === name : v.metricName === name + suffix) &&
-      Object.entries(labels).every(([k, val]) => String((v.labels as Record<string, unknown>)[k]) === String(val)),
+      (suffix === ''
+        ? v.metricName === undefined || v.metricName === name
+        : v.metricName === name + suffix) &&
+      Object.entries(labels).every(
+        ([k, val]) => String((v.labels as Record<string, unknown>)[k]) === String(val),
+      ),
   );
   return hit?.value;
 }
@@ -150,7 +159,10 @@ describe('attachMetrics', () => {
     assert.equal(await valueOf(registry, name, second, '_count'), 1);
     assert.equal(await valueOf(registry, 'http_client_active_requests', { server_address: '10.0.0.1' }), 0);
     assert.equal(await valueOf(registry, 'http_client_active_requests', { server_address: '10.0.0.2' }), 0);
-    assert.equal(await valueOf(registry, 'rxhttp_retries_total', { reason: '503', rxhttp_group: 'users' }), 1);
+    assert.equal(
+      await valueOf(registry, 'rxhttp_retries_total', { reason: '503', rxhttp_group: 'users' }),
+      1,
+    );
     const call = { outcome: 'ok', http_request_method: 'GET', rxhttp_group: 'users' };
     assert.equal(await valueOf(registry, 'rxhttp_call_duration_seconds', call, '_count'), 1);
     assert.equal(await valueOf(registry, 'rxhttp_call_duration_seconds', { ...call, le: 30 }, '_bucket'), 1);
@@ -175,9 +187,29 @@ describe('attachMetrics', () => {
     assert.ok(/http_response_status_code="404",error_type=""/.test(text));
     const buckets = text
       .split('\n')
-      .filter((line) => line.startsWith('http_client_request_duration_seconds_bucket{') && line.includes('error_type="timeout"'))
+      .filter(
+        (line) =>
+          line.startsWith('http_client_request_duration_seconds_bucket{') &&
+          line.includes('error_type="timeout"'),
+      )
       .map((line) => /le="([^"]+)"/.exec(line)?.[1]);
-    assert.deepEqual(buckets, ['0.005', '0.01', '0.025', '0.05', '0.075', '0.1', '0.25', '0.5', '0.75', '1', '2.5', '5', '7.5', '10', '+Inf']);
+    assert.deepEqual(buckets, [
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.075',
+      '0.1',
+      '0.25',
+      '0.5',
+      '0.75',
+      '1',
+      '2.5',
+      '5',
+      '7.5',
+      '10',
+      '+Inf',
+    ]);
     sub.unsubscribe();
   });
 
@@ -190,12 +222,21 @@ describe('attachMetrics', () => {
     events$.next({ ...scoped, type: 'fail-fast', attempt: 1 });
     events$.next({ ...scoped, type: 'retry-refused', attempt: 2, reason: 'budget' });
     events$.next({ ...scoped, type: 'retry-refused', attempt: 2, reason: 'deadline' });
-    events$.next({ type: 'breaker-transition', time: 0, breakerKey: '10.0.0.1:8080', from: 'closed', to: 'open' });
+    events$.next({
+      type: 'breaker-transition',
+      time: 0,
+      breakerKey: '10.0.0.1:8080',
+      from: 'closed',
+      to: 'open',
+    });
     events$.next({ type: 'resolver-error', time: 0, group: 'users', errorCode: 'ENOTFOUND', message: 'x' });
 
     assert.equal(await valueOf(registry, 'rxhttp_fail_fast_total', { rxhttp_group: 'users' }), 2);
     assert.equal(await valueOf(registry, 'rxhttp_retry_budget_refusals_total', { rxhttp_group: 'users' }), 1);
-    assert.equal(await valueOf(registry, 'rxhttp_circuit_breaker_transitions_total', { from: 'closed', to: 'open' }), 1);
+    assert.equal(
+      await valueOf(registry, 'rxhttp_circuit_breaker_transitions_total', { from: 'closed', to: 'open' }),
+      1,
+    );
     assert.equal(await valueOf(registry, 'rxhttp_resolver_errors_total', { rxhttp_group: 'users' }), 1);
     sub.unsubscribe();
   });
@@ -221,7 +262,11 @@ describe('attachMetrics', () => {
       ['api:443/*', 'half-open', 1],
       ['api:443/*', 'open', 0],
     ] as const) {
-      assert.equal(await valueOf(registry, name, { rxhttp_breaker_key: key, state }), value, `${key} ${state}`);
+      assert.equal(
+        await valueOf(registry, name, { rxhttp_breaker_key: key, state }),
+        value,
+        `${key} ${state}`,
+      );
     }
     assert.equal(await valueOf(registry, 'rxhttp_group_addresses', { rxhttp_group: 'users' }), 2);
     const text = await registry.metrics();
@@ -229,8 +274,14 @@ describe('attachMetrics', () => {
     assert.ok(!text.includes('/users/42'), 'no path in a breaker-key label');
 
     breakers = new Map([['10.0.0.1:8080', snapshot('half-open')]]);
-    assert.equal(await valueOf(registry, name, { rxhttp_breaker_key: '10.0.0.1:8080', state: 'half-open' }), 1);
-    assert.equal(await valueOf(registry, name, { rxhttp_breaker_key: '10.0.0.2:8080', state: 'closed' }), undefined);
+    assert.equal(
+      await valueOf(registry, name, { rxhttp_breaker_key: '10.0.0.1:8080', state: 'half-open' }),
+      1,
+    );
+    assert.equal(
+      await valueOf(registry, name, { rxhttp_breaker_key: '10.0.0.2:8080', state: 'closed' }),
+      undefined,
+    );
     sub.unsubscribe();
   });
 
@@ -259,11 +310,18 @@ describe('attachMetrics', () => {
     assert.equal(await valueOf(registry, 'rxhttp_group_addresses', { rxhttp_group: 'orders' }), 1);
 
     subB.unsubscribe();
-    assert.equal(await valueOf(registry, state, { rxhttp_breaker_key: '10.0.0.9:9090', state: 'closed' }), undefined);
+    assert.equal(
+      await valueOf(registry, state, { rxhttp_breaker_key: '10.0.0.9:9090', state: 'closed' }),
+      undefined,
+    );
     assert.equal(await valueOf(registry, 'rxhttp_group_addresses', { rxhttp_group: 'orders' }), undefined);
     assert.equal(await valueOf(registry, 'rxhttp_group_addresses', { rxhttp_group: 'users' }), 3);
     subA.unsubscribe();
-    assert.equal(globalRegistry.getSingleMetric('http_client_request_duration_seconds'), undefined, 'never the global registry');
+    assert.equal(
+      globalRegistry.getSingleMetric('http_client_request_duration_seconds'),
+      undefined,
+      'never the global registry',
+    );
   });
 
   it('refuses a registry whose metric of the same name was made by someone else', () => {
@@ -271,7 +329,8 @@ describe('attachMetrics', () => {
     new Counter({ name: 'rxhttp_retries_total', help: 'mine', registers: [registry] });
     assert.throws(
       () => attachMetrics(new Subject<CallEvent>(), registry, noSources),
-      (e: unknown) => isXhttpError(e) && e.code === 'INVALID_ARGUMENT' && e.message.includes('rxhttp_retries_total'),
+      (e: unknown) =>
+        isXhttpError(e) && e.code === 'INVALID_ARGUMENT' && e.message.includes('rxhttp_retries_total'),
     );
   });
 
@@ -318,7 +377,10 @@ describe('attachMetrics', () => {
 
     const labels = await allLabelValues(registry);
     for (const value of labels) {
-      assert.ok(!value.includes('secret') && !value.includes('token') && !value.includes('?'), `label ${value}`);
+      assert.ok(
+        !value.includes('secret') && !value.includes('token') && !value.includes('?'),
+        `label ${value}`,
+      );
     }
     const text = await registry.metrics();
     assert.ok(!text.includes('secret') && !text.includes('token'));

@@ -17,7 +17,8 @@ import {
 
 const prometheus = binaryRequirement('prometheus');
 
-const only = (samples: Sample[]): number | undefined => (samples.length === 1 ? samples[0]?.value : undefined);
+const only = (samples: Sample[]): number | undefined =>
+  samples.length === 1 ? samples[0]?.value : undefined;
 
 describe('a real Prometheus scraping the registry', { skip: prometheus.skip, timeout: 120_000 }, () => {
   let server: Awaited<ReturnType<typeof serveRegistry>> | undefined;
@@ -47,7 +48,10 @@ describe('a real Prometheus scraping the registry', { skip: prometheus.skip, tim
 
   it('finds one attempt per try of the retried call in http_client_request_duration_seconds_count', async () => {
     assert.ok(prom);
-    await prom.waitFor('sum(http_client_request_duration_seconds_count{rxhttp_group="users"})', (s) => only(s) === 2);
+    await prom.waitFor(
+      'sum(http_client_request_duration_seconds_count{rxhttp_group="users"})',
+      (s) => only(s) === 2,
+    );
     const failed = await prom.waitFor(
       'http_client_request_duration_seconds_count{http_response_status_code="503"}',
       (s) => only(s) === 1,
@@ -61,11 +65,23 @@ describe('a real Prometheus scraping the registry', { skip: prometheus.skip, tim
 
   it('finds the breaker state series: open for the failing host, closed for the other', async () => {
     assert.ok(prom);
-    await prom.waitFor('rxhttp_circuit_breaker_state{rxhttp_breaker_key="127.0.0.1:9001",state="open"}', (s) => only(s) === 1);
-    await prom.waitFor('rxhttp_circuit_breaker_state{rxhttp_breaker_key="127.0.0.1:9001",state="closed"}', (s) => only(s) === 0);
-    await prom.waitFor('rxhttp_circuit_breaker_state{rxhttp_breaker_key="127.0.0.1:9002",state="closed"}', (s) => only(s) === 1);
+    await prom.waitFor(
+      'rxhttp_circuit_breaker_state{rxhttp_breaker_key="127.0.0.1:9001",state="open"}',
+      (s) => only(s) === 1,
+    );
+    await prom.waitFor(
+      'rxhttp_circuit_breaker_state{rxhttp_breaker_key="127.0.0.1:9001",state="closed"}',
+      (s) => only(s) === 0,
+    );
+    await prom.waitFor(
+      'rxhttp_circuit_breaker_state{rxhttp_breaker_key="127.0.0.1:9002",state="closed"}',
+      (s) => only(s) === 1,
+    );
     await prom.waitFor('count(rxhttp_circuit_breaker_state)', (s) => only(s) === 6);
-    await prom.waitFor('rxhttp_circuit_breaker_transitions_total{from="closed",to="open"}', (s) => only(s) === 1);
+    await prom.waitFor(
+      'rxhttp_circuit_breaker_transitions_total{from="closed",to="open"}',
+      (s) => only(s) === 1,
+    );
   });
 
   it('holds no path or query in any label of any stored series', async () => {
@@ -73,7 +89,10 @@ describe('a real Prometheus scraping the registry', { skip: prometheus.skip, tim
     const all = await prom.waitFor('{job="rxhttp"}', (s) => s.length > 0);
     for (const sample of all) {
       for (const value of Object.values(sample.metric)) {
-        assert.ok(!value.includes('secret') && !value.includes('token') && !value.includes('?'), `label value ${value}`);
+        assert.ok(
+          !value.includes('secret') && !value.includes('token') && !value.includes('?'),
+          `label value ${value}`,
+        );
       }
     }
   });

@@ -5,7 +5,12 @@ import { Registry } from 'prom-client';
 import { Subject } from 'rxjs';
 import type { CallEvent } from '../../lib/events/events.js';
 import { attachMetrics } from '../../lib/observability/metrics.js';
-import { binaryRequirement, feedSampleWorkload, requireBinary, sampleSources } from '../helpers/prometheus.js';
+import {
+  binaryRequirement,
+  feedSampleWorkload,
+  requireBinary,
+  sampleSources,
+} from '../helpers/prometheus.js';
 
 const promtool = binaryRequirement('promtool');
 
@@ -32,7 +37,11 @@ describe('promtool check metrics', () => {
     const text = await registry.metrics();
     sub.unsubscribe();
 
-    for (const name of ['http_client_request_duration_seconds', 'http_client_active_requests', 'rxhttp_circuit_breaker_state']) {
+    for (const name of [
+      'http_client_request_duration_seconds',
+      'http_client_active_requests',
+      'rxhttp_circuit_breaker_state',
+    ]) {
       assert.ok(text.includes(`# TYPE ${name} `), `${name} is exposed`);
     }
     const { code, output } = await checkMetrics(binary, text);

@@ -28,7 +28,8 @@ describe('pathOnly', () => {
 
 describe('labelSafe', () => {
   it('passes host:port keys and plain names unchanged', () => {
-    for (const k of ['10.0.0.1:8080', '[::1]:8080', 'users', 'dns://users.svc:80']) assert.equal(labelSafe(k), k);
+    for (const k of ['10.0.0.1:8080', '[::1]:8080', 'users', 'dns://users.svc:80'])
+      assert.equal(labelSafe(k), k);
   });
 
   it('cuts queries and fragments and collapses paths to /*', () => {

@@ -3,7 +3,12 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Subject } from 'rxjs';
 import type { AttemptEndEvent, AttemptStartEvent, CallEvent } from '../../lib/events/events.js';
 import { Tracing } from '../../lib/observability/tracing.js';
-import { createSpecTracer, startZipkinCollector, type JsonSpan, type ZipkinCollector } from '../helpers/zipkin-collector.js';
+import {
+  createSpecTracer,
+  startZipkinCollector,
+  type JsonSpan,
+  type ZipkinCollector,
+} from '../helpers/zipkin-collector.js';
 
 const scoped = (callId: number, method = 'GET') => ({ time: 0, callId, group: 'users', method });
 /** A query that must never reach a span, although events already carry the path alone. */
@@ -48,12 +53,26 @@ function twoAttemptCall(
   events$.next(s1);
   const h1 = tracing.headersFor(s1);
   events$.next(attemptEnd(s1, { status: 503, verdict: 'failure' }));
-  events$.next({ ...scoped(callId), type: 'retry-scheduled', attempt: 2, delayMs: 120, delayReason: 'backoff', reason: '503' });
+  events$.next({
+    ...scoped(callId),
+    type: 'retry-scheduled',
+    attempt: 2,
+    delayMs: 120,
+    delayReason: 'backoff',
+    reason: '503',
+  });
   const s2 = attemptStart(callId, 2, '127.0.0.2');
   events$.next(s2);
   const h2 = tracing.headersFor(s2);
   events$.next(attemptEnd(s2, { status: 200 }));
-  events$.next({ ...scoped(callId), type: 'call-end', durationMs: 200, attempts: 2, status: 200, outcome: 'ok' });
+  events$.next({
+    ...scoped(callId),
+    type: 'call-end',
+    durationMs: 200,
+    attempts: 2,
+    status: 200,
+    outcome: 'ok',
+  });
   return [h1, h2];
 }
 
@@ -83,10 +102,9 @@ describe('Tracing (zipkin-js, HttpLogger JSON v2, loopback collector)', () => {
 
     const clients = spans.filter((s) => s.kind === 'CLIENT');
     assert.equal(clients.length, 2);
-    const [first, second] = clients.sort((a, b) => Number(a.tags?.['rxhttp.attempt']) - Number(b.tags?.['rxhttp.attempt'])) as [
-      JsonSpan,
-      JsonSpan,
-    ];
+    const [first, second] = clients.sort(
+      (a, b) => Number(a.tags?.['rxhttp.attempt']) - Number(b.tags?.['rxhttp.attempt']),
+    ) as [JsonSpan, JsonSpan];
     const root = spans.find((s) => s.kind === undefined);
     assert.ok(root, 'a local root span for the call');
     assert.equal(root.parentId, undefined);
@@ -106,11 +124,19 @@ describe('Tracing (zipkin-js, HttpLogger JSON v2, loopback collector)', () => {
     assert.equal(first.remoteEndpoint?.ipv4, '127.0.0.1');
     assert.equal(second.remoteEndpoint?.ipv4, '127.0.0.2');
     assert.deepEqual(
-      { status: first.tags?.['http.status_code'], error: first.tags?.['error'], attempt: first.tags?.['rxhttp.attempt'] },
+      {
+        status: first.tags?.['http.status_code'],
+        error: first.tags?.['error'],
+        attempt: first.tags?.['rxhttp.attempt'],
+      },
       { status: '503', error: '503', attempt: '1' },
     );
     assert.deepEqual(
-      { status: second.tags?.['http.status_code'], error: second.tags?.['error'], attempt: second.tags?.['rxhttp.attempt'] },
+      {
+        status: second.tags?.['http.status_code'],
+        error: second.tags?.['error'],
+        attempt: second.tags?.['rxhttp.attempt'],
+      },
       { status: '200', error: undefined, attempt: '2' },
     );
     assert.deepEqual(
@@ -118,7 +144,12 @@ describe('Tracing (zipkin-js, HttpLogger JSON v2, loopback collector)', () => {
       ['rxhttp.retry reason=503 delay_ms=120 delay_reason=backoff'],
     );
 
-    assert.deepEqual(h1, { 'X-B3-TraceId': first.traceId, 'X-B3-SpanId': first.id, 'X-B3-ParentSpanId': root.id, 'X-B3-Sampled': '1' });
+    assert.deepEqual(h1, {
+      'X-B3-TraceId': first.traceId,
+      'X-B3-SpanId': first.id,
+      'X-B3-ParentSpanId': root.id,
+      'X-B3-Sampled': '1',
+    });
     assert.equal(h2?.['X-B3-SpanId'], second.id);
     assert.equal(collector.strayPaths.length, 0, 'JSON v2 goes to /api/v2/spans');
     assert.deepEqual(spec.transportErrors, []);
@@ -132,7 +163,9 @@ describe('Tracing (zipkin-js, HttpLogger JSON v2, loopback collector)', () => {
     const sub = tracing.attach(events$);
     const parent = tracer.createRootId();
     twoAttemptCall(events$, tracing, 7, () =>
-      tracer.scoped(() => tracer.letId(parent, () => events$.next({ ...scoped(7), type: 'call-start', path: PATH }))),
+      tracer.scoped(() =>
+        tracer.letId(parent, () => events$.next({ ...scoped(7), type: 'call-start', path: PATH })),
+      ),
     );
     spec.flush();
     const spans = await collector.waitForSpans(2);
@@ -175,9 +208,23 @@ describe('Tracing (zipkin-js, HttpLogger JSON v2, loopback collector)', () => {
     const h = tracing.headersFor(s1);
     assert.equal(h['b3'], `${h['X-B3-TraceId']}-${h['X-B3-SpanId']}-1-${h['X-B3-ParentSpanId']}`);
     events$.next(attemptEnd(s1, { errorCode: 'TIMEOUT', timeoutPhase: 'headers', verdict: 'failure' }));
-    events$.next({ ...scoped(4), type: 'retry-scheduled', attempt: 2, delayMs: 50, delayReason: 'backoff', reason: 'timeout' });
+    events$.next({
+      ...scoped(4),
+      type: 'retry-scheduled',
+      attempt: 2,
+      delayMs: 50,
+      delayReason: 'backoff',
+      reason: 'timeout',
+    });
     events$.next({ ...scoped(4), type: 'fail-fast', attempt: 2 });
-    events$.next({ ...scoped(4), type: 'call-end', durationMs: 60, attempts: 1, errorCode: 'FAIL_FAST', outcome: 'error' });
+    events$.next({
+      ...scoped(4),
+      type: 'call-end',
+      durationMs: 60,
+      attempts: 1,
+      errorCode: 'FAIL_FAST',
+      outcome: 'error',
+    });
     spec.flush();
     const spans = await collector.waitForSpans(3);
     sub.unsubscribe();

@@ -51,14 +51,39 @@ test('defaults: 100 ms doubling to 10 s with full jitter', () => {
     multiplier: DEFAULT_MULTIPLIER,
     jitter: DEFAULT_JITTER,
   });
-  assert.deepEqual(resolveBackoff({}), { initialDelay: 100, maxDelay: 10_000, multiplier: 2, jitter: 'full' });
-  assert.deepEqual(resolveBackoff({ multiplier: 3, jitter: 'none' }), { initialDelay: 100, maxDelay: 10_000, multiplier: 3, jitter: 'none' });
+  assert.deepEqual(resolveBackoff({}), {
+    initialDelay: 100,
+    maxDelay: 10_000,
+    multiplier: 2,
+    jitter: 'full',
+  });
+  assert.deepEqual(resolveBackoff({ multiplier: 3, jitter: 'none' }), {
+    initialDelay: 100,
+    maxDelay: 10_000,
+    multiplier: 3,
+    jitter: 'none',
+  });
 });
 
 test('a lone initialDelay or maxDelay bends the other default instead of failing', () => {
-  assert.deepEqual(resolveBackoff({ maxDelay: 50 }), { initialDelay: 50, maxDelay: 50, multiplier: 2, jitter: 'full' });
-  assert.deepEqual(resolveBackoff({ initialDelay: 20_000 }), { initialDelay: 20_000, maxDelay: 20_000, multiplier: 2, jitter: 'full' });
-  assert.deepEqual(resolveBackoff({ initialDelay: 0, maxDelay: 0 }), { initialDelay: 0, maxDelay: 0, multiplier: 2, jitter: 'full' });
+  assert.deepEqual(resolveBackoff({ maxDelay: 50 }), {
+    initialDelay: 50,
+    maxDelay: 50,
+    multiplier: 2,
+    jitter: 'full',
+  });
+  assert.deepEqual(resolveBackoff({ initialDelay: 20_000 }), {
+    initialDelay: 20_000,
+    maxDelay: 20_000,
+    multiplier: 2,
+    jitter: 'full',
+  });
+  assert.deepEqual(resolveBackoff({ initialDelay: 0, maxDelay: 0 }), {
+    initialDelay: 0,
+    maxDelay: 0,
+    multiplier: 2,
+    jitter: 'full',
+  });
 });
 
 test('every invalid back-off option throws INVALID_ARGUMENT naming it', () => {
@@ -67,8 +92,10 @@ test('every invalid back-off option throws INVALID_ARGUMENT naming it', () => {
     invalid(() => resolveBackoff({ maxDelay: bad } as never), 'retry.backoff.maxDelay');
   }
   invalid(() => resolveBackoff({ initialDelay: 500, maxDelay: 100 }), 'retry.backoff.initialDelay');
-  for (const bad of [0.5, 0, -2, Number.NaN, Infinity, '2', null]) invalid(() => resolveBackoff({ multiplier: bad } as never), 'retry.backoff.multiplier');
-  for (const bad of ['Full', 'exponential', '', null, 1]) invalid(() => resolveBackoff({ jitter: bad } as never), 'retry.backoff.jitter');
+  for (const bad of [0.5, 0, -2, Number.NaN, Infinity, '2', null])
+    invalid(() => resolveBackoff({ multiplier: bad } as never), 'retry.backoff.multiplier');
+  for (const bad of ['Full', 'exponential', '', null, 1])
+    invalid(() => resolveBackoff({ jitter: bad } as never), 'retry.backoff.jitter');
   invalid(() => resolveBackoff({ delay: 1 } as never), 'retry.backoff.delay');
   invalid(() => resolveBackoff(JSON.parse('{"__proto__": {"initialDelay": 1}}')), 'retry.backoff.__proto__');
   invalid(() => resolveBackoff({ constructor: 1 } as never), 'retry.backoff.constructor');
@@ -176,7 +203,12 @@ test('maxDelay caps every jitter kind, even for huge retry indexes', () => {
 test('zero initial delay means no back-off at all, never NaN', () => {
   for (const jitter of ['none', 'full', 'equal', 'decorrelated'] as const) {
     const cfg = b(jitter, { initialDelay: 0, maxDelay: 0 });
-    for (const n of [0, 5, 5000]) assert.equal(backoffDelay(n, 0, cfg, () => 0.7), 0, jitter);
+    for (const n of [0, 5, 5000])
+      assert.equal(
+        backoffDelay(n, 0, cfg, () => 0.7),
+        0,
+        jitter,
+      );
   }
 });
 

@@ -32,7 +32,11 @@ test('IMF-fixdate: ms until then, 0 when past', () => {
   assert.equal(parseRetryAfter('Sun, 06 Nov 1994 08:49:37 GMT', NOW), 0, 'a past date means now');
   assert.equal(parseRetryAfter('Mon, 15 Jan 2024 12:01:40 GMT', NOW), 100_000);
   assert.equal(parseRetryAfter('mon, 15 jan 2024 12:01:40 gmt', NOW), 100_000, 'names in any case');
-  assert.equal(parseRetryAfter('Thu, 29 Feb 2024 00:00:00 GMT', Date.UTC(2024, 1, 28, 23, 59, 0)), 60_000, 'leap day');
+  assert.equal(
+    parseRetryAfter('Thu, 29 Feb 2024 00:00:00 GMT', Date.UTC(2024, 1, 28, 23, 59, 0)),
+    60_000,
+    'leap day',
+  );
   // The day name is not cross-checked: recipients are lenient about what they cannot use.
   assert.equal(parseRetryAfter('Fri, 15 Jan 2024 12:00:10 GMT', NOW), 10_000);
 });
@@ -76,7 +80,8 @@ test('garbage and impossible dates are undefined, never NaN', () => {
     'x'.repeat(10_000),
     '1'.repeat(100_000),
   ];
-  for (const value of bad) assert.equal(parseRetryAfter(value, NOW), undefined, JSON.stringify(value)?.slice(0, 60));
+  for (const value of bad)
+    assert.equal(parseRetryAfter(value, NOW), undefined, JSON.stringify(value)?.slice(0, 60));
   assert.equal(parseRetryAfter([], NOW), undefined);
   assert.equal(parseRetryAfter(['1', '2'], NOW), undefined, 'different repeats are ambiguous');
   assert.equal(parseRetryAfter('Mon, 15 Jan 2024 12:01:40 GMT', Number.NaN), undefined);
@@ -97,7 +102,9 @@ test('property: never throws; undefined or a finite delay in [0, 1 day]', () => 
     fc.double().map(String),
     fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String),
     fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
-    fc.date({ noInvalidDate: true }).map((d) => d.toUTCString().replace(/(\d{2}) (\w{3}) \d{2}(\d{2})/, '$1-$2-$3')),
+    fc
+      .date({ noInvalidDate: true })
+      .map((d) => d.toUTCString().replace(/(\d{2}) (\w{3}) \d{2}(\d{2})/, '$1-$2-$3')),
     fc.constantFrom(undefined),
   );
   const value = fc.oneof(header, fc.array(fc.oneof(fc.string(), fc.nat().map(String)), { maxLength: 3 }));
@@ -114,7 +121,11 @@ test('property: never throws; undefined or a finite delay in [0, 1 day]', () => 
 test('property: every date toUTCString writes round-trips', () => {
   fc.assert(
     fc.property(
-      fc.date({ min: new Date(Date.UTC(1970, 0, 1)), max: new Date(Date.UTC(9999, 11, 31)), noInvalidDate: true }),
+      fc.date({
+        min: new Date(Date.UTC(1970, 0, 1)),
+        max: new Date(Date.UTC(9999, 11, 31)),
+        noInvalidDate: true,
+      }),
       fc.integer({ min: 1000, max: MAX_RETRY_AFTER_MS }),
       (date, ahead) => {
         const at = Math.floor(date.getTime() / 1000) * 1000;

@@ -30,7 +30,8 @@ function invalid(fn: () => unknown, field: string): void {
 
 /** `count` calls spread evenly over [from, from + spanMs). */
 function deposits(s: RetryBudgetState, count: number, from: number, spanMs: number): RetryBudgetState {
-  for (let i = 0; i < count; i++) s = reduceRetryBudget(s, 'deposit', from + Math.floor((i * spanMs) / count));
+  for (let i = 0; i < count; i++)
+    s = reduceRetryBudget(s, 'deposit', from + Math.floor((i * spanMs) / count));
   return s;
 }
 
@@ -54,26 +55,40 @@ function manualClock(start = 0): Clock & { t: number } {
   return clock;
 }
 
-test('defaults are Finagle\'s: ratio 0.2, 10 retries per second, ttl 10 s', () => {
+test("defaults are Finagle's: ratio 0.2, 10 retries per second, ttl 10 s", () => {
   assert.equal(DEFAULT_RETRY_BUDGET_RATIO, 0.2);
   assert.equal(DEFAULT_MIN_RETRIES_PER_SECOND, 10);
   assert.equal(DEFAULT_RETRY_BUDGET_TTL, 10_000);
   assert.deepEqual(resolveRetryBudget(undefined), DEFAULTS);
   assert.deepEqual(resolveRetryBudget({}), DEFAULTS);
-  assert.deepEqual(resolveRetryBudget({ ratio: 0, minRetriesPerSecond: 0, ttl: 60_000 }), { ratio: 0, minRetriesPerSecond: 0, ttl: 60_000 });
-  assert.deepEqual(resolveRetryBudget({ ratio: 1, minRetriesPerSecond: 2.5 }), { ratio: 1, minRetriesPerSecond: 2.5, ttl: 10_000 });
+  assert.deepEqual(resolveRetryBudget({ ratio: 0, minRetriesPerSecond: 0, ttl: 60_000 }), {
+    ratio: 0,
+    minRetriesPerSecond: 0,
+    ttl: 60_000,
+  });
+  assert.deepEqual(resolveRetryBudget({ ratio: 1, minRetriesPerSecond: 2.5 }), {
+    ratio: 1,
+    minRetriesPerSecond: 2.5,
+    ttl: 10_000,
+  });
   assert.equal(resolveRetryBudget(false), undefined, 'false turns the budget off');
 });
 
 test('every invalid budget option throws INVALID_ARGUMENT naming it', () => {
-  for (const bad of [-0.1, 1.5, Number.NaN, Infinity, '0.2', null]) invalid(() => resolveRetryBudget({ ratio: bad } as never), 'retryBudget.ratio');
+  for (const bad of [-0.1, 1.5, Number.NaN, Infinity, '0.2', null])
+    invalid(() => resolveRetryBudget({ ratio: bad } as never), 'retryBudget.ratio');
   for (const bad of [-1, Number.NaN, Infinity, '10', null])
-    invalid(() => resolveRetryBudget({ minRetriesPerSecond: bad } as never), 'retryBudget.minRetriesPerSecond');
-  for (const bad of [0, 999, 60_001, -1, Number.NaN, Infinity, '10000', null]) invalid(() => resolveRetryBudget({ ttl: bad } as never), 'retryBudget.ttl');
+    invalid(
+      () => resolveRetryBudget({ minRetriesPerSecond: bad } as never),
+      'retryBudget.minRetriesPerSecond',
+    );
+  for (const bad of [0, 999, 60_001, -1, Number.NaN, Infinity, '10000', null])
+    invalid(() => resolveRetryBudget({ ttl: bad } as never), 'retryBudget.ttl');
   invalid(() => resolveRetryBudget({ percentCanRetry: 0.2 } as never), 'retryBudget.percentCanRetry');
   invalid(() => resolveRetryBudget(JSON.parse('{"__proto__": {"ratio": 1}}')), 'retryBudget.__proto__');
   invalid(() => resolveRetryBudget({ constructor: 1 } as never), 'retryBudget.constructor');
-  for (const bad of [true, null, 0.2, 'on', []]) invalid(() => resolveRetryBudget(bad as never), 'retryBudget');
+  for (const bad of [true, null, 0.2, 'on', []])
+    invalid(() => resolveRetryBudget(bad as never), 'retryBudget');
   invalid(() => resolveRetryBudget({ ratio: 2 }, 'config.retryBudget'), 'config.retryBudget.ratio');
 });
 
@@ -153,13 +168,33 @@ test('steady load: about 20 % extra plus 10 retries a second', () => {
 test('ratio 0 leaves only the reserve; ratio 0 with no minimum refuses every retry', () => {
   const onlyReserve = deposits(initialRetryBudgetState({ ...DEFAULTS, ratio: 0 }, 0), 10_000, 0, 1000);
   assert.equal(drain(onlyReserve, 1000)[1], 100);
-  const none = deposits(initialRetryBudgetState({ ...DEFAULTS, ratio: 0, minRetriesPerSecond: 0 }, 0), 10_000, 0, 1000);
+  const none = deposits(
+    initialRetryBudgetState({ ...DEFAULTS, ratio: 0, minRetriesPerSecond: 0 }, 0),
+    10_000,
+    0,
+    1000,
+  );
   assert.equal(drain(none, 1000)[1], 0);
-  const full = deposits(initialRetryBudgetState({ ...DEFAULTS, ratio: 1, minRetriesPerSecond: 0 }, 0), 50, 0, 1000);
+  const full = deposits(
+    initialRetryBudgetState({ ...DEFAULTS, ratio: 1, minRetriesPerSecond: 0 }, 0),
+    50,
+    0,
+    1000,
+  );
   assert.equal(drain(full, 1000)[1], 50, 'ratio 1: one retry per call');
-  const third = deposits(initialRetryBudgetState({ ...DEFAULTS, ratio: 0.3, minRetriesPerSecond: 0 }, 0), 1000, 0, 1000);
+  const third = deposits(
+    initialRetryBudgetState({ ...DEFAULTS, ratio: 0.3, minRetriesPerSecond: 0 }, 0),
+    1000,
+    0,
+    1000,
+  );
   assert.equal(drain(third, 1000)[1], 300, 'integer units do not drift');
-  const tiny = deposits(initialRetryBudgetState({ ...DEFAULTS, ratio: Number.MIN_VALUE, minRetriesPerSecond: 1 }, 0), 1000, 0, 1000);
+  const tiny = deposits(
+    initialRetryBudgetState({ ...DEFAULTS, ratio: Number.MIN_VALUE, minRetriesPerSecond: 1 }, 0),
+    1000,
+    0,
+    1000,
+  );
   assert.equal(drain(tiny, 1000)[1], 10, 'a denormal ratio is nearly nothing, not NaN');
 });
 
@@ -184,7 +219,16 @@ test('RetryBudget deposits on call-start events and withdraws on the clock', () 
   const sub = budget.attach(events$);
   const common = { group: 'g', method: 'GET', path: '/' };
   for (let i = 0; i < 10; i++) events$.next({ type: 'call-start', time: 50_000 + i, callId: i, ...common });
-  events$.next({ type: 'call-end', time: 50_100, callId: 0, group: 'g', method: 'GET', durationMs: 1, attempts: 1, outcome: 'ok' });
+  events$.next({
+    type: 'call-end',
+    time: 50_100,
+    callId: 0,
+    group: 'g',
+    method: 'GET',
+    durationMs: 1,
+    attempts: 1,
+    outcome: 'ok',
+  });
   assert.equal(budget.balance, 2);
   assert.equal(budget.tryWithdraw(), true);
   assert.equal(budget.tryWithdraw(), true);

@@ -23,8 +23,10 @@ function failed(error: XhttpError, method = 'GET'): AttemptOutcome {
   return { attempt: 1, address, method, elapsedMs: 5, error };
 }
 
-const err = (code: ErrorCode, cause?: unknown) => new XhttpError(code, code.toLowerCase(), cause === undefined ? {} : { cause });
-const timeout = (phase: TimeoutPhase, cause?: unknown) => new TimeoutError(phase, 100, cause === undefined ? {} : { cause });
+const err = (code: ErrorCode, cause?: unknown) =>
+  new XhttpError(code, code.toLowerCase(), cause === undefined ? {} : { cause });
+const timeout = (phase: TimeoutPhase, cause?: unknown) =>
+  new TimeoutError(phase, 100, cause === undefined ? {} : { cause });
 const sysErr = (code: string) => Object.assign(new Error(code), { code });
 
 function invalid(fn: () => unknown, field: string): void {
@@ -37,20 +39,35 @@ function invalid(fn: () => unknown, field: string): void {
 }
 
 test('idempotent methods are those of RFC 9110, in any case', () => {
-  for (const m of ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 'get', 'Delete']) assert.equal(isIdempotent(m), true, m);
-  for (const m of ['POST', 'PATCH', 'CONNECT', 'PROPFIND', 'post', '', 'GET ']) assert.equal(isIdempotent(m), false, m);
+  for (const m of ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 'get', 'Delete'])
+    assert.equal(isIdempotent(m), true, m);
+  for (const m of ['POST', 'PATCH', 'CONNECT', 'PROPFIND', 'post', '', 'GET '])
+    assert.equal(isIdempotent(m), false, m);
 });
 
 test('default retryOn: connect, reset, attempt-level timeouts, 502/503/504', () => {
   assert.deepEqual([...DEFAULT_RETRY_STATUSES].sort(), [502, 503, 504]);
   for (const s of [502, 503, 504]) assert.equal(defaultRetryOn(status(s)), true, String(s));
-  for (const s of [200, 204, 301, 400, 404, 429, 500, 501, 505]) assert.equal(defaultRetryOn(status(s)), false, String(s));
+  for (const s of [200, 204, 301, 400, 404, 429, 500, 501, 505])
+    assert.equal(defaultRetryOn(status(s)), false, String(s));
   assert.equal(defaultRetryOn(failed(err('CONNECT'))), true);
   assert.equal(defaultRetryOn(failed(err('RESET'))), true);
-  for (const phase of ['attempt', 'connect', 'headers', 'body'] as const) assert.equal(defaultRetryOn(failed(timeout(phase))), true, phase);
-  assert.equal(defaultRetryOn(failed(timeout('call'))), false, 'the call deadline leaves nothing to retry in');
+  for (const phase of ['attempt', 'connect', 'headers', 'body'] as const)
+    assert.equal(defaultRetryOn(failed(timeout(phase))), true, phase);
+  assert.equal(
+    defaultRetryOn(failed(timeout('call'))),
+    false,
+    'the call deadline leaves nothing to retry in',
+  );
   assert.equal(defaultRetryOn(failed(err('TIMEOUT'))), false, 'a timeout of unknown phase');
-  for (const code of ['ABORTED', 'FAIL_FAST', 'NO_ADDRESS', 'PROTOCOL', 'RESPONSE_TOO_LARGE', 'INVALID_ARGUMENT'] as const)
+  for (const code of [
+    'ABORTED',
+    'FAIL_FAST',
+    'NO_ADDRESS',
+    'PROTOCOL',
+    'RESPONSE_TOO_LARGE',
+    'INVALID_ARGUMENT',
+  ] as const)
     assert.equal(defaultRetryOn(failed(err(code))), false, code);
   // The body failed after a 200: the error decides, and a reset is retried.
   assert.equal(defaultRetryOn({ ...status(200), error: err('RESET') }), true);
@@ -61,14 +78,28 @@ test('default retryOn: connect, reset, attempt-level timeouts, 502/503/504', () 
 test('neverReachedServer: CONNECT, connect timeouts and pre-connection causes only', () => {
   assert.equal(neverReachedServer(undefined), false);
   assert.equal(neverReachedServer(err('CONNECT')), true);
-  assert.equal(neverReachedServer(err('CONNECT', sysErr('UND_ERR_CLOSED'))), true, 'pool closed before the write');
+  assert.equal(
+    neverReachedServer(err('CONNECT', sysErr('UND_ERR_CLOSED'))),
+    true,
+    'pool closed before the write',
+  );
   assert.equal(neverReachedServer(timeout('connect')), true);
-  for (const phase of ['attempt', 'headers', 'body', 'call'] as const) assert.equal(neverReachedServer(timeout(phase)), false, phase);
-  for (const code of ['RESET', 'PROTOCOL', 'ABORTED', 'RESPONSE_TOO_LARGE'] as const) assert.equal(neverReachedServer(err(code)), false, code);
+  for (const phase of ['attempt', 'headers', 'body', 'call'] as const)
+    assert.equal(neverReachedServer(timeout(phase)), false, phase);
+  for (const code of ['RESET', 'PROTOCOL', 'ABORTED', 'RESPONSE_TOO_LARGE'] as const)
+    assert.equal(neverReachedServer(err(code)), false, code);
   assert.equal(neverReachedServer(err('RESET', sysErr('ECONNRESET'))), false);
-  assert.equal(neverReachedServer(err('RESET', sysErr('ECONNREFUSED'))), true, 'a refused connection carried nothing');
+  assert.equal(
+    neverReachedServer(err('RESET', sysErr('ECONNREFUSED'))),
+    true,
+    'a refused connection carried nothing',
+  );
   assert.equal(neverReachedServer(timeout('attempt', sysErr('UND_ERR_CONNECT_TIMEOUT'))), true);
-  assert.equal(neverReachedServer(err('RESET', new Error('wrapped', { cause: sysErr('ENOTFOUND') }))), true, 'deep in the chain');
+  assert.equal(
+    neverReachedServer(err('RESET', new Error('wrapped', { cause: sysErr('ENOTFOUND') }))),
+    true,
+    'deep in the chain',
+  );
   // Happy eyeballs: every address family refused.
   const allRefused = new AggregateError([sysErr('ECONNREFUSED'), sysErr('ECONNREFUSED')]);
   assert.equal(neverReachedServer(err('RESET', allRefused)), true);
@@ -146,19 +177,33 @@ test('every invalid retry option throws INVALID_ARGUMENT naming it', () => {
   for (const bad of [0, -1, 1.5, Number.NaN, Infinity, '3', null, MAX_ATTEMPTS + 1])
     invalid(() => resolveRetryOptions({ maxAttempts: bad } as never), 'retry.maxAttempts');
   for (const bad of [0, -1, Number.NaN, Infinity, '100', null, 2 ** 31])
-    invalid(() => resolveRetryOptions({ maxAttempts: 2, timeoutPerAttempt: bad } as never), 'retry.timeoutPerAttempt');
+    invalid(
+      () => resolveRetryOptions({ maxAttempts: 2, timeoutPerAttempt: bad } as never),
+      'retry.timeoutPerAttempt',
+    );
   for (const bad of [true, 'status >= 500', {}, null])
     invalid(() => resolveRetryOptions({ maxAttempts: 2, retryOn: bad } as never), 'retry.retryOn');
   for (const key of ['retryNonIdempotent', 'respectRetryAfter'])
-    for (const bad of [1, 'true', null]) invalid(() => resolveRetryOptions({ maxAttempts: 2, [key]: bad } as never), `retry.${key}`);
-  invalid(() => resolveRetryOptions({ maxAttempts: 2, backoff: { jitter: 'max' } } as never), 'retry.backoff.jitter');
+    for (const bad of [1, 'true', null])
+      invalid(() => resolveRetryOptions({ maxAttempts: 2, [key]: bad } as never), `retry.${key}`);
+  invalid(
+    () => resolveRetryOptions({ maxAttempts: 2, backoff: { jitter: 'max' } } as never),
+    'retry.backoff.jitter',
+  );
   invalid(() => resolveRetryOptions({ maxAttempts: 2, backoff: 100 } as never), 'retry.backoff');
   invalid(() => resolveRetryOptions({ maxAttempts: 2, attempts: 3 } as never), 'retry.attempts');
-  invalid(() => resolveRetryOptions(JSON.parse('{"maxAttempts": 2, "__proto__": {"retryNonIdempotent": true}}')), 'retry.__proto__');
+  invalid(
+    () => resolveRetryOptions(JSON.parse('{"maxAttempts": 2, "__proto__": {"retryNonIdempotent": true}}')),
+    'retry.__proto__',
+  );
   invalid(() => resolveRetryOptions({ maxAttempts: 2, constructor: {} } as never), 'retry.constructor');
-  for (const bad of [null, 3, 'retry', [], () => 3]) invalid(() => resolveRetryOptions(bad as never), 'retry');
+  for (const bad of [null, 3, 'retry', [], () => 3])
+    invalid(() => resolveRetryOptions(bad as never), 'retry');
   invalid(() => resolveRetryOptions({ maxAttempts: 0 }, 'options.retry'), 'options.retry.maxAttempts');
-  invalid(() => resolveRetryOptions({ maxAttempts: 2, backoff: { initialDelay: -1 } }, 'options.retry'), 'options.retry.backoff.initialDelay');
+  invalid(
+    () => resolveRetryOptions({ maxAttempts: 2, backoff: { initialDelay: -1 } }, 'options.retry'),
+    'options.retry.backoff.initialDelay',
+  );
 });
 
 test('a polluted Object.prototype cannot turn on retryNonIdempotent', () => {
@@ -186,7 +231,12 @@ test('property: resolveRetryOptions accepts or throws INVALID_ARGUMENT, nothing 
   const backoff = fc.oneof(
     value,
     fc.record(
-      { initialDelay: value, maxDelay: value, multiplier: value, jitter: fc.oneof(value, fc.constantFrom('full', 'equal', 'decorrelated', 'none')) },
+      {
+        initialDelay: value,
+        maxDelay: value,
+        multiplier: value,
+        jitter: fc.oneof(value, fc.constantFrom('full', 'equal', 'decorrelated', 'none')),
+      },
       { requiredKeys: [] },
     ),
   );
@@ -219,7 +269,12 @@ test('property: resolveRetryOptions accepts or throws INVALID_ARGUMENT, nothing 
           r.backoff.initialDelay <= r.backoff.maxDelay
         );
       } catch (e) {
-        return e instanceof XhttpError && e.code === 'INVALID_ARGUMENT' && typeof e.field === 'string' && e.field.startsWith('retry');
+        return (
+          e instanceof XhttpError &&
+          e.code === 'INVALID_ARGUMENT' &&
+          typeof e.field === 'string' &&
+          e.field.startsWith('retry')
+        );
       }
     }),
     { numRuns: 1000 },
