@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { Client } from '../../lib/client/client.js';
+import { AddressGroup } from '../../lib/group/address-group.js';
+import { createSpecTracer, startZipkinCollector, type ZipkinCollector } from '../helpers/zipkin-collector.js';
+
+/** Values that must never reach a label, a tag or the posted JSON. */
+const SECRETS = ['secret', 'token', 'Bearer', 'sekrit', 'session=', 'abc123'];
+
+/** A loopback server answering 503 to the first request and 200 after; it keeps every request's headers. */
+async function flakyServer(): Promise<{ port: number; seen: IncomingHttpHeaders[]; close(): Promise<void> }> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume();
+    res.writeHead(seen.length === 1 ? 503 : 200, { 'content-type': 'text/plain' }).end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('metrics and tracing through the real client', () => {
+  let collector: ZipkinCollector;
+  before(async () => {
+    collector = await startZipkinCollector();
+  });
+  after(async () => {
+    await collector.close();
+  });
+
+  it('a retried call to /secret/42?token=x: two CLIENT spans, B3 at the server, nothing secret anywhere', async () => {
+    const server = await flakyServer();
+    const spec = createSpecTracer(collector.endpoint);
+    const registry = new Registry();
+    const client = new Client({ metrics: { registry }, tracer: spec.tracer });
+    const group = new AddressGroup(`static://127.0.0.1:${server.port}`, { name: 'users' });
+    try {
+      const res = await client.get(group, '/secret/42?token=x', {
+        retry: { maxAttempts: 2, backoff: { initialDelay: 1, jitter: 'none' } },
+        headers: { authorization: 'Bearer sekrit', cookie: 'session=abc123' },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.attempts, 2);
+
+      spec.flush();
+      const spans = (await collector.waitForSpans(3)).filter((s) => s.kind === 'CLIENT');
+      assert.equal(spans.length, 2);
+      assert.equal(spans[0]?.traceId, spans[1]?.traceId);
+      assert.equal(server.seen.length, 2);
+      for (const [i, headers] of server.seen.entries()) {
+        const span = spans.find((s) => s.tags?.['rxhttp.attempt'] === String(i + 1));
+        assert.ok(span, `span of attempt ${i + 1}`);
+        assert.equal(headers['x-b3-traceid'], span.traceId);
+        assert.equal(headers['x-b3-spanid'], span.id);
+        assert.equal(headers['x-b3-parentspanid'], span.parentId);
+        assert.equal(headers['x-b3-sampled'], '1');
+        assert.equal(span.tags?.['http.path'], '/secret/42', 'the path, without its query');
+      }
+      assert.equal(spans.find((s) => s.tags?.['rxhttp.attempt'] === '1')?.tags?.['http.status_code'], '503');
+
+      // http.path holds the path by design (issue 7); no other field may, and nothing holds the query.
+      const posted = collector.bodies.join('\n').replaceAll('"http.path":"/secret/42"', '');
+      for (const s of SECRETS) assert.ok(!posted.includes(s), `posted JSON holds ${s}`);
+
+      const text = await registry.metrics();
+      for (const s of SECRETS) assert.ok(!text.includes(s), `metrics hold ${s}`);
+      assert.match(
+        text,
+        /http_client_request_duration_seconds_count\{[^}]*http_response_status_code="503"[^}]*\} 1/,
+      );
+      assert.match(
+        text,
+        /http_client_request_duration_seconds_count\{[^}]*http_response_status_code="200"[^}]*\} 1/,
+      );
+      assert.match(text, /rxhttp_retries_total\{reason="503",rxhttp_group="users"\} 1/);
+      assert.match(
+        text,
+        /rxhttp_circuit_breaker_state\{rxhttp_breaker_key="127\.0\.0\.1:\d+",state="closed"\} 1/,
+      );
+      assert.match(text, /rxhttp_group_addresses\{rxhttp_group="users"\} 1/);
+    } finally {
+      await client.close();
+      group.close();
+      spec.close();
+      await server.close();
+    }
+  });
+
+  it('two clients on one registry share the metrics instead of throwing', async () => {
+    const registry = new Registry();
+    const a = new Client({ metrics: { registry } });
+    const b = new Client({ metrics: { registry } });
+    await a.close();
+    await b.close();
+  });
+});
