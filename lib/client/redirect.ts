@@ -63,5 +63,7 @@ function nextSpec(
     delete headers['content-type'];
   }
   const qi = target.indexOf('?');
-  return { ...s, group, target, path: qi < 0 ? target : target.slice(0, qi), method, body, headers };
+  const path = qi < 0 ? target : target.slice(0, qi);
+  const { url: _url, ...rest } = s.request;
+  return { ...s, request: { ...rest, group, method, path }, group, target, path, method, body, headers };
 }

@@ -131,12 +131,14 @@ export function buildCallSpec(
     (typeof o.signal !== 'object' || o.signal === null || typeof o.signal.addEventListener !== 'function')
   )
     throw invalidArgument('options.signal', 'must be an AbortSignal');
+  const path = qi < 0 ? full : full.slice(0, qi);
   return {
-    request,
+    // Breaker keys and classifiers see the normalized method and the path without its query.
+    request: { ...request, method, path },
     group,
     method,
     target: full,
-    path: qi < 0 ? full : full.slice(0, qi),
+    path,
     headers,
     body,
     stream: o.responseType === 'stream',
