@@ -12,8 +12,20 @@ export { P2CEwmaBalancer, UNSAMPLED_PENALTY, ewmaLoad } from './p2c-ewma.js';
 export { P2CBalancer, p2cPick } from './p2c.js';
 export { RandomBalancer } from './random.js';
 export { RoundRobinBalancer } from './round-robin.js';
-export { DEFAULT_DECAY_MS, EMPTY_PEAK_EWMA, decayed, nextCost, observe, type PeakEwmaState } from './peak-ewma.js';
-export { DEFAULT_PRIORITY, DEFAULT_WEIGHT, WeightedRoundRobinBalancer, ZERO_WEIGHT } from './weighted-round-robin.js';
+export {
+  DEFAULT_DECAY_MS,
+  EMPTY_PEAK_EWMA,
+  decayed,
+  nextCost,
+  observe,
+  type PeakEwmaState,
+} from './peak-ewma.js';
+export {
+  DEFAULT_PRIORITY,
+  DEFAULT_WEIGHT,
+  WeightedRoundRobinBalancer,
+  ZERO_WEIGHT,
+} from './weighted-round-robin.js';
 
 /** The balancer a group uses when none is named (the contract's default). @defaultValue 'p2c-ewma' */
 export const DEFAULT_LOAD_BALANCER: LoadBalancerName = 'p2c-ewma';
@@ -40,15 +52,28 @@ const FACTORIES: Readonly<Record<LoadBalancerName, () => LoadBalancer>> = {
  * const balancer = createBalancer(options.loadBalancer, 'options.loadBalancer');
  * ```
  */
-export function createBalancer(spec: LoadBalancerName | LoadBalancer | undefined, field = 'loadBalancer'): LoadBalancer {
+export function createBalancer(
+  spec: LoadBalancerName | LoadBalancer | undefined,
+  field = 'loadBalancer',
+): LoadBalancer {
   const value: unknown = spec === undefined ? DEFAULT_LOAD_BALANCER : spec;
   if (typeof value === 'string') {
     // Own-property check: a name such as 'toString' must not reach Object.prototype.
     if (!Object.hasOwn(FACTORIES, value))
-      throw invalidArgument(field, `unknown load balancer '${value.slice(0, 40)}'; expected one of ${Object.keys(FACTORIES).join(', ')}`);
+      throw invalidArgument(
+        field,
+        `unknown load balancer '${value.slice(0, 40)}'; expected one of ${Object.keys(FACTORIES).join(', ')}`,
+      );
     return FACTORIES[value as LoadBalancerName]();
   }
-  if (typeof value === 'object' && value !== null && typeof (value as Partial<LoadBalancer>).pick === 'function')
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<LoadBalancer>).pick === 'function'
+  )
     return value as LoadBalancer;
-  throw invalidArgument(field, 'must be a load balancer name or an object with a pick(candidates, ctx) method');
+  throw invalidArgument(
+    field,
+    'must be a load balancer name or an object with a pick(candidates, ctx) method',
+  );
 }

@@ -51,7 +51,14 @@ interface HostRecord {
 }
 
 const NO_LOAD: HostLoad = Object.freeze({ outstanding: 0, cost: 0, sampled: false });
-const NO_STATS: HostStats = Object.freeze({ outstanding: 0, latencyMs: 0, ok: 0, errors: 0, timeouts: 0, successRate: 1 });
+const NO_STATS: HostStats = Object.freeze({
+  outstanding: 0,
+  latencyMs: 0,
+  ok: 0,
+  errors: 0,
+  timeouts: 0,
+  successRate: 1,
+});
 
 /**
  * Per-host load statistics as a scan over `client.events$`: requests in flight, Finagle peak-EWMA
@@ -79,7 +86,8 @@ export class LoadStats {
   constructor(clock: Clock, options: LoadStatsOptions = {}) {
     this.#clock = clock;
     this.#decayMs = optionalPositiveDuration(options.decayMs, 'decayMs') ?? DEFAULT_DECAY_MS;
-    this.#halfWindow = (optionalPositiveDuration(options.windowMs, 'windowMs') ?? DEFAULT_STATS_WINDOW_MS) / 2;
+    this.#halfWindow =
+      (optionalPositiveDuration(options.windowMs, 'windowMs') ?? DEFAULT_STATS_WINDOW_MS) / 2;
   }
 
   /** Subscribes to the event stream; unsubscribe the result to stop (the client does on close). */

@@ -33,12 +33,26 @@ function keep(elapsed: number, decayMs: number): number {
  * s = observe(s, 20, clock.now()); // cost 20 at once
  * ```
  */
-export function observe(state: PeakEwmaState, latencyMs: number, now: number, decayMs = DEFAULT_DECAY_MS): PeakEwmaState {
-  return { cost: nextCost(state.cost, state.stamp, latencyMs, now, decayMs), stamp: Math.max(now, state.stamp) };
+export function observe(
+  state: PeakEwmaState,
+  latencyMs: number,
+  now: number,
+  decayMs = DEFAULT_DECAY_MS,
+): PeakEwmaState {
+  return {
+    cost: nextCost(state.cost, state.stamp, latencyMs, now, decayMs),
+    stamp: Math.max(now, state.stamp),
+  };
 }
 
 /** {@link observe} on bare numbers, for callers that keep the state in their own mutable record. */
-export function nextCost(cost: number, stamp: number, latencyMs: number, now: number, decayMs = DEFAULT_DECAY_MS): number {
+export function nextCost(
+  cost: number,
+  stamp: number,
+  latencyMs: number,
+  now: number,
+  decayMs = DEFAULT_DECAY_MS,
+): number {
   const x = latencyMs > 0 ? latencyMs : 0;
   const w = keep(now - stamp, decayMs);
   // Compared with the decayed cost, i.e. what a balancer reading now would see: Finagle decays the

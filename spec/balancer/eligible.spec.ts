@@ -27,13 +27,15 @@ class Spy implements LoadBalancer {
   }
 }
 
-const states = (open: readonly Address[], halfOpen: readonly Address[] = []) => (a: Address): CandidateState =>
-  open.includes(a) ? 'open' : halfOpen.includes(a) ? 'half-open' : 'closed';
+const states =
+  (open: readonly Address[], halfOpen: readonly Address[] = []) =>
+  (a: Address): CandidateState =>
+    open.includes(a) ? 'open' : halfOpen.includes(a) ? 'half-open' : 'closed';
 
 const NONE: ReadonlySet<string> = new Set();
 
 describe('selectAddress', () => {
-  it('hands the balancer the group\'s own list when nothing is filtered (no copy)', () => {
+  it("hands the balancer the group's own list when nothing is filtered (no copy)", () => {
     const spy = new Spy();
     selectAddress(list, spy, ctx(), states([]), NONE);
     selectAddress(list, spy, ctx(), undefined, NONE);
@@ -56,7 +58,13 @@ describe('selectAddress', () => {
   it('avoids hosts already tried in this call while an untried one remains', () => {
     const c = ctx(2);
     for (let i = 0; i < 100; i++) {
-      const a = selectAddress(list, new P2CEwmaBalancer(), c, states([]), new Set([addressKey(h1), addressKey(h2)]));
+      const a = selectAddress(
+        list,
+        new P2CEwmaBalancer(),
+        c,
+        states([]),
+        new Set([addressKey(h1), addressKey(h2)]),
+      );
       assert.ok(a === h3 || a === h4, `picked ${a?.host}`);
     }
     // Every eligible host tried: pick among them all again rather than among open ones.

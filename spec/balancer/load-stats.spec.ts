@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import { Subject } from 'rxjs';
 import { LoadStats } from '../../lib/balancer/load-stats.js';
 import type { ErrorCode } from '../../lib/errors.js';
-import { addressKey, type AttemptEndEvent, type AttemptStartEvent, type CallEvent } from '../../lib/events/events.js';
+import {
+  addressKey,
+  type AttemptEndEvent,
+  type AttemptStartEvent,
+  type CallEvent,
+} from '../../lib/events/events.js';
 import type { Clock } from '../../lib/internal/clock.js';
 import type { Address } from '../../lib/types.js';
 
@@ -23,7 +28,18 @@ function manualClock(): Clock & { t: number } {
 let callId = 0;
 function start(address: Address, time: number): AttemptStartEvent {
   const key = addressKey(address);
-  return { type: 'attempt-start', time, callId: ++callId, group: 'g', method: 'GET', attempt: 1, address, key, breakerKey: key, path: '/' };
+  return {
+    type: 'attempt-start',
+    time,
+    callId: ++callId,
+    group: 'g',
+    method: 'GET',
+    attempt: 1,
+    address,
+    key,
+    breakerKey: key,
+    path: '/',
+  };
 }
 
 function end(
@@ -78,7 +94,14 @@ describe('LoadStats', () => {
   it('reports zeroes, unsampled, for an unknown host', () => {
     const { stats } = setup();
     assert.deepEqual(stats.load(A), { outstanding: 0, cost: 0, sampled: false });
-    assert.deepEqual(stats.host('nope:1'), { outstanding: 0, latencyMs: 0, ok: 0, errors: 0, timeouts: 0, successRate: 1 });
+    assert.deepEqual(stats.host('nope:1'), {
+      outstanding: 0,
+      latencyMs: 0,
+      ok: 0,
+      errors: 0,
+      timeouts: 0,
+      successRate: 1,
+    });
   });
 
   it('feeds latency samples into the peak EWMA, decayed when read', () => {
@@ -97,7 +120,7 @@ describe('LoadStats', () => {
     assert.ok(Math.abs(stats.host('10.0.0.1:80').latencyMs - tau) < 1e-9);
   });
 
-  it('takes a failed attempt\'s latency, but only decrements for a cancelled one', () => {
+  it("takes a failed attempt's latency, but only decrements for a cancelled one", () => {
     const { stats, events } = setup();
     events.next(start(A, 0));
     events.next(end(A, 1_000, 1_000, { errorCode: 'TIMEOUT' }));
@@ -126,7 +149,14 @@ describe('LoadStats', () => {
       events.next(end(A, 1, 1, o));
     }
     clock.t = 1;
-    assert.deepEqual(stats.host(addressKey(A)), { outstanding: 0, latencyMs: 1, ok: 5, errors: 3, timeouts: 1, successRate: 5 / 8 });
+    assert.deepEqual(stats.host(addressKey(A)), {
+      outstanding: 0,
+      latencyMs: 1,
+      ok: 5,
+      errors: 3,
+      timeouts: 1,
+      successRate: 5 / 8,
+    });
     // Still counted half a window later (the previous bucket), gone a full window after that.
     events.next(start(A, 12_000));
     events.next(end(A, 12_000, 1, { status: 200 }));
@@ -164,6 +194,9 @@ describe('LoadStats', () => {
   });
 
   it('rejects a non-positive decay with INVALID_ARGUMENT', () => {
-    assert.throws(() => new LoadStats(manualClock(), { decayMs: 0 }), { code: 'INVALID_ARGUMENT', field: 'decayMs' });
+    assert.throws(() => new LoadStats(manualClock(), { decayMs: 0 }), {
+      code: 'INVALID_ARGUMENT',
+      field: 'decayMs',
+    });
   });
 });

@@ -8,7 +8,8 @@ import { addressKey } from '../../lib/events/events.js';
 import { seededRandom } from '../../lib/internal/random.js';
 import type { Address, HostLoad, LoadBalancer, PickContext } from '../../lib/types.js';
 
-const hosts = (n: number): Address[] => Array.from({ length: n }, (_, i) => ({ host: `10.0.0.${i + 1}`, port: 80 }));
+const hosts = (n: number): Address[] =>
+  Array.from({ length: n }, (_, i) => ({ host: `10.0.0.${i + 1}`, port: 80 }));
 
 describe('ewmaLoad', () => {
   it('is cost × (outstanding + 1) once sampled', () => {
@@ -19,7 +20,10 @@ describe('ewmaLoad', () => {
   it('gives an idle unmeasured host 0, so it is probed, and a busy one the penalty', () => {
     assert.equal(ewmaLoad({ outstanding: 0, cost: 0, sampled: false }), 0);
     assert.equal(ewmaLoad({ outstanding: 1, cost: 0, sampled: false }), UNSAMPLED_PENALTY + 1);
-    assert.ok(ewmaLoad({ outstanding: 2, cost: 0, sampled: false }) > ewmaLoad({ outstanding: 1, cost: 0, sampled: false }));
+    assert.ok(
+      ewmaLoad({ outstanding: 2, cost: 0, sampled: false }) >
+        ewmaLoad({ outstanding: 1, cost: 0, sampled: false }),
+    );
     assert.ok(UNSAMPLED_PENALTY > ewmaLoad({ outstanding: 10_000, cost: 60_000, sampled: true }));
   });
 });
@@ -51,7 +55,11 @@ describe('p2c-ewma pick', () => {
  * as the last returns, `calls` in all; each host answers after its latency ±20 % (seeded). Events go
  * through a real LoadStats, as on a client's events$.
  */
-function simulate(balancer: LoadBalancer, latencyMs: readonly number[], opts: { calls: number; concurrency: number; seed: number }) {
+function simulate(
+  balancer: LoadBalancer,
+  latencyMs: readonly number[],
+  opts: { calls: number; concurrency: number; seed: number },
+) {
   const list = hosts(latencyMs.length);
   let t = 0;
   const stats = new LoadStats({ now: () => t, setTimer: () => assert.fail('no timers') });
@@ -67,7 +75,15 @@ function simulate(balancer: LoadBalancer, latencyMs: readonly number[], opts: { 
     const address = balancer.pick(list, ctx)!;
     const index = list.indexOf(address);
     const key = addressKey(address);
-    stats.update({ type: 'attempt-start', time: t, callId: ++callId, address, key, breakerKey: key, ...base });
+    stats.update({
+      type: 'attempt-start',
+      time: t,
+      callId: ++callId,
+      address,
+      key,
+      breakerKey: key,
+      ...base,
+    });
     const duration = latencyMs[index]! * (0.8 + 0.4 * random());
     inflight.push({ end: t + duration, index, duration });
     picks[index]!++;
@@ -83,8 +99,17 @@ function simulate(balancer: LoadBalancer, latencyMs: readonly number[], opts: { 
     const address = list[done.index]!;
     const key = addressKey(address);
     stats.update({
-      type: 'attempt-end', time: t, callId, address, key, breakerKey: key, durationMs: done.duration,
-      status: 200, cancelled: false, verdict: 'success', ...base,
+      type: 'attempt-end',
+      time: t,
+      callId,
+      address,
+      key,
+      breakerKey: key,
+      durationMs: done.duration,
+      status: 200,
+      cancelled: false,
+      verdict: 'success',
+      ...base,
     });
     if (started < opts.calls) send();
   }
@@ -102,7 +127,10 @@ describe('p2c-ewma under a slow host (statistical, seeded, virtual time)', () =>
       const rr = simulate(new RoundRobinBalancer(), slow, { ...run, seed });
       assert.ok(ewma.shares[0]! < 0.015, `seed ${seed}: p2c-ewma slow share ${ewma.shares[0]}`);
       assert.ok(Math.abs(rr.shares[0]! - 0.2) < 0.001, `round robin slow share ${rr.shares[0]}`);
-      assert.ok(ewma.elapsedMs < 0.5 * rr.elapsedMs, `p2c-ewma ${ewma.elapsedMs} ms vs round robin ${rr.elapsedMs} ms`);
+      assert.ok(
+        ewma.elapsedMs < 0.5 * rr.elapsedMs,
+        `p2c-ewma ${ewma.elapsedMs} ms vs round robin ${rr.elapsedMs} ms`,
+      );
     }
   });
 

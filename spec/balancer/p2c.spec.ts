@@ -4,7 +4,8 @@ import { P2CBalancer } from '../../lib/balancer/p2c.js';
 import { seededRandom } from '../../lib/internal/random.js';
 import type { Address, HostLoad, PickContext } from '../../lib/types.js';
 
-const hosts = (n: number): Address[] => Array.from({ length: n }, (_, i) => ({ host: `10.0.0.${i + 1}`, port: 80 }));
+const hosts = (n: number): Address[] =>
+  Array.from({ length: n }, (_, i) => ({ host: `10.0.0.${i + 1}`, port: 80 }));
 
 /** A context whose load() reports `outstanding[host]` and records which hosts were looked at. */
 function ctx(outstanding: Record<string, number>, seed = 1, looked: Address[] = []): PickContext {
@@ -30,7 +31,10 @@ describe('p2c (least outstanding)', () => {
       assert.equal(looked.length, 2, 'two loads read per pick');
       const [x, y] = looked as [Address, Address];
       assert.notEqual(x, y, 'the two choices are distinct hosts');
-      const lower = outstanding[x.host as keyof typeof outstanding] <= outstanding[y.host as keyof typeof outstanding] ? x : y;
+      const lower =
+        outstanding[x.host as keyof typeof outstanding] <= outstanding[y.host as keyof typeof outstanding]
+          ? x
+          : y;
       assert.equal(pick, lower);
     }
   });

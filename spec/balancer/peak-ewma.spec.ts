@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_DECAY_MS, EMPTY_PEAK_EWMA, decayed, nextCost, observe } from '../../lib/balancer/peak-ewma.js';
+import {
+  DEFAULT_DECAY_MS,
+  EMPTY_PEAK_EWMA,
+  decayed,
+  nextCost,
+  observe,
+} from '../../lib/balancer/peak-ewma.js';
 
 const TAU = DEFAULT_DECAY_MS;
 const close = (actual: number, expected: number, eps = 1e-9) =>

@@ -5,10 +5,16 @@ import { RandomBalancer } from '../../lib/balancer/random.js';
 import { seededRandom } from '../../lib/internal/random.js';
 import type { Address, PickContext } from '../../lib/types.js';
 
-const hosts = (n: number): Address[] => Array.from({ length: n }, (_, i) => ({ host: `10.0.0.${i + 1}`, port: 80 }));
+const hosts = (n: number): Address[] =>
+  Array.from({ length: n }, (_, i) => ({ host: `10.0.0.${i + 1}`, port: 80 }));
 
 function ctx(seed = 1): PickContext {
-  return { now: 0, random: seededRandom(seed), attempt: 1, load: () => ({ outstanding: 0, cost: 0, sampled: false }) };
+  return {
+    now: 0,
+    random: seededRandom(seed),
+    attempt: 1,
+    load: () => ({ outstanding: 0, cost: 0, sampled: false }),
+  };
 }
 
 function tally(pick: () => Address | undefined, n: number): Map<string, number> {
@@ -34,7 +40,8 @@ describe('round robin', () => {
 
   it('starts at a random host, so clients started together do not all hit the first', () => {
     const starts = new Set<string>();
-    for (let seed = 1; seed <= 20; seed++) starts.add(new RoundRobinBalancer().pick(hosts(5), ctx(seed))!.host);
+    for (let seed = 1; seed <= 20; seed++)
+      starts.add(new RoundRobinBalancer().pick(hosts(5), ctx(seed))!.host);
     assert.ok(starts.size >= 3, `starts: ${[...starts].join(' ')}`);
   });
 

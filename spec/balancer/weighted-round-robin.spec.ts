@@ -12,9 +12,18 @@ const ctx = (seed = 1): PickContext => ({
   load: () => ({ outstanding: 0, cost: 0, sampled: false }),
 });
 
-const addr = (n: number, more: Partial<Address> = {}): Address => ({ host: `10.0.0.${n}`, port: 80, ...more });
+const addr = (n: number, more: Partial<Address> = {}): Address => ({
+  host: `10.0.0.${n}`,
+  port: 80,
+  ...more,
+});
 
-function tally(b: WeightedRoundRobinBalancer, list: readonly Address[], n: number, c = ctx()): Map<string, number> {
+function tally(
+  b: WeightedRoundRobinBalancer,
+  list: readonly Address[],
+  n: number,
+  c = ctx(),
+): Map<string, number> {
   const counts = new Map<string, number>(list.map((a) => [a.host, 0]));
   for (let i = 0; i < n; i++) {
     const a = b.pick(list, c)!;
@@ -30,12 +39,15 @@ describe('weighted round robin (earliest deadline first)', () => {
       const counts = tally(new WeightedRoundRobinBalancer(), list, 6_000, ctx(seed));
       const expected = [1_000, 2_000, 3_000];
       [...counts.values()].forEach((got, i) => {
-        assert.ok(Math.abs(got - expected[i]!) <= 0.02 * expected[i]!, `seed ${seed}: ${[...counts.values()].join(':')}`);
+        assert.ok(
+          Math.abs(got - expected[i]!) <= 0.02 * expected[i]!,
+          `seed ${seed}: ${[...counts.values()].join(':')}`,
+        );
       });
     }
   });
 
-  it('spreads a heavy host\'s picks instead of bunching them', () => {
+  it("spreads a heavy host's picks instead of bunching them", () => {
     const list = [addr(1, { weight: 1 }), addr(2, { weight: 1 }), addr(3, { weight: 4 })];
     const b = new WeightedRoundRobinBalancer();
     const c = ctx(4);
@@ -49,9 +61,17 @@ describe('weighted round robin (earliest deadline first)', () => {
   it('treats a missing weight as 1 and SRV weight 0 as a very small share', () => {
     const equal = tally(new WeightedRoundRobinBalancer(), [addr(1), addr(2), addr(3)], 3_000);
     for (const n of equal.values()) assert.ok(Math.abs(n - 1_000) <= 1, `equal: ${[...equal.values()]}`);
-    const zero = tally(new WeightedRoundRobinBalancer(), [addr(1, { weight: 0 }), addr(2, { weight: 10 })], 10_000);
+    const zero = tally(
+      new WeightedRoundRobinBalancer(),
+      [addr(1, { weight: 0 }), addr(2, { weight: 10 })],
+      10_000,
+    );
     assert.ok(zero.get('10.0.0.1')! <= 10, `weight 0 got ${zero.get('10.0.0.1')}`);
-    const allZero = tally(new WeightedRoundRobinBalancer(), [addr(1, { weight: 0 }), addr(2, { weight: 0 })], 1_000);
+    const allZero = tally(
+      new WeightedRoundRobinBalancer(),
+      [addr(1, { weight: 0 }), addr(2, { weight: 0 })],
+      1_000,
+    );
     assert.deepEqual([...allZero.values()], [500, 500]);
   });
 
@@ -62,7 +82,8 @@ describe('weighted round robin (earliest deadline first)', () => {
     tally(balancer, [a, b], 10, c);
     tally(balancer, [b], 1_000, c); // a filtered out (open breaker, tried) for a while
     const seq = Array.from({ length: 10 }, () => balancer.pick([a, b], c)!.host);
-    for (let i = 0; i + 2 < seq.length; i++) assert.ok(seq.slice(i, i + 3).includes('10.0.0.2'), seq.join(' '));
+    for (let i = 0; i + 2 < seq.length; i++)
+      assert.ok(seq.slice(i, i + 3).includes('10.0.0.2'), seq.join(' '));
   });
 
   it('applies a re-resolved weight', () => {

@@ -8,8 +8,14 @@ describe('seededRandom', () => {
     const b = seededRandom(7);
     const c = seededRandom(8);
     const xs = Array.from({ length: 20 }, () => a());
-    assert.deepEqual(Array.from({ length: 20 }, () => b()), xs);
-    assert.notDeepEqual(Array.from({ length: 20 }, () => c()), xs);
+    assert.deepEqual(
+      Array.from({ length: 20 }, () => b()),
+      xs,
+    );
+    assert.notDeepEqual(
+      Array.from({ length: 20 }, () => c()),
+      xs,
+    );
   });
 
   it('stays in [0, 1) and is close to uniform over 100 000 draws', () => {
@@ -43,9 +49,21 @@ describe('randomInt', () => {
   });
 
   it('clamps a misbehaving source into range', () => {
-    assert.equal(randomInt(() => 1, 4), 3);
-    assert.equal(randomInt(() => -0.5, 4), 0);
-    assert.equal(randomInt(() => Number.NaN, 4), 0);
-    assert.equal(randomInt(() => 0.999_999_999_999, 1), 0);
+    assert.equal(
+      randomInt(() => 1, 4),
+      3,
+    );
+    assert.equal(
+      randomInt(() => -0.5, 4),
+      0,
+    );
+    assert.equal(
+      randomInt(() => Number.NaN, 4),
+      0,
+    );
+    assert.equal(
+      randomInt(() => 0.999_999_999_999, 1),
+      0,
+    );
   });
 });
