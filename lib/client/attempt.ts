@@ -19,18 +19,17 @@ export interface CallState extends RetryState {
   lastStatus: number | undefined;
 }
 
-const CLOSED = (): 'closed' => 'closed';
-
 /** Picks an address, skipping open breakers, preferring untried hosts; passes the breaker gate. */
 function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: number): Address {
   const candidates = spec.group.addresses;
   if (candidates.length === 0)
     throw new XhttpError('NO_ADDRESS', `group ${spec.group.name} has no address`, { attempts: attempt - 1 });
   const breakers = rt.breakers;
+  const now = rt.clock.now();
   const ctx: PickContext = {
-    now: rt.clock.now(),
+    now,
     random: rt.random,
-    load: (a) => rt.loadStats.load(a),
+    load: (a) => rt.loadStats.load(a, now),
     attempt,
   };
   // canAttempt has no side effects: an open breaker whose window has passed counts as eligible,
@@ -40,7 +39,7 @@ function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: num
         const k = breakers.key(spec.request, a);
         return breakers.canAttempt(k) ? breakers.state(k) : 'open';
       }
-    : CLOSED;
+    : undefined;
   let address =
     selectAddress(candidates, spec.group.balancer, ctx, breakerState, state.tried) ?? candidates[0]!;
   if (breakers && !breakers.tryAcquire(breakers.key(spec.request, address))) {
