@@ -6,6 +6,7 @@ import { decideRetry, type RetryState } from '../resilience/decide.js';
 import { attempt$ } from '../transport/undici.js';
 import type { Address, AttemptOutcome, PickContext, XResponse } from '../types.js';
 import type { CallSpec } from './request.js';
+import { CallResponse } from './response.js';
 import type { Runtime } from './runtime.js';
 
 /** Mutable state of one call, shared by its attempts. */
@@ -60,21 +61,6 @@ function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: num
     address = other;
   }
   return address;
-}
-
-function toResponse(
-  raw: { status: number; statusText: string; headers: XResponse['headers']; body: XResponse['body'] },
-  address: Address,
-  attempts: number,
-): XResponse {
-  return {
-    status: raw.status,
-    statusText: raw.statusText,
-    headers: raw.headers,
-    address,
-    attempts,
-    body: raw.body,
-  };
 }
 
 /**
@@ -156,7 +142,7 @@ export function callAttempt(rt: Runtime, spec: CallSpec, state: CallState): Obse
           attempt,
           address,
           method: spec.method,
-          response: { status: raw.status, headers: raw.headers },
+          response: raw,
           elapsedMs: rt.clock.now() - startedAt,
         };
         end(outcome, false);
@@ -166,7 +152,7 @@ export function callAttempt(rt: Runtime, spec: CallSpec, state: CallState): Obse
           void raw.body.dump(); // a discarded response must free its connection
           subscriber.error(decision);
         } else {
-          subscriber.next(toResponse(raw, address, attempt));
+          subscriber.next(new CallResponse(raw, address, attempt));
           subscriber.complete();
         }
       },

@@ -10,9 +10,11 @@ export interface Clock {
   setTimer(fn: () => void, ms: number): () => void;
 }
 
-/** Native timers: cheap and clearable. */
+const ORIGIN = performance.timeOrigin;
+
+/** Native timers: cheap and clearable. Time is epoch ms from the monotonic clock. */
 export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  now: () => ORIGIN + performance.now(),
   setTimer(fn, ms) {
     const t = setTimeout(fn, ms);
     return () => clearTimeout(t);

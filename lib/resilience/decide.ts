@@ -11,8 +11,8 @@ import { RetryDecision } from './retry.js';
 export interface RetryState {
   readonly retry: ResolvedRetry | undefined;
   readonly deadlineAt: number;
-  /** Addresses the group has now: a transparent retry needs another one. */
-  readonly addressCount: number;
+  /** The call's group: a transparent retry needs another address in it. */
+  readonly group: { readonly addresses: readonly unknown[] };
   previousDelay: number;
   transparentUsed: boolean;
 }
@@ -77,9 +77,9 @@ export function decideRetry(
     return new RetryDecision(delay, delayReason);
   }
   if (
-    !state.transparentUsed &&
-    state.addressCount > 1 &&
     outcome.error !== undefined &&
+    !state.transparentUsed &&
+    state.group.addresses.length > 1 &&
     neverReachedServer(outcome.error as XhttpError) &&
     ctx.now < state.deadlineAt
   ) {

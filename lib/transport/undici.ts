@@ -28,18 +28,46 @@ export interface AttemptRequest {
   readonly timeouts: AttemptTimeouts;
 }
 
-/** What an attempt emits: the response, its body buffered or streaming. */
-export interface RawResponse {
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: Record<string, string | string[]>;
-  readonly body: BufferedBody | StreamBody;
+/**
+ * What an attempt emits: the response, its body buffered or streaming. Headers are parsed on
+ * first read: most callers look at the status and one header, if any.
+ */
+export class RawResponse {
+  #raw: readonly (Buffer | string)[] | undefined;
+  #headers: Record<string, string | string[]> | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    rawHeaders: readonly (Buffer | string)[],
+    readonly body: BufferedBody | StreamBody,
+  ) {
+    this.#raw = rawHeaders;
+  }
+
+  get headers(): Record<string, string | string[]> {
+    if (this.#headers === undefined) {
+      this.#headers = parseRawHeaders(this.#raw!);
+      this.#raw = undefined;
+    }
+    return this.#headers;
+  }
 }
 
 const CONNECT = 0;
 const HEADERS = 1;
 const BODY = 2;
 const PHASES: readonly TimeoutPhase[] = ['connect', 'headers', 'body'];
+
+/** The value of `content-length` in raw header pairs, without parsing the others. */
+function rawContentLength(raw: readonly (Buffer | string)[]): number | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length')
+      return Number(raw[i + 1]!.toString('latin1'));
+  }
+  return undefined;
+}
 
 /** Lower-cases and folds undici's raw header pairs; repeated headers become arrays. */
 export function parseRawHeaders(raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
@@ -75,7 +103,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   cancelTimer: (() => void) | undefined;
   status = 0;
   statusText = '';
-  headers: Record<string, string | string[]> | undefined;
+  rawHeaders: Buffer[] = [];
   chunks: Uint8Array[] = [];
   received = 0;
   stream: StreamBody | undefined;
@@ -167,11 +195,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true; // 1xx informational: wait for the final response
     this.status = statusCode;
     this.statusText = statusText;
-    this.headers = parseRawHeaders(rawHeaders);
+    this.rawHeaders = rawHeaders;
     this.phase = BODY;
     this.progressAt = this.clock.now();
-    const length = this.headers['content-length'];
-    if (typeof length === 'string' && Number(length) > this.req.maxResponseBytes && !this.req.stream) {
+    if (!this.req.stream && (rawContentLength(rawHeaders) ?? 0) > this.req.maxResponseBytes) {
       this.abort(tooLarge(this.req));
       return false;
     }
@@ -182,7 +209,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         () => this.resume?.(),
         () => this.cancelStream(),
       );
-      this.next({ status: statusCode, statusText, headers: this.headers, body: this.stream });
+      this.next(new RawResponse(statusCode, statusText, rawHeaders, this.stream));
     }
     return true;
   }
@@ -214,7 +241,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     const body = new BufferedBody(this.chunks, this.received);
-    this.next({ status: this.status, statusText: this.statusText, headers: this.headers!, body });
+    this.next(new RawResponse(this.status, this.statusText, this.rawHeaders, body));
   }
 
   onError(err: Error): void {

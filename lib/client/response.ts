@@ -1,0 +1,34 @@
+import type { RawResponse } from '../transport/undici.js';
+import type { Address, ResponseBody, XResponse } from '../types.js';
+
+/** The response a call emits; headers stay unparsed until first read. */
+export class CallResponse implements XResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly body: ResponseBody;
+
+  constructor(
+    readonly raw: RawResponse,
+    readonly address: Address,
+    readonly attempts: number,
+  ) {
+    this.status = raw.status;
+    this.statusText = raw.statusText;
+    this.body = raw.body;
+  }
+
+  get headers(): Readonly<Record<string, string | string[]>> {
+    return this.raw.headers;
+  }
+
+  /** Plain-object form, for logging and JSON. */
+  toJSON(): object {
+    return {
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+      address: this.address,
+      attempts: this.attempts,
+    };
+  }
+}
