@@ -1,5 +1,6 @@
 import { defer, map, merge, Observable, Subscription, switchMap, take } from 'rxjs';
 import { TimeoutError, XhttpError } from '../errors.js';
+import type { CallEndEvent } from '../events/events.js';
 import { retryAsDecided } from '../resilience/retry.js';
 import type { GroupLike, XResponse } from '../types.js';
 import { callAttempt, type CallState } from './attempt.js';
@@ -44,7 +45,6 @@ export function call$(rt: Runtime, spec: CallSpec): Observable<XResponse> {
     };
     // Holds the chain; created first so the deadline and the signal can cut it at any point.
     const inner = new Subscription();
-    const scope = { callId: state.callId, group: spec.group.name, method: spec.method };
     let settled = false;
     let waiting = false;
     const finish = (outcome: 'ok' | 'error' | 'cancelled', status?: number, error?: XhttpError): void => {
@@ -52,16 +52,19 @@ export function call$(rt: Runtime, spec: CallSpec): Observable<XResponse> {
       settled = true;
       cancelTimer();
       if (spec.signal) spec.signal.removeEventListener('abort', onAbort);
+      const now = clock.now();
       rt.bus.emit({
         type: 'call-end',
-        time: clock.now(),
-        ...scope,
-        durationMs: clock.now() - startedAt,
+        time: now,
+        callId: state.callId,
+        group: spec.group.name,
+        method: spec.method,
+        durationMs: now - startedAt,
         attempts: state.attempts,
-        ...(status === undefined ? {} : { status }),
-        ...(error ? { errorCode: error.code } : {}),
+        status,
+        errorCode: error?.code,
         outcome,
-      });
+      } as CallEndEvent);
     };
     const fail = (error: XhttpError): void => {
       if (settled) return;
@@ -74,7 +77,14 @@ export function call$(rt: Runtime, spec: CallSpec): Observable<XResponse> {
       inner.unsubscribe();
     };
 
-    rt.bus.emit({ type: 'call-start', time: startedAt, ...scope, path: spec.path });
+    rt.bus.emit({
+      type: 'call-start',
+      time: startedAt,
+      callId: state.callId,
+      group: spec.group.name,
+      method: spec.method,
+      path: spec.path,
+    });
     if (spec.signal?.aborted) {
       fail(new XhttpError('ABORTED', 'request aborted by signal'));
       return;

@@ -56,6 +56,7 @@ export class Client {
   readonly #loadStats: LoadStats;
   readonly #subscriptions = new Subscription();
   readonly #dispatchers = new Map<string, Pool>();
+  readonly #byAddress = new WeakMap<Address, Pool>();
   readonly #groups = new Map<GroupLike, Subscription>();
   readonly #names = new Map<string, GroupLike>();
   readonly #origins = new Map<string, AddressGroup>();
@@ -362,6 +363,15 @@ export class Client {
   }
 
   #dispatcher(group: GroupLike, address: Address): Dispatcher {
+    // Address objects are frozen per resolved list, so they key the pool without building a string.
+    const cached = this.#byAddress.get(address);
+    if (cached && !cached.closed && !cached.destroyed) return cached;
+    const pool = this.#pool(group, address);
+    this.#byAddress.set(address, pool);
+    return pool;
+  }
+
+  #pool(group: GroupLike, address: Address): Pool {
     const origin = `${group.protocol}://${addressKey(address)}`;
     let pool = this.#dispatchers.get(origin);
     if (!pool) {
