@@ -131,7 +131,10 @@ export class CallWindow {
       for (let j = 0; j < BINS; j++) merged[j]! += b.bins[j]!;
     }
     // The current second is partial: cover it as far as it has gone, and no further back than recording.
-    const covered = Math.min((this.#windowBuckets - 1) * BUCKET_MS + (now - second * BUCKET_MS), now - this.#since);
+    const covered = Math.min(
+      (this.#windowBuckets - 1) * BUCKET_MS + (now - second * BUCKET_MS),
+      now - this.#since,
+    );
     const seconds = Math.max(covered, BUCKET_MS) / 1000;
     const clamp = (v: number) => (samples === 0 ? 0 : Math.min(maxMs, Math.max(minMs, v)));
     const sparkline: number[] = [];
