@@ -1,0 +1,136 @@
+/**
+ * The dashboard's browser script, served at `app.js` (a TS string so `npm run build` ships it).
+ * Plain ES2017, no framework. Every value from the server reaches the page through `textContent`
+ * or a validated attribute, never through HTML parsing, so a group or host name holding markup
+ * shows as text.
+ */
+export const SCRIPT = String.raw`
+(function () {
+  'use strict';
+  var BREAKERS = { closed: 'closed', open: 'open', 'half-open': 'half-open' };
+  var COLOR = /^#[0-9a-f]{6}$/;
+  var SVG = 'http://www.w3.org/2000/svg';
+  var groupsEl = document.getElementById('groups');
+  var totalsEl = document.getElementById('totals');
+  var statusEl = document.getElementById('status');
+  var updatedEl = document.getElementById('updated');
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = String(text);
+    return e;
+  }
+  function num(v) { return typeof v === 'number' && isFinite(v) ? v : 0; }
+  function fixed(v) { v = num(v); return v >= 100 ? String(Math.round(v)) : v.toFixed(1); }
+  function ms(v) { return fixed(v) + ' ms'; }
+  function dur(v) {
+    v = num(v) / 1000;
+    if (v < 60) return Math.floor(v) + ' s';
+    if (v < 3600) return Math.floor(v / 60) + ' min';
+    return Math.floor(v / 3600) + ' h';
+  }
+  function stat(label, value, color) {
+    var d = el('div', 'stat');
+    d.appendChild(el('span', 'label', label));
+    var v = el('span', 'value', value);
+    if (typeof color === 'string' && COLOR.test(color)) v.style.color = color;
+    d.appendChild(v);
+    return d;
+  }
+  function traffic(t) {
+    return [
+      stat('calls/s', fixed(t.callsPerSecond)),
+      stat('error %', fixed(t.errorPercent) + ' %', t.errorColor),
+      stat('p50', ms(t.p50)),
+      stat('p90', ms(t.p90)),
+      stat('p99', ms(t.p99)),
+      stat('retries/s', fixed(t.retriesPerSecond)),
+      stat('fail-fast/s', fixed(t.failFastPerSecond)),
+    ];
+  }
+  function sparkline(values) {
+    var w = 200, h = 40;
+    var list = Array.isArray(values) ? values.map(num) : [];
+    var max = Math.max.apply(null, list.concat([1]));
+    var svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+    svg.setAttribute('preserveAspectRatio', 'none');
+    var line = document.createElementNS(SVG, 'polyline');
+    var step = list.length > 1 ? w / (list.length - 1) : w;
+    line.setAttribute('points', list.map(function (v, i) {
+      return (i * step).toFixed(1) + ',' + (h - 2 - (v / max) * (h - 4)).toFixed(1);
+    }).join(' '));
+    svg.appendChild(line);
+    var box = el('div', 'spark');
+    box.appendChild(svg);
+    box.appendChild(el('div', 'caption', 'p90 per second, last ' + list.length + ' s (max ' + ms(max) + ')'));
+    return box;
+  }
+  function hostRow(hst) {
+    var state = BREAKERS[hst.breaker] || 'closed';
+    var tr = el('tr', 'host breaker-' + state);
+    tr.setAttribute('data-key', String(hst.key));
+    tr.setAttribute('data-breaker', state);
+    tr.appendChild(el('td', '', hst.key));
+    tr.appendChild(el('td', '', hst.weight));
+    var b = el('td');
+    b.appendChild(el('span', 'badge ' + state, state));
+    tr.appendChild(b);
+    tr.appendChild(el('td', '', hst.breakerForMs > 0 ? dur(hst.breakerForMs) : '-'));
+    var fail = el('td', '', fixed(hst.failurePercent) + ' %');
+    if (COLOR.test(String(hst.errorColor))) fail.style.color = hst.errorColor;
+    tr.appendChild(fail);
+    tr.appendChild(el('td', '', hst.total));
+    tr.appendChild(el('td', '', hst.inFlight));
+    tr.appendChild(el('td', '', ms(hst.latencyMs)));
+    tr.appendChild(el('td', '', hst.ok + ' / ' + hst.errors + ' / ' + hst.timeouts));
+    return tr;
+  }
+  var HEAD = ['host', 'weight', 'breaker', 'since', 'failures', 'window', 'in flight', 'ewma', 'ok / err / timeout'];
+  function card(g) {
+    var c = el('section', 'card');
+    c.setAttribute('data-group', String(g.name));
+    c.appendChild(el('h2', '', g.name));
+    var summary = el('div', 'summary');
+    traffic(g).forEach(function (s) { summary.appendChild(s); });
+    summary.appendChild(sparkline(g.sparkline));
+    c.appendChild(summary);
+    var table = el('table');
+    var head = el('tr');
+    HEAD.forEach(function (h) { head.appendChild(el('th', '', h)); });
+    var thead = el('thead');
+    thead.appendChild(head);
+    table.appendChild(thead);
+    var body = el('tbody');
+    (g.hosts || []).forEach(function (h) { body.appendChild(hostRow(h)); });
+    table.appendChild(body);
+    c.appendChild(table);
+    return c;
+  }
+  function render(view) {
+    totalsEl.replaceChildren.apply(totalsEl, traffic(view));
+    var groups = Array.isArray(view.groups) ? view.groups : [];
+    if (groups.length === 0) {
+      groupsEl.replaceChildren(el('p', 'empty', 'No group yet: make a call, or client.register(name, group).'));
+    } else {
+      groupsEl.replaceChildren.apply(groupsEl, groups.map(card));
+    }
+    updatedEl.textContent = 'rates, error % and percentiles over the last ' + dur(view.windowMs) +
+      '; updated ' + new Date().toLocaleTimeString();
+    document.body.setAttribute('data-updates', String(num(Number(document.body.getAttribute('data-updates'))) + 1));
+  }
+  function status(text) {
+    statusEl.textContent = text;
+    statusEl.className = 'status ' + text;
+  }
+  var source = new EventSource('events');
+  source.onopen = function () { status('live'); };
+  source.onerror = function () { status('reconnecting'); };
+  source.onmessage = function (m) {
+    var view;
+    try { view = JSON.parse(m.data); } catch (e) { return; }
+    render(view);
+  };
+})();
+`;

@@ -1,0 +1,51 @@
+import { SCRIPT } from './assets/script.js';
+import { STYLE } from './assets/style.js';
+
+/** One static resource of the page. */
+export interface Asset {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/**
+ * The page shell: no data in it (everything arrives over `/events` and is rendered as text), so it
+ * is the same bytes for every request. Relative URLs keep it working behind a path prefix.
+ */
+const HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>rxhttp dashboard</title>
+<link rel="stylesheet" href="app.css">
+<script src="app.js" defer></script>
+</head>
+<body>
+<header>
+<h1>rxhttp<small>live health</small></h1>
+<span id="status" class="status">connecting</span>
+<div id="totals" class="totals"></div>
+</header>
+<main id="groups" class="groups"></main>
+<footer id="updated">waiting for the first update</footer>
+</body>
+</html>
+`;
+
+/** Every static path the dashboard serves. */
+export const ASSETS: ReadonlyMap<string, Asset> = new Map([
+  ['/', { contentType: 'text/html; charset=utf-8', body: HTML }],
+  ['/app.css', { contentType: 'text/css; charset=utf-8', body: STYLE }],
+  ['/app.js', { contentType: 'text/javascript; charset=utf-8', body: SCRIPT }],
+]);
+
+/**
+ * Headers on every response: a strict Content-Security-Policy (same-origin script, style and
+ * connections only, so even injected markup could not run), no MIME sniffing, no framing.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
