@@ -100,7 +100,7 @@ export function call$(rt: Runtime, spec: CallSpec): Observable<XResponse> {
     }, spec.timeout);
     spec.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const attempts = defer(() => callAttempt(rt, spec, state)).pipe(retryAsDecided(rt.clock));
+    const attempts = callAttempt(rt, spec, state).pipe(retryAsDecided(rt.clock));
     const chain =
       spec.group.addresses.length > 0
         ? attempts

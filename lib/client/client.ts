@@ -110,6 +110,7 @@ export class Client {
         connect: this.#config.connectTimeout,
         headers: this.#config.headersTimeout,
         body: this.#config.bodyTimeout,
+        attempt: 0,
       },
       dispatcher: (group, address) => this.#dispatcher(group, address),
       attemptHeaders: tracing ? (e) => tracing.headersFor(e) : undefined,

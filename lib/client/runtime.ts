@@ -5,6 +5,7 @@ import type { EventBus } from '../events/bus.js';
 import type { AttemptStartEvent } from '../events/events.js';
 import type { Clock } from '../internal/clock.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
+import type { AttemptTimeouts } from '../transport/undici.js';
 import type { Address, GroupLike } from '../types.js';
 
 /** What the call chain needs from its client: the shared, long-lived parts. */
@@ -15,7 +16,8 @@ export interface Runtime {
   readonly breakers: CircuitBreakers | undefined;
   readonly loadStats: LoadStats;
   readonly budget: RetryBudget | undefined;
-  readonly timeouts: { readonly connect: number; readonly headers: number; readonly body: number };
+  /** Phase timeouts for every attempt (`attempt` 0: none unless the call sets one). */
+  readonly timeouts: AttemptTimeouts;
   /** The pooled dispatcher for an address of a group (one per origin, reused). */
   dispatcher(group: GroupLike, address: Address): Dispatcher;
   /** Extra headers for an attempt (B3 tracing), called right after its start event. */

@@ -1,4 +1,4 @@
-import { Observable, retry, throwError, type MonoTypeOperatorFunction } from 'rxjs';
+import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import type { Clock } from '../internal/clock.js';
 
 /**
@@ -33,8 +33,30 @@ export function clockTimer(clock: Clock, ms: number): Observable<0> {
  * ```
  */
 export function retryAsDecided<T>(clock: Clock): MonoTypeOperatorFunction<T> {
-  return retry({
-    delay: (error: unknown) =>
-      error instanceof RetryDecision ? clockTimer(clock, error.delayMs) : throwError(() => error),
-  });
+  // Hand-rolled rather than rxjs `retry({ delay })`: that operator adds a notifier Observable and
+  // two subscribers per attempt, which showed up in the hot-path profile.
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      let inner: Subscription | undefined;
+      let cancelTimer: (() => void) | undefined;
+      const subscribe = (): void => {
+        inner = source.subscribe({
+          next: (value) => subscriber.next(value),
+          error: (error: unknown) => {
+            if (!(error instanceof RetryDecision)) subscriber.error(error);
+            else if (!subscriber.closed)
+              cancelTimer = clock.setTimer(() => {
+                cancelTimer = undefined;
+                subscribe();
+              }, error.delayMs);
+          },
+          complete: () => subscriber.complete(),
+        });
+      };
+      subscribe();
+      return () => {
+        cancelTimer?.();
+        inner?.unsubscribe();
+      };
+    });
 }
