@@ -87,7 +87,7 @@ export const SCRIPT = String.raw`
     tr.appendChild(el('td', '', hst.ok + ' / ' + hst.errors + ' / ' + hst.timeouts));
     return tr;
   }
-  var HEAD = ['host', 'weight', 'breaker', 'since', 'failures', 'window', 'in flight', 'ewma', 'ok / err / timeout'];
+  var HEAD = ['host', 'weight', 'breaker', 'since', 'fail %', 'window', 'in flight', 'ewma', 'ok / err / t-o'];
   function card(g) {
     var c = el('section', 'card');
     c.setAttribute('data-group', String(g.name));

@@ -19,8 +19,8 @@ header h1 small { font-weight: 400; color: #aab; margin-left: 6px; }
 .stat .label { font-size: 11px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }
 header .stat .label { color: #aab; }
 .stat .value { font-size: 17px; font-weight: 600; font-variant-numeric: tabular-nums; }
-main { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; padding: 16px 20px; }
-.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px;
+main { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 16px; padding: 16px 20px; }
+.card { min-width: 0; overflow-x: auto; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px;
   box-shadow: 0 1px 2px rgba(0,0,0,.04); }
 .card h2 { margin: 0 0 8px; font-size: 15px; font-weight: 600; overflow-wrap: anywhere; }
 .card .summary { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 16px; margin-bottom: 10px; }
@@ -29,16 +29,16 @@ main { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr
 .spark polyline { fill: none; stroke: #3b6fd4; stroke-width: 1.5; }
 .spark .caption { font-size: 11px; color: var(--muted); }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th { text-align: right; font-size: 11px; font-weight: 600; color: var(--muted); text-transform: uppercase;
-  letter-spacing: .04em; padding: 4px 6px; border-bottom: 1px solid var(--line); }
-td { text-align: right; padding: 5px 6px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th { text-align: right; font-size: 10px; font-weight: 600; color: var(--muted); text-transform: uppercase;
+  letter-spacing: .03em; padding: 4px 5px; white-space: nowrap; border-bottom: 1px solid var(--line); }
+td { text-align: right; font-size: 13px; padding: 4px 5px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
-tr.host td:first-child { border-left: 4px solid var(--closed); font-family: ui-monospace, Menlo, monospace; font-size: 13px; }
+tr.host td:first-child { border-left: 4px solid var(--closed); font-family: ui-monospace, Menlo, monospace; font-size: 12px; }
 tr.breaker-open { background: #fdecea; }
 tr.breaker-open td:first-child { border-left-color: var(--open); }
 tr.breaker-half-open { background: #fff7e0; }
 tr.breaker-half-open td:first-child { border-left-color: var(--half-open); }
-.badge { display: inline-block; min-width: 70px; text-align: center; padding: 1px 8px; border-radius: 10px;
+.badge { display: inline-block; min-width: 64px; text-align: center; padding: 1px 8px; border-radius: 10px;
   font-size: 12px; font-weight: 600; color: #fff; }
 .badge.closed { background: var(--closed); }
 .badge.half-open { background: var(--half-open); color: #222; }
