@@ -21,6 +21,8 @@ export interface DemoOptions {
   readonly port?: number;
   /** After the table, keep both clients under light load and the dashboard up until `stop` says so. */
   readonly keep?: boolean;
+  /** Awaited once the dashboard listens, before the load starts (a browser can be opened here). */
+  readonly onStart?: (url: string) => Promise<void> | void;
   /** Called once per run when it is half done, with the dashboard URL (the screenshot hooks in here). */
   readonly onHalfway?: (url: string, run: number) => Promise<void> | void;
   /** Ends `--keep` mode (and a run in progress) when it returns true. */
@@ -98,14 +100,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const runners = contenders(cluster);
   let active = 0;
   let dashboard: Dashboard | undefined;
+  const health$ = combinedHealth$(runners, () => active);
+  // health$ keeps figures only while observed: watch from the start, so a page opened late still
+  // shows the first run's traffic and sparkline.
+  const watching = health$.subscribe();
   try {
-    dashboard = await serveDashboard(
-      { health$: combinedHealth$(runners, () => active) },
-      { port: options.port ?? 0, updateIntervalMs: 500 },
+    dashboard = await serveDashboard({ health$ }, { port: options.port ?? 0, updateIntervalMs: 500 });
+    out(
+      `rxhttp demo: five loopback backends: ${cluster.backends.map((b) => `${b.name} ${b.hostPort}`).join(', ')}`,
     );
-    out(`rxhttp demo: five loopback backends (${cluster.backends.map((b) => b.name).join(', ')})`);
     out(`the mortal backend dies at 35 % of each run and comes back at 65 %`);
     out(`live dashboard: ${dashboard.url}\n`);
+    await options.onStart?.(dashboard.url);
 
     const runs: RunResult[] = [];
     for (const [i, c] of runners.entries()) {
@@ -132,6 +138,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (options.keep) await keepRunning(runners, cluster, dashboard.url, out, options.stop ?? (() => false));
     return { runs, table, verdict: v.text, won: v.won };
   } finally {
+    watching.unsubscribe();
     await dashboard?.close();
     for (const c of runners) {
       await c.client.close();
