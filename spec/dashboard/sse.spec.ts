@@ -60,14 +60,27 @@ describe('dashboard /events (Server-Sent Events)', () => {
         ['users'],
       );
       const okBefore = first[0]!.groups[0]!.hosts[0]!.ok;
+      // Updates until one shows the five calls below (bounded by time), each with its arrival time.
+      const seen: { at: number; ok: number; rate: number }[] = [];
+      const shown = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no update showed the calls')), 10_000);
+        es.onmessage = (m) => {
+          const v = JSON.parse(String(m.data)) as DashboardView;
+          seen.push({ at: performance.now(), ok: v.groups[0]!.hosts[0]!.ok, rate: v.callsPerSecond });
+          if (seen.at(-1)!.ok >= okBefore + 5) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+      });
       const started = performance.now();
-      const next = messages(es, 2);
       for (let i = 0; i < 5; i++) await client.get(group, '/');
-      const [a, b] = await next;
-      assert.ok(performance.now() - started >= 90, 'updates are throttled');
-      const last = b ?? a!;
-      assert.ok(last.groups[0]!.hosts[0]!.ok >= okBefore + 5, 'the update shows the calls');
-      assert.ok(last.callsPerSecond > 0);
+      await shown;
+      assert.ok(seen.at(-1)!.rate > 0);
+      // Throttled: at most one update per 100 ms (counted, not timed one by one, since a busy event
+      // loop may read two spaced messages in one go).
+      const span = seen.at(-1)!.at - started;
+      assert.ok(seen.length <= span / 100 + 2, `${seen.length} updates in ${Math.round(span)} ms`);
     } finally {
       es.close();
       await dashboard.close();
@@ -118,7 +131,10 @@ describe('dashboard /events (Server-Sent Events)', () => {
     assert.equal(observed, 0);
     for (const es of open) es.close();
     await settle(100);
-    assert.deepEqual(resourceCounts(), baseline, 'no socket, server or timer left behind');
+    // Keep-alive sockets of earlier calls may have timed out meanwhile: fewer is fine, more is a leak.
+    const now = resourceCounts();
+    for (const [kind, n] of Object.entries(now))
+      assert.ok(n <= (baseline[kind] ?? 0), `${kind}: ${n} now, ${baseline[kind] ?? 0} before`);
   });
 });
 
