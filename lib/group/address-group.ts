@@ -14,6 +14,7 @@ import { addressKey, type ResolverErrorEvent, type ResolverUpdateEvent } from '.
 import { createBalancer } from '../balancer/index.js';
 import { checkOptions, optionalDuration } from '../internal/validate.js';
 import { findResolver } from '../resolver/index.js';
+import '../resolver/builtin.js';
 import { watchAddresses } from '../resolver/refresh.js';
 import type { Address, GroupLike, HostHealth, LoadBalancer, LoadBalancerName } from '../types.js';
 import { parseTarget } from './target.js';

@@ -1,0 +1,13 @@
+/**
+ * Registers the built-in DNS resolvers: `dns` (A/AAAA), `dns+txt` (hosts in TXT records) and
+ * `dns+srv` (SRV records). Imported for its side effect by the group module; a later
+ * `registerResolver` for one of these schemes replaces the built-in one.
+ */
+import { dnsResolver } from './dns.js';
+import { dnsSrvResolver } from './dns-srv.js';
+import { dnsTxtResolver } from './dns-txt.js';
+import { registerResolver } from './index.js';
+
+registerResolver(dnsResolver);
+registerResolver(dnsTxtResolver);
+registerResolver(dnsSrvResolver);
