@@ -33,12 +33,15 @@ function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: num
     load: (a) => rt.loadStats.load(a, now),
     attempt,
   };
-  // canAttempt has no side effects: an open breaker whose window has passed counts as eligible,
-  // a half-open one whose trial is still out does not.
+  // canAttempt has no side effects. An open breaker past its window (or half-open with no trial
+  // out) may take the trial, so it is offered as half-open: reported as open, a host would never
+  // rejoin while others are healthy.
   const breakerState = breakers
-    ? (a: Address) => {
+    ? (a: Address): 'closed' | 'open' | 'half-open' => {
         const k = breakers.key(spec.request, a);
-        return breakers.canAttempt(k) ? breakers.state(k) : 'open';
+        const s = breakers.state(k);
+        if (s === 'closed') return s;
+        return breakers.canAttempt(k) ? 'half-open' : 'open';
       }
     : undefined;
   let address =
