@@ -1,56 +1,73 @@
-import { asyncScheduler, type Observable } from 'rxjs';
+import type { SrvRecord } from 'node:dns';
+import type { Observable } from 'rxjs';
 import { invalidArgument, XhttpError } from '../errors.js';
+import { addressKey } from '../events/events.js';
 import type { Address, ResolveOptions, Resolver } from '../types.js';
-import {
-  DEFAULT_NO_TTL_PERIOD,
-  lookupHost,
-  refreshOptions,
-  ttlRefresh,
-  urlHost,
-  withDnsResolver,
-} from './dns-common.js';
+import { dnsError, dnsRefresh, lookupHost, urlHost, type DnsSettings, type HostAnswer } from './dns-query.js';
+import { DEFAULT_NO_TTL_PERIOD } from './ttl.js';
 
 /**
- * `dns+srv://_service._proto.domain`: the SRV records of the name, each target resolved to its A
- * and AAAA addresses (an IP-literal target is used as is), keeping the record's port, priority and
- * weight on every address. SRV TTLs are not reported by Node's API: the list is re-read every 30 s,
- * or sooner when a target's A/AAAA TTL is shorter, clamped to `[minTtl, maxTtl]`. A target that
- * does not resolve is skipped; none resolving is a failure.
+ * Joins SRV records with the lookups of their targets (`answers[i]` belongs to `records[i]`): one
+ * address per target IP, carrying the record's port, priority and weight. Targets that failed to
+ * resolve are skipped; an address listed twice is kept once.
  */
-export const dnsSrvResolver: Resolver = {
-  scheme: 'dns+srv',
-  resolve(target: URL, options?: ResolveOptions): Observable<readonly Address[]> {
-    const name = urlHost(target);
-    if (name === '') throw invalidArgument('target', 'expected dns+srv://_service._proto.domain');
-    return withDnsResolver(options, (resolver) =>
-      ttlRefresh(
-        async () => {
-          const records = (await resolver.resolveSrv(name)).filter((r) => r.name !== '' && r.name !== '.');
-          const answers = await Promise.allSettled(records.map((r) => lookupHost(resolver, r.name)));
-          const addresses: Address[] = [];
-          let ttlMs = DEFAULT_NO_TTL_PERIOD;
-          let firstError: unknown;
-          answers.forEach((answer, i) => {
-            const record = records[i]!;
-            if (answer.status === 'rejected') {
-              firstError ??= answer.reason;
-              return;
-            }
-            if (answer.value.ttlMs !== undefined) ttlMs = Math.min(ttlMs, answer.value.ttlMs);
-            for (const ip of answer.value.ips)
-              addresses.push({
-                host: ip,
-                port: record.port,
-                priority: record.priority,
-                weight: record.weight,
-              });
-          });
-          if (addresses.length === 0)
-            throw firstError ?? new XhttpError('NO_ADDRESS', `no usable SRV record for ${name}`);
-          return { addresses, ttlMs };
-        },
-        refreshOptions(options, asyncScheduler),
-      ),
-    );
-  },
-};
+export function srvAddresses(
+  records: readonly SrvRecord[],
+  answers: readonly PromiseSettledResult<HostAnswer>[],
+): Address[] {
+  const out: Address[] = [];
+  const seen = new Set<string>();
+  records.forEach((record, i) => {
+    const answer = answers[i];
+    if (answer?.status !== 'fulfilled') return;
+    for (const ip of answer.value.ips) {
+      const address = { host: ip, port: record.port, priority: record.priority, weight: record.weight };
+      const key = addressKey(address);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(address);
+    }
+  });
+  return out;
+}
+
+/**
+ * A `dns+srv://_service._proto.domain` resolver (Kubernetes headless services, Consul DNS): the
+ * SRV records of the name, each target resolved to its A and AAAA addresses, keeping the record's
+ * port, priority and weight on every address (the balancer decides what they mean). Node's
+ * `resolveSrv` reports no TTL, so the records are re-read every `noTtlPeriod` (30 s) — sooner when
+ * a target's A/AAAA TTL is shorter — clamped to `[minTtl, maxTtl]`. A target that does not resolve
+ * is skipped; none resolving is a failure.
+ */
+export function createDnsSrvResolver(settings: DnsSettings = {}): Resolver {
+  const noTtlPeriod = settings.noTtlPeriod ?? DEFAULT_NO_TTL_PERIOD;
+  return {
+    scheme: 'dns+srv',
+    resolve(target: URL, options?: ResolveOptions): Observable<readonly Address[]> {
+      const name = urlHost(target);
+      if (name === '') throw invalidArgument('target', 'expected dns+srv://_service._proto.domain');
+      return dnsRefresh(options, settings, async (resolver) => {
+        const all = await resolver.resolveSrv(name).catch((e: unknown) => {
+          throw dnsError(e, 'SRV', name);
+        });
+        // A target of "." means "no service here" (RFC 2782).
+        const records = all.filter((r) => r.name !== '' && r.name !== '.');
+        const answers = await Promise.allSettled(records.map((r) => lookupHost(resolver, r.name)));
+        const addresses = srvAddresses(records, answers);
+        if (addresses.length === 0) {
+          const failed = answers.find((a) => a.status === 'rejected');
+          throw failed
+            ? dnsError(failed.reason, 'A/AAAA', name)
+            : new XhttpError('NO_ADDRESS', `no usable SRV record for ${name}`);
+        }
+        let ttlMs = noTtlPeriod;
+        for (const a of answers)
+          if (a.status === 'fulfilled' && a.value.ttlMs !== undefined) ttlMs = Math.min(ttlMs, a.value.ttlMs);
+        return { addresses, ttlMs };
+      });
+    },
+  };
+}
+
+/** The built-in `dns+srv://` resolver, with default {@link DnsSettings}. */
+export const dnsSrvResolver: Resolver = createDnsSrvResolver();

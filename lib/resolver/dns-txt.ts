@@ -1,14 +1,14 @@
-import { asyncScheduler, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { invalidArgument, XhttpError } from '../errors.js';
 import { addressKey } from '../events/events.js';
 import { parseHostPort } from '../group/address.js';
 import type { Address, ResolveOptions, Resolver } from '../types.js';
-import { refreshOptions, ttlRefresh, urlHost, urlPort, withDnsResolver } from './dns-common.js';
+import { dnsError, dnsRefresh, urlHost, urlPort, type DnsSettings } from './dns-query.js';
 
 /**
- * Parses TXT records (each an array of chunks, joined) listing `host[:port]` entries separated by
- * commas and/or spaces; `defaultPort` fills in a missing port. Malformed entries are skipped and
- * duplicates dropped.
+ * Parses TXT records listing `host[:port]` entries separated by commas and/or spaces. A record
+ * split into chunks (strings over 255 bytes are) is joined first; `defaultPort` fills in a missing
+ * port; malformed entries are skipped and duplicates dropped.
  *
  * @example parseTxtHosts([['10.0.0.1:81 10.0.0.2,', 'web.local']], 80) // 3 addresses
  */
@@ -22,7 +22,7 @@ export function parseTxtHosts(records: readonly (readonly string[])[], defaultPo
       try {
         address = parseHostPort(entry, 'txt', defaultPort);
       } catch {
-        continue;
+        continue; // one bad entry must not hide the good ones beside it
       }
       const key = addressKey(address);
       if (seen.has(key)) continue;
@@ -34,27 +34,32 @@ export function parseTxtHosts(records: readonly (readonly string[])[], defaultPo
 }
 
 /**
- * `dns+txt://domain:port` (written `dns://txt:domain:port` in a target): the hosts listed in the
- * TXT records of `domain`. Node's API reports no TTL for TXT records, so they are re-read every
- * 30 s clamped to `[minTtl, maxTtl]`. No valid entry at all is a failure.
+ * A `dns+txt://domain:port` resolver (written `dns://txt:domain:port` in a group target): the hosts
+ * listed in the TXT records of `domain`, the target's port as default. Node's `resolveTxt` reports
+ * no TTL, so the records are re-read every `noTtlPeriod` (30 s) clamped to `[minTtl, maxTtl]`:
+ * lower `maxTtl` for faster pick-up. Listed host names are used as they are (undici resolves them
+ * at connect). No valid entry at all is a failure.
  */
-export const dnsTxtResolver: Resolver = {
-  scheme: 'dns+txt',
-  resolve(target: URL, options?: ResolveOptions): Observable<readonly Address[]> {
-    const domain = urlHost(target);
-    const port = urlPort(target);
-    if (domain === '' || port === undefined)
-      throw invalidArgument('target', 'expected dns://txt:domain:port');
-    return withDnsResolver(options, (resolver) =>
-      ttlRefresh(
-        async () => {
-          const addresses = parseTxtHosts(await resolver.resolveTxt(domain), port);
-          if (addresses.length === 0)
-            throw new XhttpError('NO_ADDRESS', `no valid host:port in the TXT records of ${domain}`);
-          return { addresses, ttlMs: undefined };
-        },
-        refreshOptions(options, asyncScheduler),
-      ),
-    );
-  },
-};
+export function createDnsTxtResolver(settings: DnsSettings = {}): Resolver {
+  return {
+    scheme: 'dns+txt',
+    resolve(target: URL, options?: ResolveOptions): Observable<readonly Address[]> {
+      const domain = urlHost(target);
+      const port = urlPort(target);
+      if (domain === '' || port === undefined)
+        throw invalidArgument('target', 'expected dns://txt:domain:port');
+      return dnsRefresh(options, settings, async (resolver) => {
+        const records = await resolver.resolveTxt(domain).catch((e: unknown) => {
+          throw dnsError(e, 'TXT', domain);
+        });
+        const addresses = parseTxtHosts(records, port);
+        if (addresses.length === 0)
+          throw new XhttpError('NO_ADDRESS', `no valid host[:port] in the TXT records of ${domain}`);
+        return { addresses, ttlMs: undefined };
+      });
+    },
+  };
+}
+
+/** The built-in `dns+txt://` resolver, with default {@link DnsSettings}. */
+export const dnsTxtResolver: Resolver = createDnsTxtResolver();
