@@ -22,8 +22,11 @@ export function dnsmasqMissing(): string | undefined {
 export interface DnsmasqRecords {
   /** `ip name…` lines of the hosts file (A/AAAA), rewritten with {@link Dnsmasq.setHosts}. */
   readonly hosts?: readonly string[];
-  /** `--txt-record=NAME,TEXT` entries. */
-  readonly txt?: readonly { readonly name: string; readonly text: string }[];
+  /**
+   * `txt-record=NAME,"TEXT"` entries; an array of texts makes one record of several strings
+   * (as a TXT record over 255 bytes arrives), for specs of chunk joining.
+   */
+  readonly txt?: readonly { readonly name: string; readonly text: string | readonly string[] }[];
   /** `--srv-host=NAME,TARGET,PORT,PRIORITY,WEIGHT` entries. */
   readonly srv?: readonly {
     readonly name: string;
@@ -77,7 +80,10 @@ async function startOn(port: number, records: DnsmasqRecords): Promise<Dnsmasq> 
   // text is one string, commas included; on the command line a comma starts a new string).
   const confFile = join(dir, 'dnsmasq.conf');
   const conf = [
-    ...(records.txt ?? []).map((t) => `txt-record=${t.name},"${t.text}"`),
+    ...(records.txt ?? []).map(
+      (t) =>
+        `txt-record=${t.name},${(typeof t.text === 'string' ? [t.text] : t.text).map((x) => `"${x}"`).join(',')}`,
+    ),
     ...(records.srv ?? []).map((s) => `srv-host=${s.name},${s.target},${s.port},${s.priority},${s.weight}`),
   ];
   writeFileSync(confFile, conf.join('\n') + '\n');
@@ -103,10 +109,18 @@ async function startOn(port: number, records: DnsmasqRecords): Promise<Dnsmasq> 
   child.stderr?.on('data', (c: Buffer) => {
     if (stderr.length < 10_000) stderr += c.toString('utf8');
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', () => undefined);
+  // A spawn error emits 'error' and possibly no 'exit': either one ends the wait.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
   let running = true;
   void exited.then(() => (running = false));
+  // Should a spec crash before its after hook, dnsmasq must not outlive the test process.
+  const killOnExit = (): void => {
+    if (running) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
 
   const cleanup = async (): Promise<void> => {
     if (running) {
@@ -116,6 +130,7 @@ async function startOn(port: number, records: DnsmasqRecords): Promise<Dnsmasq> 
       await exited;
       clearTimeout(killer);
     }
+    process.removeListener('exit', killOnExit);
     rmSync(dir, { recursive: true, force: true });
   };
 
