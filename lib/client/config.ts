@@ -101,8 +101,14 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
   const requestTimeout = positive(config.requestTimeout, 'requestTimeout') ?? DEFAULT_REQUEST_TIMEOUT;
   if (config.metrics !== undefined) {
     checkOptions(config.metrics, ['registry'], 'metrics');
-    const r = config.metrics.registry as { metrics?: unknown } | undefined;
-    if (typeof r !== 'object' || r === null || typeof r.metrics !== 'function')
+    const r = config.metrics.registry as unknown as Record<string, unknown> | undefined;
+    if (
+      typeof r !== 'object' ||
+      r === null ||
+      typeof r.metrics !== 'function' ||
+      typeof r.getSingleMetric !== 'function' ||
+      typeof r.registerMetric !== 'function'
+    )
       throw invalidArgument('metrics.registry', 'must be a prom-client Registry');
   }
   if (config.tracer !== undefined && (typeof config.tracer !== 'object' || config.tracer === null))

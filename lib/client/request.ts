@@ -37,6 +37,13 @@ export interface CallDefaults {
   readonly redirect: 'manual' | 'follow' | 'error';
 }
 
+type OwnCallOptions = { -readonly [K in keyof CallOptions]: CallOptions[K] | undefined };
+
+/** `x[key]` when `x` has it as an own property; never read through the prototype chain. */
+function own<T extends object, K extends keyof T>(x: T | undefined, key: K): T[K] | undefined {
+  return x !== undefined && Object.hasOwn(x, key) ? x[key] : undefined;
+}
+
 /** Validates a method: an RFC 9110 token; the standard ones are upper-cased. */
 export function normalizeMethod(method: unknown): string {
   if (method === undefined) return 'GET';
@@ -106,15 +113,24 @@ export function buildCallSpec(
 ): CallSpec {
   checkOptions(request, REQUEST_KEYS, 'request');
   checkOptions(options, OPTION_KEYS, 'options');
-  const o = options ?? {};
-  const method = normalizeMethod(request.method);
-  checkPath(target, request.url !== undefined ? 'url' : 'path');
-  const full = appendQuery(target, request.query);
+  // Own properties only: a polluted Object.prototype (say `redirect: 'follow'`) must not reach a call.
+  const o: OwnCallOptions = {
+    retry: own(options, 'retry'),
+    timeout: own(options, 'timeout'),
+    signal: own(options, 'signal'),
+    headers: own(options, 'headers'),
+    responseType: own(options, 'responseType'),
+    maxResponseBytes: own(options, 'maxResponseBytes'),
+    redirect: own(options, 'redirect'),
+  };
+  const method = normalizeMethod(own(request, 'method'));
+  checkPath(target, own(request, 'url') !== undefined ? 'url' : 'path');
+  const full = appendQuery(target, own(request, 'query'));
   const qi = full.indexOf('?');
   const headers = Object.assign(Object.create(null) as Record<string, string>, defaults.headers);
-  addHeaders(headers, request.headers, 'headers');
+  addHeaders(headers, own(request, 'headers'), 'headers');
   addHeaders(headers, o.headers, 'options.headers');
-  const body = normalizeBody(request.body, headers);
+  const body = normalizeBody(own(request, 'body'), headers);
   if (body !== null && (method === 'GET' || method === 'HEAD'))
     throw invalidArgument('body', `a ${method} request has no body`);
   if (o.responseType !== undefined && o.responseType !== 'buffered' && o.responseType !== 'stream')

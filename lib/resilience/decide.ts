@@ -61,11 +61,12 @@ export function decideRetry(
     }
     if (ctx.now + delay >= state.deadlineAt) {
       ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'deadline' });
-      return undefined;
+      return transparentRetry(outcome, state, ctx);
     }
     if (ctx.budget && !ctx.budget.tryWithdraw()) {
       ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'budget' });
-      return undefined;
+      // A connect failure keeps its free retry: transparent retries never draw on the budget.
+      return transparentRetry(outcome, state, ctx);
     }
     ctx.emit({
       type: 'retry-scheduled',
@@ -76,6 +77,24 @@ export function decideRetry(
     });
     return new RetryDecision(delay, delayReason);
   }
+  return transparentRetry(outcome, state, ctx);
+}
+
+/** A user's `retryOn` that throws means "do not retry": the call ends with its own outcome. */
+function safeShouldRetry(outcome: AttemptOutcome, retry: ResolvedRetry): boolean {
+  try {
+    return shouldRetry(outcome, retry);
+  } catch {
+    return false;
+  }
+}
+
+/** One free retry, on another address, for a failure that provably reached no server. */
+function transparentRetry(
+  outcome: AttemptOutcome,
+  state: RetryState,
+  ctx: DecideContext,
+): RetryDecision | undefined {
   if (
     outcome.error !== undefined &&
     !state.transparentUsed &&
@@ -94,13 +113,4 @@ export function decideRetry(
     return new RetryDecision(0, 'transparent');
   }
   return undefined;
-}
-
-/** A user's `retryOn` that throws means "do not retry": the call ends with its own outcome. */
-function safeShouldRetry(outcome: AttemptOutcome, retry: ResolvedRetry): boolean {
-  try {
-    return shouldRetry(outcome, retry);
-  } catch {
-    return false;
-  }
 }

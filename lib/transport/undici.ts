@@ -101,6 +101,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   abortFn: ((err?: Error) => void) | undefined;
   cancelReason: Error | undefined;
   cancelTimer: (() => void) | undefined;
+  /** When the armed timer fires (Infinity when none is armed). */
+  armedFor = Infinity;
   status = 0;
   statusText = '';
   rawHeaders: Buffer[] = [];
@@ -133,11 +135,27 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.handedOff ? Infinity : this.attemptDeadline,
     );
     if (due === Infinity) return;
+    this.armedFor = due;
     this.cancelTimer = this.clock.setTimer(this.onTimer, Math.max(0, due - this.clock.now()));
+  }
+
+  /** After a phase change: the new phase's deadline may come before the armed one (a short
+   * headersTimeout or bodyTimeout after a long connectTimeout); re-arm only then. */
+  rearm(): void {
+    const due = Math.min(
+      this.progressAt + this.#phaseTimeout(),
+      this.handedOff ? Infinity : this.attemptDeadline,
+    );
+    if (due >= this.armedFor) return;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.armedFor = Infinity;
+    this.arm();
   }
 
   onTimer = (): void => {
     this.cancelTimer = undefined;
+    this.armedFor = Infinity;
     if (this.done) return;
     const now = this.clock.now();
     if (!this.handedOff && now >= this.attemptDeadline) {
@@ -188,6 +206,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.sent = true;
     this.phase = HEADERS;
     this.progressAt = this.clock.now();
+    this.rearm();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -198,6 +217,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.rawHeaders = rawHeaders;
     this.phase = BODY;
     this.progressAt = this.clock.now();
+    this.rearm();
     if (!this.req.stream && (rawContentLength(rawHeaders) ?? 0) > this.req.maxResponseBytes) {
       this.abort(tooLarge(this.req));
       return false;
