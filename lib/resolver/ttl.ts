@@ -54,15 +54,22 @@ export const DEFAULT_NO_TTL_PERIOD = 30_000;
 export const DEFAULT_LOOKUP_TIMEOUT = 5_000;
 
 /**
+ * Floor on the refresh period, ms, whatever `minTtl` says: a TTL of 0 with `minTtl: 0` would
+ * otherwise re-query the DNS server in a tight loop.
+ */
+export const MIN_REFRESH_PERIOD = 50;
+
+/**
  * The refresh period for a TTL: `ttlMs` (or the no-TTL period) clamped to `[minTtl, maxTtl]`.
- * A negative or non-finite TTL counts as `minTtl`, so a broken answer cannot cause a busy loop.
+ * A negative or non-finite TTL counts as `minTtl`, and nothing goes below {@link MIN_REFRESH_PERIOD},
+ * so neither a broken answer nor a zero clamp can cause a busy loop.
  *
  * @example refreshPeriod(100, { minTtl: 1_000, maxTtl: 300_000, scheduler }) // 1_000
  */
 export function refreshPeriod(ttlMs: number | undefined, options: TtlRefreshOptions): number {
   const raw = ttlMs ?? options.noTtlPeriod ?? DEFAULT_NO_TTL_PERIOD;
   const safe = Number.isFinite(raw) && raw >= 0 ? raw : options.minTtl;
-  return Math.min(options.maxTtl, Math.max(options.minTtl, safe));
+  return Math.max(MIN_REFRESH_PERIOD, Math.min(options.maxTtl, Math.max(options.minTtl, safe)));
 }
 
 /**

@@ -6,6 +6,7 @@ import { XhttpError } from '../../lib/errors.js';
 import {
   DEFAULT_LOOKUP_TIMEOUT,
   DEFAULT_NO_TTL_PERIOD,
+  MIN_REFRESH_PERIOD,
   refreshPeriod,
   ttlRefresh,
   type LookupResult,
@@ -56,6 +57,12 @@ test('refreshPeriod clamps the TTL to [minTtl, maxTtl]', () => {
   assert.equal(refreshPeriod(999, o), 1_000);
   assert.equal(refreshPeriod(5_000, o), 5_000);
   assert.equal(refreshPeriod(3_600_000, o), 60_000);
+});
+
+test('refreshPeriod never goes below MIN_REFRESH_PERIOD, even with minTtl 0 and a zero TTL', () => {
+  const o = { minTtl: 0, maxTtl: 60_000, scheduler: testScheduler() };
+  assert.equal(refreshPeriod(0, o), MIN_REFRESH_PERIOD);
+  assert.equal(refreshPeriod(0, { ...o, maxTtl: 0 }), MIN_REFRESH_PERIOD);
 });
 
 test('refreshPeriod: no TTL means the no-TTL period, clamped too; a broken TTL means minTtl', () => {
