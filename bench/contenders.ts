@@ -1,0 +1,242 @@
+/**
+ * Every HTTP client of the throughput run, each set up against one origin and each reading the whole
+ * body as text, so that every row does the same work. Each contender owns its connection pool.
+ */
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { mergeMap, type Observable } from 'rxjs';
+import { Agent, interceptors, Pool, type Dispatcher } from 'undici';
+import { Registry } from 'prom-client';
+import zipkin from 'zipkin';
+import { circuitBreaker, handleAll, retry, SamplingBreaker, timeout, TimeoutStrategy, wrap } from 'cockatiel';
+import CircuitBreaker from 'opossum';
+import got from 'got';
+import axios from 'axios';
+import { dist } from './util.js';
+
+type Rxhttp = typeof import('../lib/index.js');
+
+/** node-fetch 2 ships no types; this is all the bench uses of it. */
+type NodeFetch = (url: string, init: { agent: http.Agent }) => Promise<{ text(): Promise<string> }>;
+const nodeFetch = createRequire(import.meta.url)('node-fetch') as NodeFetch;
+
+export interface Contender {
+  readonly name: string;
+  /** One call as a Promise (the closed-loop runner awaits it)… */
+  readonly call?: () => Promise<unknown>;
+  /** …or as an Observable (driven by `mergeMap` with the same concurrency). */
+  readonly call$?: () => Observable<unknown>;
+  close(): Promise<void>;
+}
+
+/** Connections per origin for every contender (the highest concurrency measured). */
+export const CONNECTIONS = 64;
+
+/** The cheapest way to get a buffered response out of undici: `dispatch` with a bare handler. */
+export function dispatchGet(pool: Dispatcher, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    pool.dispatch({ path, method: 'GET' }, {
+      onConnect() {},
+      onHeaders: () => true,
+      onData(chunk: Buffer) {
+        chunks.push(chunk);
+        return true;
+      },
+      onComplete: () => resolve(Buffer.concat(chunks).toString()),
+      onError: reject,
+    } as Dispatcher.DispatchHandler);
+  });
+}
+
+function undiciPool(origin: string): Pool {
+  return new Pool(origin, { connections: CONNECTIONS });
+}
+
+function nodeAgent(): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+}
+
+/** rxhttp per-call options for the "full chain armed" rows: retry set but never triggered, a deadline. */
+export const RX_CALL = { retry: { maxAttempts: 3 }, timeout: 10_000 } as const;
+
+/** A silent zipkin-js tracer: every trace sampled, spans recorded into nothing. */
+export function silentTracer(): zipkin.Tracer {
+  return new zipkin.Tracer({
+    ctxImpl: new zipkin.ExplicitContext(),
+    recorder: { record: () => undefined } as unknown as zipkin.Recorder,
+    sampler: new zipkin.sampler.Sampler(zipkin.sampler.alwaysSample),
+    localServiceName: 'bench-client',
+  });
+}
+
+type RxClientConfig = NonNullable<ConstructorParameters<Rxhttp['Client']>[0]>;
+
+async function rxClient(port: number, extra: Partial<RxClientConfig> = {}) {
+  const rx = await dist<Rxhttp>('index');
+  // Full chain: default breaker on, default retry budget, a one-host group (p2c-ewma, the default).
+  const client = new rx.Client({ connections: CONNECTIONS, requestTimeout: 10_000, ...extra });
+  const group = new rx.AddressGroup(`static://127.0.0.1:${port}`);
+  client.register('bench', group);
+  return {
+    client,
+    group,
+    close: async () => {
+      await client.close();
+      group.close();
+    },
+  };
+}
+
+/** Contender names, in the order of the tables. The first is the reference of every ratio. */
+export const CONTENDERS = [
+  'undici Pool.request',
+  'undici dispatch',
+  'undici fetch',
+  'undici retry interceptor',
+  'got',
+  'axios',
+  'node-fetch 2',
+  'undici + cockatiel',
+  'undici + opossum',
+  'rxhttp Promise',
+  'rxhttp Observable',
+  'rxhttp client.fetch',
+  'rxhttp + metrics',
+  'rxhttp + tracing',
+] as const;
+export type ContenderName = (typeof CONTENDERS)[number];
+
+export async function createContender(name: ContenderName, port: number): Promise<Contender> {
+  const origin = `http://127.0.0.1:${port}`;
+  const url = `${origin}/`;
+  switch (name) {
+    case 'undici Pool.request': {
+      const pool = undiciPool(origin);
+      return {
+        name,
+        call: async () => (await pool.request({ path: '/', method: 'GET' })).body.text(),
+        close: () => pool.close(),
+      };
+    }
+    case 'undici dispatch': {
+      const pool = undiciPool(origin);
+      return { name, call: () => dispatchGet(pool), close: () => pool.close() };
+    }
+    case 'undici fetch': {
+      const agent = new Agent({ connections: CONNECTIONS });
+      return {
+        name,
+        call: async () => (await fetch(url, { dispatcher: agent } as RequestInit)).text(),
+        close: () => agent.close(),
+      };
+    }
+    case 'undici retry interceptor': {
+      const pool = undiciPool(origin);
+      const retrying = pool.compose(interceptors.retry({ maxRetries: 2 }));
+      return {
+        name,
+        call: async () => (await retrying.request({ origin, path: '/', method: 'GET' })).body.text(),
+        close: () => pool.close(),
+      };
+    }
+    case 'got': {
+      const agent = nodeAgent();
+      const client = got.extend({ agent: { http: agent } });
+      return {
+        name,
+        call: () => client(url).text(),
+        close: async () => agent.destroy(),
+      };
+    }
+    case 'axios': {
+      const agent = nodeAgent();
+      const client = axios.create({ httpAgent: agent, responseType: 'text' });
+      return { name, call: () => client.get(url), close: async () => agent.destroy() };
+    }
+    case 'node-fetch 2': {
+      const agent = nodeAgent();
+      return {
+        name,
+        call: async () => (await nodeFetch(url, { agent })).text(),
+        close: async () => agent.destroy(),
+      };
+    }
+    case 'undici + cockatiel': {
+      const pool = undiciPool(origin);
+      // Retry + breaker + timeout, as cockatiel's README composes them; the timeout hands the call a
+      // signal, which it passes to undici as a user would.
+      const policy = wrap(
+        retry(handleAll, { maxAttempts: 2 }),
+        circuitBreaker(handleAll, {
+          halfOpenAfter: 10_000,
+          breaker: new SamplingBreaker({ threshold: 0.5, duration: 20_000, minimumRps: 5 }),
+        }),
+        timeout(10_000, TimeoutStrategy.Aggressive),
+      );
+      return {
+        name,
+        call: () =>
+          policy.execute(async ({ signal }) =>
+            (await pool.request({ path: '/', method: 'GET', signal })).body.text(),
+          ),
+        close: () => pool.close(),
+      };
+    }
+    case 'undici + opossum': {
+      const pool = undiciPool(origin);
+      const breaker = new CircuitBreaker(
+        async () => (await pool.request({ path: '/', method: 'GET' })).body.text(),
+        { timeout: 10_000, errorThresholdPercentage: 50, resetTimeout: 10_000 },
+      );
+      return {
+        name,
+        call: () => breaker.fire(),
+        close: async () => {
+          breaker.shutdown();
+          await pool.close();
+        },
+      };
+    }
+    case 'rxhttp Promise': {
+      const rx = await rxClient(port);
+      return {
+        name,
+        call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
+        close: rx.close,
+      };
+    }
+    case 'rxhttp Observable': {
+      const rx = await rxClient(port);
+      return {
+        name,
+        call$: () => rx.client.get$(rx.group, '/', RX_CALL).pipe(mergeMap((res) => res.body.text())),
+        close: rx.close,
+      };
+    }
+    case 'rxhttp client.fetch': {
+      const rx = await rxClient(port);
+      return {
+        name,
+        call: async () => (await rx.client.fetch('http://bench/', RX_CALL)).text(),
+        close: rx.close,
+      };
+    }
+    case 'rxhttp + metrics': {
+      const rx = await rxClient(port, { metrics: { registry: new Registry() } });
+      return {
+        name,
+        call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
+        close: rx.close,
+      };
+    }
+    case 'rxhttp + tracing': {
+      const rx = await rxClient(port, { tracer: silentTracer() });
+      return {
+        name,
+        call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
+        close: rx.close,
+      };
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Where the CPU goes in one contender: runs it alone at c = 64 under V8's sampling CPU profiler (the
+ * one behind `node --cpu-prof`, started through `node:inspector` after the warm-up so that module
+ * loading and JIT warm-up are not in the picture) and prints self time by function, and by where the
+ * code lives (rxhttp's dist/, rxjs, undici, Node).
+ *
+ *   npx tsx bench/profile.ts [--contender "rxhttp Promise"] [--seconds 6] [--top 30]
+ *
+ * The raw profile is written to .tmp/profile/ (open it in Chrome DevTools → Performance).
+ */
+import { Session } from 'node:inspector/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { CONTENDERS, createContender, type ContenderName } from './contenders.js';
+import { arg, closedLoop, ensureDist, fmt, ROOT, startServer, table } from './util.js';
+
+const NAME = (arg('contender') ?? 'rxhttp Promise') as ContenderName;
+const SECONDS = Number(arg('seconds') ?? 6);
+const TOP = Number(arg('top') ?? 30);
+const DIR = `${ROOT}.tmp/profile`;
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function where(url: string, fn: string): string {
+  if (url.includes(`${ROOT}dist/`)) return 'rxhttp (dist/)';
+  if (url.includes('node_modules/rxjs/')) return 'rxjs';
+  if (url.includes('node_modules/undici/')) return 'undici';
+  if (url.includes('/bench/')) return 'bench harness';
+  if (url.startsWith('node:')) return 'node internals';
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(idle)' || fn === '(program)') return fn;
+  if (url === '') return 'native / V8';
+  return 'other';
+}
+
+function analyse(p: Profile, calls: number): void {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++)
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const busy =
+    total -
+    [...self]
+      .filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)')
+      .reduce((a, [, t]) => a + t, 0);
+  const byFn = new Map<string, number>();
+  const byPlace = new Map<string, number>();
+  for (const [id, t] of self) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const place = where(url, functionName);
+    const short = url.replace(`file://${ROOT}`, '').replace(/^.*node_modules\//, '');
+    const key = `${functionName || '(anonymous)'} — ${short}${url ? `:${lineNumber + 1}` : ''}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + t);
+    byPlace.set(place, (byPlace.get(place) ?? 0) + t);
+  }
+  const pct = (t: number) => `${fmt((100 * t) / busy, 1)} %`;
+  const perCall = (t: number) => fmt(t / calls, 2);
+  console.log(`### Profile: ${NAME}, c = 64, ${SECONDS} s (self time, % of non-idle samples)\n`);
+  console.log(
+    table(
+      ['where', 'self', 'µs per call'],
+      [...byPlace]
+        .filter(([k]) => k !== '(idle)')
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, t]) => [k, pct(t), perCall(t)]),
+    ) + '\n',
+  );
+  const top = [...byFn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]);
+  console.log(
+    table(
+      ['function — file:line', 'self', 'µs per call'],
+      top.slice(0, TOP).map(([k, t]) => [k, pct(t), perCall(t)]),
+    ) + '\n',
+  );
+  const ours = top.filter(([k]) => k.includes(' — dist/'));
+  console.log(`#### rxhttp's own functions\n`);
+  console.log(
+    table(
+      ['function — file:line', 'self', 'µs per call'],
+      ours.slice(0, TOP).map(([k, t]) => [k, pct(t), perCall(t)]),
+    ) + '\n',
+  );
+}
+
+async function main(): Promise<void> {
+  if (!CONTENDERS.includes(NAME)) throw new Error(`unknown contender ${NAME}`);
+  ensureDist();
+  const server = await startServer();
+  const c = await createContender(NAME, server.ports[0]!);
+  const call = c.call ?? (() => Promise.reject(new Error('profile a Promise contender')));
+  await closedLoop(call, { concurrency: 64, count: 30_000, maxMs: 3_000 }); // warm-up
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  const r = await closedLoop(call, { concurrency: 64, count: 10_000_000, maxMs: SECONDS * 1_000 });
+  const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: Profile };
+  session.disconnect();
+  await c.close();
+  await server.stop();
+  mkdirSync(DIR, { recursive: true });
+  writeFileSync(`${DIR}/${NAME.replace(/\W+/g, '-')}.cpuprofile`, JSON.stringify(profile));
+  console.log(`${r.completed} calls, ${fmt(r.userUs / r.completed, 1)} µs user CPU per call\n`);
+  analyse(profile, r.completed);
+}
+
+await main();

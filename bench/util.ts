@@ -1,0 +1,212 @@
+/**
+ * Shared pieces of the benchmarks: loading the built library, the loopback server child, closed-loop
+ * load with CPU and latency accounting, medians and markdown tables.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BackendSpec, ServerCommand } from './server.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const QUICK = process.argv.includes('--quick');
+
+/** Value of `--name value` on the command line. */
+export function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds `dist/` when it is missing or older than `lib/`, so the benches measure what users run. */
+export function ensureDist(): void {
+  const index = `${ROOT}dist/index.js`;
+  // run.ts builds once and sets this, so that every benchmark of a run measures the same build.
+  if (process.env.BENCH_NO_BUILD && existsSync(index)) return;
+  if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(`${ROOT}lib`)) return;
+  console.error('bench: dist/ is missing or stale, running npm run build');
+  try {
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
+  } catch (e) {
+    // lib/ being edited mid-run: measure the last good build rather than nothing.
+    if (!existsSync(index)) throw e;
+    console.error('bench: build failed, measuring the existing dist/');
+  }
+}
+
+/**
+ * Imports a module of the built library (`dist/<rel>.js`), typed by its source in `lib/`:
+ * `await dist<typeof import('../lib/index.js')>('index')`.
+ */
+export async function dist<T>(rel: string): Promise<T> {
+  ensureDist();
+  return (await import(new URL(`../dist/${rel}.js`, import.meta.url).href)) as T;
+}
+
+// ---------------------------------------------------------------- server child
+
+export interface ServerHandle {
+  readonly ports: readonly number[];
+  /** The child's `process.cpuUsage()`. */
+  cpu(): Promise<NodeJS.CpuUsage>;
+  /** Requests per backend since the last call (and resets the counts). */
+  hits(): Promise<number[]>;
+  /** Requests parked on `/hold`. */
+  held(): Promise<number>;
+  release(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the loopback backends of `bench/server.ts` in a child process. */
+export async function startServer(
+  backends: readonly BackendSpec[] = [{ delayMs: 0 }],
+): Promise<ServerHandle> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./server.ts', import.meta.url)), JSON.stringify({ backends })],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: ROOT },
+  );
+  let nextId = 1;
+  const pending = new Map<number, (v: unknown) => void>();
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
+    child.on('message', (m: { id: number; value: unknown }) => {
+      if (m.id === 0) resolve(m.value as number[]);
+      else pending.get(m.id)?.(m.value);
+      pending.delete(m.id);
+    });
+  });
+  const ask = <T>(cmd: ServerCommand['cmd']): Promise<T> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve as (v: unknown) => void);
+      child.send({ id, cmd });
+    });
+  return {
+    ports,
+    cpu: () => ask('cpu'),
+    hits: () => ask('hits'),
+    held: () => ask('held'),
+    release: () => ask('release'),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.disconnect();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------- load
+
+export interface RoundResult {
+  readonly completed: number;
+  readonly errors: number;
+  readonly elapsedMs: number;
+  readonly userUs: number;
+  readonly systemUs: number;
+  /** Per-call latency, ms, in completion order. */
+  readonly latencies: Float64Array;
+}
+
+export interface LoadOptions {
+  readonly concurrency: number;
+  /** Calls in all; the round also stops issuing new calls after `maxMs`. */
+  readonly count: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Closed loop: `concurrency` workers each await one call after another until `count` calls were
+ * issued or `maxMs` passed. Client CPU is `process.cpuUsage()` across the round.
+ */
+export async function closedLoop(call: () => Promise<unknown>, o: LoadOptions): Promise<RoundResult> {
+  const latencies = new Float64Array(o.count);
+  let issued = 0;
+  let completed = 0;
+  let errors = 0;
+  let firstError: unknown;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const stopAt = t0 + o.maxMs;
+  const worker = async (): Promise<void> => {
+    while (issued < o.count && performance.now() < stopAt) {
+      issued++;
+      const s = performance.now();
+      try {
+        await call();
+      } catch (e) {
+        errors++;
+        firstError ??= e;
+      }
+      latencies[completed++] = performance.now() - s;
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, worker));
+  const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  if (firstError !== undefined && errors > completed / 100) throw firstError;
+  return {
+    completed,
+    errors,
+    elapsedMs,
+    userUs: cpu.user,
+    systemUs: cpu.system,
+    latencies: latencies.subarray(0, completed),
+  };
+}
+
+// ---------------------------------------------------------------- statistics
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Nearest-rank percentile, `p` in [0, 100]. */
+export function percentile(xs: Float64Array | readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+export function fmt(x: number, digits = 2): string {
+  if (!Number.isFinite(x)) return '–';
+  return x.toFixed(digits);
+}
+
+export function fmtInt(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  return Math.round(x).toLocaleString('en-US');
+}
+
+/** A markdown table; numbers are expected pre-formatted. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  const align = header.map((_, i) => (i === 0 ? '---' : '---:'));
+  return [line(header), line(align), ...rows.map(line)].join('\n');
+}
+
+/** `met` / `NOT met` with the measured value, for the targets lists. */
+export function verdict(ok: boolean, what: string, measured: string): string {
+  return `- ${ok ? '**met**' : '**NOT met**'}: ${what} — measured ${measured}`;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs `fn` with a hard wall-clock cap, so no benchmark can hang the suite. */
+export function watchdog(seconds: number, name: string): void {
+  setTimeout(() => {
+    console.error(`bench ${name}: stopped after ${seconds} s (watchdog)`);
+    process.exit(2);
+  }, seconds * 1_000).unref();
+}
