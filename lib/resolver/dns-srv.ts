@@ -9,7 +9,7 @@ import { DEFAULT_NO_TTL_PERIOD } from './ttl.js';
 /**
  * Joins SRV records with the lookups of their targets (`answers[i]` belongs to `records[i]`): one
  * address per target IP, carrying the record's port, priority and weight. Targets that failed to
- * resolve are skipped; an address listed twice is kept once.
+ * resolve, and records with port 0, are skipped; an address listed twice is kept once.
  */
 export function srvAddresses(
   records: readonly SrvRecord[],
@@ -20,6 +20,8 @@ export function srvAddresses(
   records.forEach((record, i) => {
     const answer = answers[i];
     if (answer?.status !== 'fulfilled') return;
+    // Port 0 (or garbage) names no reachable service: such a record must not become an address.
+    if (!Number.isInteger(record.port) || record.port < 1 || record.port > 65_535) return;
     for (const ip of answer.value.ips) {
       const address = { host: ip, port: record.port, priority: record.priority, weight: record.weight };
       const key = addressKey(address);

@@ -42,6 +42,14 @@ test('the same IP and port through two records is listed once (the first record 
   assert.deepEqual(list, [{ host: '10.0.0.1', port: 80, priority: 1, weight: 5 }]);
 });
 
+test('a record with port 0 names no service: skipped', () => {
+  const list = srvAddresses(
+    [srv('a.svc', 0, 1, 1), srv('b.svc', 81, 1, 1)],
+    [ok('10.0.0.1'), ok('10.0.0.2')],
+  );
+  assert.deepEqual(list, [{ host: '10.0.0.2', port: 81, priority: 1, weight: 1 }]);
+});
+
 test('no records, no addresses', () => {
   assert.deepEqual(srvAddresses([], []), []);
 });
