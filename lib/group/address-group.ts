@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   asyncScheduler,
   BehaviorSubject,
@@ -17,6 +18,7 @@ import { findResolver } from '../resolver/index.js';
 import '../resolver/builtin.js';
 import { watchAddresses } from '../resolver/refresh.js';
 import type { Address, GroupLike, HostHealth, LoadBalancer, LoadBalancerName } from '../types.js';
+import { parseHostPort } from './address.js';
 import { parseTarget } from './target.js';
 
 /** Lower clamp on DNS TTL refresh, ms. */
@@ -106,6 +108,13 @@ export class AddressGroup implements GroupLike {
       (!Array.isArray(options.dnsServers) || options.dnsServers.some((s) => typeof s !== 'string'))
     )
       throw invalidArgument('options.dnsServers', 'must be an array of host:port strings');
+    for (const server of options.dnsServers ?? []) {
+      if (!isIP(parseHostPort(server, 'options.dnsServers', 53).host))
+        throw invalidArgument(
+          'options.dnsServers',
+          'each entry must be an IP address, with an optional :port',
+        );
+    }
     if (options.random !== undefined && typeof options.random !== 'function')
       throw invalidArgument('options.random', 'must be a function');
     this.#scheduler = options.scheduler ?? asyncScheduler;
