@@ -6,14 +6,14 @@ import { startBackend, staticTarget, type Backend } from '../helpers/loopback.js
 const CALLS = 600;
 const CONCURRENCY = 16;
 
-describe('load balancing end to end: five real backends, one 20x slower', () => {
+describe('load balancing end to end: five real backends, one 50x slower', () => {
   let backends: Backend[];
   let slow: Backend;
   before(async () => {
     const delay = (ms: number) => (_req: unknown, res: { end(s: string): void }) =>
       setTimeout(() => res.end('ok'), ms);
     backends = await Promise.all([2, 2, 2, 2].map((ms) => startBackend(delay(ms))));
-    slow = await startBackend(delay(40));
+    slow = await startBackend(delay(100));
     backends.push(slow);
   });
   after(async () => {
