@@ -47,10 +47,11 @@ export function call$(rt: Runtime, spec: CallSpec): Observable<XResponse> {
     const inner = new Subscription();
     let settled = false;
     let waiting = false;
+    let cancelDeadline = (): void => undefined;
     const finish = (outcome: 'ok' | 'error' | 'cancelled', status?: number, error?: XhttpError): void => {
       if (settled) return;
       settled = true;
-      cancelTimer();
+      cancelDeadline();
       if (spec.signal) spec.signal.removeEventListener('abort', onAbort);
       const now = clock.now();
       rt.bus.emit({
@@ -89,7 +90,14 @@ export function call$(rt: Runtime, spec: CallSpec): Observable<XResponse> {
       fail(new XhttpError('ABORTED', 'request aborted by signal'));
       return;
     }
-    const cancelTimer = clock.setTimer(() => {
+    // Node starts a timer at the event loop's cached time, so after a long synchronous stretch it
+    // can fire early by wall clock: check against the clock and wait out the rest if so.
+    const onDeadline = (): void => {
+      const left = state.deadlineAt - clock.now();
+      if (left >= 1) {
+        cancelDeadline = clock.setTimer(onDeadline, left);
+        return;
+      }
       state.timedOut = true;
       fail(
         waiting
@@ -97,7 +105,8 @@ export function call$(rt: Runtime, spec: CallSpec): Observable<XResponse> {
           : new TimeoutError('call', spec.timeout, { attempts: state.attempts }),
       );
       inner.unsubscribe();
-    }, spec.timeout);
+    };
+    cancelDeadline = clock.setTimer(onDeadline, spec.timeout);
     spec.signal?.addEventListener('abort', onAbort, { once: true });
 
     const attempts = callAttempt(rt, spec, state).pipe(retryAsDecided(rt.clock));

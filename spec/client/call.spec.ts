@@ -269,3 +269,16 @@ describe('calls against real loopback servers', () => {
     group.close();
   });
 });
+
+test('an already-aborted signal fails the call at once with ABORTED and sends nothing', async () => {
+  const x = await startBackend();
+  const client = new Client();
+  const group = new AddressGroup(staticTarget(x));
+  const ac = new AbortController();
+  ac.abort();
+  await rejectsWith(client.get(group, '/', { signal: ac.signal }), 'ABORTED');
+  assert.equal(x.hits, 0);
+  await client.close();
+  group.close();
+  await x.close();
+});
