@@ -3,29 +3,42 @@ import { firstValueFrom, timeout } from 'rxjs';
 import type { ClientHealth } from '../client/health.js';
 import { RxHttpService } from './service.js';
 
-/** What {@link RxHttpHealthIndicator.check} reports, in the shape Nest health checks use. */
-export interface RxHttpHealthResult {
-  readonly rxhttp: {
+/** Longest wait for a health view; `client.health$` replays at once, so this only guards a bug. */
+const HEALTH_TIMEOUT = 5_000;
+
+/** What {@link RxHttpHealthIndicator.check} reports: `@nestjs/terminus`'s `HealthIndicatorResult` shape. */
+export type RxHttpHealthResult<K extends string = 'rxhttp'> = {
+  readonly [key in K]: {
     readonly status: 'up' | 'down';
     /** Groups in which every host's breaker is open. */
     readonly downGroups: readonly string[];
+    /** The whole `client.health$` view: groups, hosts, breakers, rates and latencies. */
     readonly health: ClientHealth;
   };
-}
+};
 
 /**
- * A framework-light health indicator: `down` when some group has no host with a closed or
- * half-open breaker. Works with `@nestjs/terminus` (wrap `check()`) or a plain controller.
+ * A framework-light health indicator over `client.health$`: `down` when some group has hosts and
+ * every one has an open breaker. No `@nestjs/terminus` dependency: return `check()` from a
+ * controller, or wrap it in a terminus indicator.
+ *
+ * @example
+ * ```ts
+ * @Get('health') health() { return this.rxhttp.check(); }
+ * ```
  */
 @Injectable()
 export class RxHttpHealthIndicator {
   constructor(@Inject(RxHttpService) private readonly http: RxHttpService) {}
 
-  async check(): Promise<RxHttpHealthResult> {
-    const health = await firstValueFrom(this.http.client.health$.pipe(timeout(5_000)));
+  /** One snapshot of the client's health under `key`. @defaultValue key `'rxhttp'` */
+  async check<K extends string = 'rxhttp'>(key: K = 'rxhttp' as K): Promise<RxHttpHealthResult<K>> {
+    const health = await firstValueFrom(this.http.client.health$.pipe(timeout(HEALTH_TIMEOUT)));
     const downGroups = health.groups
       .filter((g) => g.hosts.length > 0 && g.hosts.every((h) => h.breaker === 'open'))
       .map((g) => g.name);
-    return { rxhttp: { status: downGroups.length === 0 ? 'up' : 'down', downGroups, health } };
+    const status: 'up' | 'down' = downGroups.length === 0 ? 'up' : 'down';
+    // A computed key widens to an index signature; the shape is exactly RxHttpHealthResult<K>.
+    return { [key]: { status, downGroups, health } } as unknown as RxHttpHealthResult<K>;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * `rxhttp/nest`: rxhttp as a drop-in for `@nestjs/axios` (Nest 10 or 11, Node 20).
+ * `rxhttp/nest`: rxhttp as a drop-in for `@nestjs/axios` (Nest 11 on Node 20; Nest 10 also fits).
+ * Loads `reflect-metadata`; the core entry `rxhttp` never loads anything of Nest.
  *
  * @example
  * ```ts
@@ -8,7 +9,13 @@
  * ```
  */
 import 'reflect-metadata';
-export { RxHttpModule } from './module.js';
+export { RxHttpModule, type RxHttpModuleAsyncOptions } from './module.js';
 export { RxHttpService } from './service.js';
+export type { RxHttpBody, RxHttpRequest } from './body.js';
 export { RxHttpHealthIndicator, type RxHttpHealthResult } from './health.js';
-export { RXHTTP_MODULE_OPTIONS, type RxHttpModuleOptions, type GroupSpec } from './options.js';
+export {
+  RXHTTP_MODULE_OPTIONS,
+  type RxHttpModuleOptions,
+  type RxHttpOptionsFactory,
+  type GroupSpec,
+} from './options.js';

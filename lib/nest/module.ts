@@ -1,12 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { RxHttpHealthIndicator } from './health.js';
-import { RxHttpConfigurableModule, RXHTTP_ASYNC_OPTIONS_TYPE, RXHTTP_OPTIONS_TYPE } from './options.js';
+import { RxHttpConfigurableModule, RXHTTP_ASYNC_OPTIONS_TYPE, type RxHttpModuleOptions } from './options.js';
 import { RxHttpService } from './service.js';
 
+/** `registerAsync` options: `useFactory` + `inject`, `useClass` or `useExisting`, and `imports`. */
+export type RxHttpModuleAsyncOptions = Omit<typeof RXHTTP_ASYNC_OPTIONS_TYPE, 'isGlobal'>;
+
 /**
- * The NestJS module: `RxHttpModule.register(options)` / `registerAsync({ useFactory, inject, imports })`
- * for one module, `forRoot` / `forRootAsync` (with `isGlobal`) app-wide. Provides
+ * The NestJS module, like `@nestjs/axios`'s `HttpModule`: `register(options)` /
+ * `registerAsync({ useFactory, inject, imports })` for the importing module, `forRoot` /
+ * `forRootAsync` (with `isGlobal: true` to skip importing it everywhere) for the app. Provides
  * {@link RxHttpService} and {@link RxHttpHealthIndicator}.
+ *
+ * @example
+ * ```ts
+ * @Module({ imports: [RxHttpModule.register({ groups: { users: 'static://10.0.0.1:8080,10.0.0.2:8080' } })] })
+ * export class UsersModule {}
+ * ```
  */
 @Module({
   providers: [RxHttpService, RxHttpHealthIndicator],
@@ -14,12 +24,12 @@ import { RxHttpService } from './service.js';
 })
 export class RxHttpModule extends RxHttpConfigurableModule {
   /** Module-scoped registration, like `HttpModule.register`. */
-  static register(options: typeof RXHTTP_OPTIONS_TYPE): DynamicModule {
+  static register(options: RxHttpModuleOptions = {}): DynamicModule {
     return super.forRoot({ ...options, isGlobal: false });
   }
 
   /** Module-scoped async registration, like `HttpModule.registerAsync`. */
-  static registerAsync(options: typeof RXHTTP_ASYNC_OPTIONS_TYPE): DynamicModule {
+  static registerAsync(options: RxHttpModuleAsyncOptions): DynamicModule {
     return super.forRootAsync({ ...options, isGlobal: false });
   }
 }

@@ -2,14 +2,25 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { ClientConfig } from '../client/config.js';
 import type { AddressGroup, AddressGroupOptions } from '../group/address-group.js';
 
-/** A named group: a target string, a ready `AddressGroup`, or a target with options. */
+/**
+ * A named group: a target string (`'dns+srv://…'`, `'static://…'`), a ready `AddressGroup`
+ * (which stays the caller's to close), or a target with `AddressGroupOptions`.
+ */
 export type GroupSpec =
   string | AddressGroup | { readonly target: string; readonly options?: AddressGroupOptions };
 
 /** Options of {@link RxHttpModule}: a `ClientConfig` plus named groups. */
 export interface RxHttpModuleOptions extends ClientConfig {
-  /** `{ users: 'dns+srv://_users._tcp.svc.cluster.local' }`: `http://users/...` then goes through that group. */
+  /**
+   * Groups by name: with `{ users: 'dns+srv://_http._tcp.users.default.svc.cluster.local' }`,
+   * `http://users/...` goes through that group. Names are host-like (`[A-Za-z0-9_.-]`).
+   */
   readonly groups?: Readonly<Record<string, GroupSpec>>;
+}
+
+/** For `registerAsync({ useClass })` / `forRootAsync({ useExisting })`, like `HttpModuleOptionsFactory`. */
+export interface RxHttpOptionsFactory {
+  createRxHttpOptions(): RxHttpModuleOptions | Promise<RxHttpModuleOptions>;
 }
 
 export const {
@@ -18,6 +29,9 @@ export const {
   OPTIONS_TYPE: RXHTTP_OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE: RXHTTP_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<RxHttpModuleOptions>()
+  // forRoot/forRootAsync are generated; register/registerAsync are the module-scoped twins.
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createRxHttpOptions')
+  // isGlobal is an extra: Nest strips it from the options, so ClientConfig never sees it.
   .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
   .build();

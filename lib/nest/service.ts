@@ -1,20 +1,21 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { Observable } from 'rxjs';
+import { defer, type Observable } from 'rxjs';
 import { Client } from '../client/client.js';
+import { invalidArgument } from '../errors.js';
 import { AddressGroup } from '../group/address-group.js';
-import type { CallOptions, RequestBody, XRequest, XResponse } from '../types.js';
-import { RXHTTP_MODULE_OPTIONS, type RxHttpModuleOptions } from './options.js';
-
-type Body = RequestBody | Record<string, unknown> | readonly unknown[] | undefined;
+import type { CallOptions, XResponse } from '../types.js';
+import { encodeRequest, type RxHttpBody, type RxHttpRequest } from './body.js';
+import { RXHTTP_MODULE_OPTIONS, type GroupSpec, type RxHttpModuleOptions } from './options.js';
 
 /**
  * rxhttp as `@nestjs/axios`'s `HttpService`: the same method names and argument order, each
- * returning a cold `Observable<XResponse>`. A URL whose host is a named group
- * (`http://users/profile`) goes through that group: balancing, retries and breakers included.
+ * returning a cold `Observable<XResponse>` (subscribe to send; unsubscribe to cancel). A URL whose
+ * host is a named group (`http://users/profile`) goes through that group: balancing, retries and
+ * breakers included. Any status is a response; transport failures are `XhttpError`s.
  *
  * @example
  * ```ts
- * constructor(private readonly http: RxHttpService) {}
+ * constructor(@Inject(RxHttpService) private readonly http: RxHttpService) {}
  * profile(id: string) {
  *   return this.http.get(`http://users/profile/${id}`, { retry: { maxAttempts: 3 } });
  * }
@@ -24,69 +25,98 @@ type Body = RequestBody | Record<string, unknown> | readonly unknown[] | undefin
 export class RxHttpService implements OnApplicationShutdown {
   /** The underlying client, for `events$`, `health$`, `breakers$` and `fetch`. */
   readonly client: Client;
-  /** Groups this module created, by name. */
+  /** The named groups of the module options, by name (ready-made ones included). */
   readonly groups: ReadonlyMap<string, AddressGroup>;
+  // Only groups built here from targets are ours to close; a ready-made AddressGroup stays the caller's.
   readonly #owned: AddressGroup[] = [];
 
   constructor(@Inject(RXHTTP_MODULE_OPTIONS) options: RxHttpModuleOptions) {
     const { groups = {}, ...config } = options ?? {};
     this.client = new Client(config);
     const named = new Map<string, AddressGroup>();
-    for (const [name, spec] of Object.entries(groups)) {
-      let group: AddressGroup;
-      if (spec instanceof AddressGroup) group = spec;
-      else {
-        group =
-          typeof spec === 'string'
-            ? new AddressGroup(spec, { name })
-            : new AddressGroup(spec.target, { name, ...spec.options });
-        this.#owned.push(group);
+    try {
+      if (typeof groups !== 'object' || groups === null)
+        throw invalidArgument('groups', 'must be an object of name to group');
+      for (const [name, spec] of Object.entries(groups)) {
+        const group = this.#group(name, spec);
+        this.client.register(name, group);
+        named.set(name, group);
       }
-      this.client.register(name, group);
-      named.set(name, group);
+    } catch (err) {
+      // Nest aborts the bootstrap without calling shutdown hooks: release what was built so far.
+      this.#closeOwned();
+      void this.client.close();
+      throw err;
     }
     this.groups = named;
   }
 
-  request(req: XRequest, options?: CallOptions): Observable<XResponse> {
-    return this.client.request$(req, options);
+  /** Sends `req` (`url` may name a group); an object body goes as JSON. */
+  request(req: RxHttpRequest, options?: CallOptions): Observable<XResponse> {
+    // Encode on subscribe, as the core validates: a bad body is an error notification that
+    // `catchError` sees, never a throw at call time, and JSON.stringify runs per subscription.
+    return defer(() => this.client.request$(encodeRequest(req), options));
   }
 
+  /** GET `url`. */
   get(url: string, options?: CallOptions): Observable<XResponse> {
     return this.client.request$({ method: 'GET', url }, options);
   }
 
+  /** HEAD `url`. */
   head(url: string, options?: CallOptions): Observable<XResponse> {
     return this.client.request$({ method: 'HEAD', url }, options);
   }
 
+  /** DELETE `url`. */
   delete(url: string, options?: CallOptions): Observable<XResponse> {
     return this.client.request$({ method: 'DELETE', url }, options);
   }
 
-  post(url: string, body?: Body, options?: CallOptions): Observable<XResponse> {
-    return this.client.request$(withBody('POST', url, body), options);
+  /** POST `body`; retried only when it provably never reached a server, unless `retryNonIdempotent`. */
+  post(url: string, body?: RxHttpBody, options?: CallOptions): Observable<XResponse> {
+    return this.request({ method: 'POST', url, body }, options);
   }
 
-  put(url: string, body?: Body, options?: CallOptions): Observable<XResponse> {
-    return this.client.request$(withBody('PUT', url, body), options);
+  /** PUT `body`. */
+  put(url: string, body?: RxHttpBody, options?: CallOptions): Observable<XResponse> {
+    return this.request({ method: 'PUT', url, body }, options);
   }
 
-  patch(url: string, body?: Body, options?: CallOptions): Observable<XResponse> {
-    return this.client.request$(withBody('PATCH', url, body), options);
+  /** PATCH `body`; retried like POST. */
+  patch(url: string, body?: RxHttpBody, options?: CallOptions): Observable<XResponse> {
+    return this.request({ method: 'PATCH', url, body }, options);
   }
 
-  /** Closes the client and the groups this module created. */
+  /**
+   * Closes the client and the groups this module created. On shutdown rather than on module
+   * destroy, so other providers can still call out from their own `onModuleDestroy`.
+   */
   async onApplicationShutdown(): Promise<void> {
-    await this.client.close();
-    for (const g of this.#owned) g.close();
+    try {
+      await this.client.close();
+    } finally {
+      this.#closeOwned();
+    }
   }
-}
 
-/** Strings, bytes and forms go as they are; other values as JSON, like axios. */
-function withBody(method: string, url: string, body: Body): XRequest {
-  if (body === undefined || body === null) return { method, url };
-  if (typeof body === 'string' || body instanceof Uint8Array || body instanceof URLSearchParams)
-    return { method, url, body };
-  return { method, url, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
+  #group(name: string, spec: GroupSpec): AddressGroup {
+    if (spec instanceof AddressGroup) return spec;
+    let group: AddressGroup;
+    try {
+      if (typeof spec === 'string') group = new AddressGroup(spec, { name });
+      else if (typeof spec === 'object' && spec !== null && typeof spec.target === 'string')
+        group = new AddressGroup(spec.target, { name, ...spec.options });
+      else throw new TypeError('must be a target, an AddressGroup or { target, options }');
+    } catch (err) {
+      // Name the group in the error: the core's message names only `target` or `options.x`.
+      throw invalidArgument(`groups.${name}`, (err as Error).message, err);
+    }
+    this.#owned.push(group);
+    return group;
+  }
+
+  #closeOwned(): void {
+    for (const g of this.#owned.splice(0)) g.close();
+  }
 }

@@ -1,0 +1,95 @@
+import 'reflect-metadata';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { firstValueFrom } from 'rxjs';
+import { RxHttpService } from '../../lib/nest/index.js';
+import { startEchoBackend, type EchoBackend, type Seen } from './backend.js';
+
+// The service without Nest: the methods, their argument order and the axios-style bodies.
+let echo: EchoBackend;
+let http: RxHttpService;
+before(async () => {
+  echo = await startEchoBackend();
+  http = new RxHttpService({ groups: { echo: `static://${echo.hostPort}` }, requestTimeout: 5_000 });
+});
+after(async () => {
+  await http.onApplicationShutdown();
+  await echo.stop();
+});
+
+async function seen(res$: ReturnType<RxHttpService['get']>): Promise<Seen> {
+  const res = await firstValueFrom(res$);
+  assert.equal(res.status, 200);
+  return res.body.json<Seen>();
+}
+
+class CreateUserDto {
+  constructor(readonly name: string) {}
+}
+
+test('get, head and delete send no body to the named group', async () => {
+  const get = await seen(http.get('http://echo/a?x=1'));
+  assert.deepEqual([get.method, get.url, get.contentType, get.body], ['GET', '/a?x=1', undefined, '']);
+  const head = await firstValueFrom(http.head('http://echo/h'));
+  assert.equal(head.status, 200);
+  assert.equal((await seen(http.delete('http://echo/d'))).method, 'DELETE');
+});
+
+test('post, put and patch: objects, arrays and DTO instances go as JSON', async () => {
+  const post = await seen(http.post('http://echo/p', { a: 1 }));
+  assert.deepEqual([post.method, post.contentType, post.body], ['POST', 'application/json', '{"a":1}']);
+  const put = await seen(http.put('http://echo/p', [1, 2]));
+  assert.deepEqual([put.method, put.contentType, put.body], ['PUT', 'application/json', '[1,2]']);
+  const patch = await seen(http.patch('http://echo/p', new CreateUserDto('Ada')));
+  assert.deepEqual([patch.method, patch.body], ['PATCH', '{"name":"Ada"}']);
+});
+
+test('strings, bytes and forms go as they are; options.headers win over the JSON type', async () => {
+  const text = await seen(http.post('http://echo/t', 'plain', { headers: { 'content-type': 'text/plain' } }));
+  assert.deepEqual([text.contentType, text.body], ['text/plain', 'plain']);
+  assert.equal((await seen(http.post('http://echo/b', Buffer.from('buf')))).body, 'buf');
+  assert.equal((await seen(http.post('http://echo/b', new TextEncoder().encode('u8').buffer))).body, 'u8');
+  const view = new Uint16Array([0x6968]); // little-endian "hi"
+  assert.equal((await seen(http.put('http://echo/b', view))).body, 'hi');
+  const form = await seen(http.post('http://echo/f', new URLSearchParams({ q: 'a b' })));
+  assert.deepEqual(
+    [form.contentType, form.body],
+    ['application/x-www-form-urlencoded;charset=UTF-8', 'q=a+b'],
+  );
+  const typed = await seen(
+    http.post('http://echo/j', { a: 1 }, { headers: { 'content-type': 'application/vnd.api+json' } }),
+  );
+  assert.equal(typed.contentType, 'application/vnd.api+json');
+  assert.equal((await seen(http.post('http://echo/n'))).body, '');
+});
+
+test('request(req) takes an XRequest with an object body and keeps a content type it names', async () => {
+  const json = await seen(http.request({ method: 'POST', url: 'http://echo/r', body: { a: 1 } }));
+  assert.deepEqual([json.contentType, json.body], ['application/json', '{"a":1}']);
+  const named = await seen(
+    http.request({
+      method: 'PUT',
+      url: 'http://echo/r',
+      headers: [['Content-Type', 'application/merge-patch+json']],
+      body: { b: 2 },
+    }),
+  );
+  assert.deepEqual([named.contentType, named.body], ['application/merge-patch+json', '{"b":2}']);
+  const query = await seen(http.request({ url: 'http://echo/q', query: { id: 7 } }));
+  assert.equal(query.url, '/q?id=7');
+});
+
+test('a stream, Blob or FormData body is refused with INVALID_ARGUMENT, not sent as "{}"', async () => {
+  for (const body of [new Blob(['x']), new FormData(), new ReadableStream()])
+    await assert.rejects(
+      firstValueFrom(http.post('http://echo/x', body)),
+      (err: Error & { code?: string; field?: string }) =>
+        err.code === 'INVALID_ARGUMENT' && err.field === 'body',
+    );
+});
+
+test('calls are cold: nothing is sent until subscribed', async () => {
+  const before = (await echo.seen()).length;
+  http.get('http://echo/cold');
+  assert.equal((await echo.seen()).length, before);
+});
