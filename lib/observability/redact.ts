@@ -85,3 +85,26 @@ export function labelSafe(name: string): string {
   const prefix = schemeAt === -1 ? '' : s.slice(0, authorityStart);
   return prefix + authority + (slash === -1 ? '' : '/*');
 }
+
+// Segments that look like identifiers or tokens rather than route names.
+const ID_SEGMENT =
+  /^(?:\d+|[0-9a-f]{8,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|.*\d.*\d.*\d.*|.{33,})$/i;
+
+/**
+ * A route-like form of a path for span tags: segments that look like ids or tokens (numbers, hex,
+ * UUIDs, anything with three digits or over 32 characters) become `{id}`, so no raw path (user
+ * ids, tokens in paths) reaches a trace.
+ *
+ * @example
+ * ```ts
+ * routeTemplate('/users/42/orders/9f8e7d6c5b4a'); // '/users/{id}/orders/{id}'
+ * ```
+ */
+export function routeTemplate(path: string): string {
+  const p = pathOnly(path);
+  if (p === '/') return p;
+  return p
+    .split('/')
+    .map((seg) => (seg !== '' && ID_SEGMENT.test(seg) ? '{id}' : seg))
+    .join('/');
+}

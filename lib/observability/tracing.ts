@@ -10,7 +10,7 @@ import type {
   FailFastEvent,
 } from '../events/events.js';
 import { b3MultiHeaders, b3SingleHeader, type B3Context } from './b3.js';
-import { labelSafe, pathOnly } from './redact.js';
+import { labelSafe, routeTemplate } from './redact.js';
 
 /** Options of {@link Tracing}. */
 export interface TracingOptions {
@@ -75,7 +75,7 @@ interface CallTrace<Id> {
  *   the caller's scope is in force). All attempts of a call are siblings under it. Without a current
  *   context, a local root span per call (same name, no kind) is started and finished at call-end, so
  *   the trace has a real root instead of a missing one.
- * - Tags: `http.method`, `http.path` (path only), `rxhttp.attempt`, `http.status_code`, `error` (our
+ * - Tags: `http.method`, `http.path` (a route template: ids become {id}, no query), `rxhttp.attempt`, `http.status_code`, `error` (our
  *   lower-case error code, or the status outside 200–399 as zipkin-js does), `rxhttp.timeout_phase`,
  *   and `server.address` when the host is not IPv4 (zipkin-js encodes only IPv4 remote endpoints).
  * - Annotations: a scheduled retry lands on the next attempt's span (`rxhttp.retry reason=503
@@ -156,7 +156,7 @@ export class Tracing {
     let call = this.#calls.get(ev.callId);
     if (call !== undefined) return call;
     const { id, parent } = this.#backend.childOfCurrent();
-    const path = 'path' in ev ? pathOnly(ev.path) : '/';
+    const path = 'path' in ev ? routeTemplate(ev.path) : '/';
     call = {
       parent: parent ?? id,
       ownsParent: parent === undefined,
@@ -186,7 +186,7 @@ export class Tracing {
     call.attempts.set(ev.attempt, id);
     const tags: Record<string, string> = {
       'http.method': ev.method,
-      'http.path': pathOnly(ev.path),
+      'http.path': routeTemplate(ev.path),
       'rxhttp.attempt': String(ev.attempt),
     };
     if (!isIpv4(ev.address.host)) tags['server.address'] = ev.address.host;

@@ -64,12 +64,13 @@ describe('metrics and tracing through the real client', () => {
         assert.equal(headers['x-b3-spanid'], span.id);
         assert.equal(headers['x-b3-parentspanid'], span.parentId);
         assert.equal(headers['x-b3-sampled'], '1');
-        assert.equal(span.tags?.['http.path'], '/secret/42', 'the path, without its query');
+        assert.equal(span.tags?.['http.path'], '/secret/{id}', 'a route template: no raw path, no query');
       }
       assert.equal(spans.find((s) => s.tags?.['rxhttp.attempt'] === '1')?.tags?.['http.status_code'], '503');
 
-      // http.path holds the path by design (issue 7); no other field may, and nothing holds the query.
-      const posted = collector.bodies.join('\n').replaceAll('"http.path":"/secret/42"', '');
+      // http.path holds the route template; neither the raw path nor the query appears anywhere.
+      assert.ok(!collector.bodies.join('\n').includes('/secret/42'), 'raw path in a span');
+      const posted = collector.bodies.join('\n').replaceAll('"http.path":"/secret/{id}"', '');
       for (const s of SECRETS) assert.ok(!posted.includes(s), `posted JSON holds ${s}`);
 
       const text = await registry.metrics();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { labelSafe, methodLabel, pathOnly } from '../../lib/observability/redact.js';
+import { labelSafe, methodLabel, pathOnly, routeTemplate } from '../../lib/observability/redact.js';
 
 describe('methodLabel', () => {
   it('keeps the standard methods, upper case, and folds the rest into _OTHER', () => {
@@ -38,4 +38,12 @@ describe('labelSafe', () => {
     assert.equal(labelSafe('http://u:p@api:80/x#y'), 'http://api:80/*');
     assert.equal(labelSafe('dns+srv://_http._tcp.users/x'), 'dns+srv://_http._tcp.users/*');
   });
+});
+
+it('routeTemplate turns id-like segments into {id} and drops the query', () => {
+  assert.equal(routeTemplate('/secret/42?token=x'), '/secret/{id}');
+  assert.equal(routeTemplate('/users/42/orders/9f8e7d6c5b4a'), '/users/{id}/orders/{id}');
+  assert.equal(routeTemplate('/a/123e4567-e89b-12d3-a456-426614174000'), '/a/{id}');
+  assert.equal(routeTemplate('/v1/users/me'), '/v1/users/me');
+  assert.equal(routeTemplate('/'), '/');
 });
