@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     [
       '## Memory',
       '',
-      `Heap and RSS growth per 10 000 calls (measured over ${CALLS.toLocaleString('en-US')} (c = ${CONNECTIONS}, after a forced GC), and heap per`,
+      `Heap and RSS growth per 10 000 calls (measured over ${CALLS.toLocaleString('en-US')} calls at c = ${CONNECTIONS}, after a forced GC), and heap per`,
       `in-flight call with ${HELD} calls parked on the server.`,
       '',
       table(
