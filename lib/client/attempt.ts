@@ -14,11 +14,16 @@ export interface CallState extends RetryState {
   readonly callId: number;
   readonly startedAt: number;
   attempts: number;
-  readonly tried: Set<string>;
+  /** Hosts tried in this call; created at the second attempt (most calls make one). */
+  tried: Set<string> | undefined;
   /** Set by the call deadline just before it cuts the chain, so the attempt reports a timeout. */
+  /** The first attempt's host, moved into `tried` if a second attempt comes. */
+  firstKey: string | undefined;
   timedOut: boolean;
   lastStatus: number | undefined;
 }
+
+const NONE_TRIED: ReadonlySet<string> = new Set();
 
 /** Picks an address, skipping open breakers, preferring untried hosts; passes the breaker gate. */
 function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: number): Address {
@@ -45,7 +50,8 @@ function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: num
       }
     : undefined;
   let address =
-    selectAddress(candidates, spec.group.balancer, ctx, breakerState, state.tried) ?? candidates[0]!;
+    selectAddress(candidates, spec.group.balancer, ctx, breakerState, state.tried ?? NONE_TRIED) ??
+    candidates[0]!;
   if (breakers && !breakers.tryAcquire(breakers.key(spec.request, address))) {
     const other = candidates.find((a) => a !== address && breakers.tryAcquire(breakers.key(spec.request, a)));
     if (!other) {
@@ -57,9 +63,14 @@ function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: num
         method: spec.method,
         attempt,
       });
-      throw new FailFastError(`circuit breaker open for every address of ${spec.group.name}`, {
+      // No stack trace: capturing one was most of a fail-fast's cost, and it says nothing here.
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      const error = new FailFastError(`circuit breaker open for every address of ${spec.group.name}`, {
         attempts: attempt - 1,
       });
+      Error.stackTraceLimit = limit;
+      throw error;
     }
     address = other;
   }
@@ -82,9 +93,12 @@ function attemptTimeouts(rt: Runtime, spec: CallSpec): AttemptTimeouts {
 export function callAttempt(rt: Runtime, spec: CallSpec, state: CallState): Observable<XResponse> {
   return new Observable<XResponse>((subscriber) => {
     const attempt = ++state.attempts;
+    if (attempt > 1 && !state.tried)
+      state.tried = new Set(state.firstKey === undefined ? [] : [state.firstKey]);
     const address = pickAndGate(rt, spec, state, attempt);
     const key = addressKey(address);
-    state.tried.add(key);
+    if (state.tried) state.tried.add(key);
+    else state.firstKey = key;
     const breakerKey = rt.breakers ? rt.breakers.key(spec.request, address) : key;
     const startedAt = rt.clock.now();
     // Literal event objects, no spreads: one allocation each on the hot path.

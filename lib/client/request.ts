@@ -150,7 +150,7 @@ export function buildCallSpec(
   const path = qi < 0 ? full : full.slice(0, qi);
   return {
     // Breaker keys and classifiers see the normalized method and the path without its query.
-    request: { ...request, method, path },
+    request: Object.assign({}, request, { method, path }),
     group,
     method,
     target: full,

