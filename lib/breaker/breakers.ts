@@ -44,6 +44,8 @@ export class CircuitBreakers {
   readonly #clock: Clock;
   readonly #emit: (e: BreakerTransitionEvent) => void;
   readonly #entries = new Map<string, Entry>();
+  /** Breakers not closed: while 0, callers can skip the per-candidate eligibility scan. */
+  #notClosed = 0;
   readonly #changes = new Subject<ReadonlyMap<string, BreakerSnapshot>>();
   #map: ReadonlyMap<string, BreakerSnapshot> | undefined;
   #subscription: Subscription | undefined;
@@ -95,6 +97,11 @@ export class CircuitBreakers {
   }
 
   /** Current state of a breaker, without side effects; `closed` for an unknown key. */
+  /** True while every breaker is closed (O(1)): the pick can skip its eligibility scan. */
+  get allClosed(): boolean {
+    return this.#notClosed === 0;
+  }
+
   state(key: string): BreakerStateName {
     return this.#entries.get(key)?.state.name ?? 'closed';
   }
@@ -141,6 +148,7 @@ export class CircuitBreakers {
       if (liveKeys.has(key) || liveKeys.has(entry.address) || entry.pending > 0) continue;
       if (entry.state.name !== 'closed' && !reduceBreaker(entry.state, 'request', now, this.#config).admitted)
         continue;
+      if (entry.state.name !== 'closed') this.#notClosed--;
       this.#entries.delete(key);
       dropped = true;
     }
@@ -184,6 +192,8 @@ export class CircuitBreakers {
     const { state, admitted } = reduceBreaker(prev, input, now, this.#config);
     if (state === prev) return admitted;
     entry.state = state;
+    if (prev.name === 'closed' && state.name !== 'closed') this.#notClosed++;
+    else if (prev.name !== 'closed' && state.name === 'closed') this.#notClosed--;
     if (!visiblyChanged(prev, state)) return admitted;
     entry.snapshot = undefined;
     if (state.name !== prev.name)

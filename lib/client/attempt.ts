@@ -41,14 +41,15 @@ function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: num
   // canAttempt has no side effects. An open breaker past its window (or half-open with no trial
   // out) may take the trial, so it is offered as half-open: reported as open, a host would never
   // rejoin while others are healthy.
-  const breakerState = breakers
-    ? (a: Address): 'closed' | 'open' | 'half-open' => {
-        const k = breakers.key(spec.request, a);
-        const s = breakers.state(k);
-        if (s === 'closed') return s;
-        return breakers.canAttempt(k) ? 'half-open' : 'open';
-      }
-    : undefined;
+  const breakerState =
+    breakers && !breakers.allClosed
+      ? (a: Address): 'closed' | 'open' | 'half-open' => {
+          const k = breakers.key(spec.request, a);
+          const s = breakers.state(k);
+          if (s === 'closed') return s;
+          return breakers.canAttempt(k) ? 'half-open' : 'open';
+        }
+      : undefined;
   let address =
     selectAddress(candidates, spec.group.balancer, ctx, breakerState, state.tried ?? NONE_TRIED) ??
     candidates[0]!;

@@ -66,6 +66,25 @@ function setup(config: CircuitBreakerConfig = {}) {
 }
 
 describe('CircuitBreakers', () => {
+  it('allClosed is true until a breaker opens, and again once it closes or is dropped', () => {
+    const { clock, breakers, openA, end } = setup({ circuitOpenWindow: 100 });
+    assert.equal(breakers.allClosed, true);
+    openA();
+    assert.equal(breakers.allClosed, false);
+    clock.t += 200;
+    assert.equal(breakers.tryAcquire(KA), true); // the lazy half-open trial
+    assert.equal(breakers.allClosed, false);
+    end('success');
+    assert.equal(breakers.state(KA), 'closed');
+    assert.equal(breakers.allClosed, true);
+    const other = setup({ circuitOpenWindow: 100 });
+    other.openA();
+    assert.equal(other.breakers.allClosed, false);
+    other.clock.t += 200; // past the window, nothing pending: retain may drop it
+    other.breakers.retain(new Set());
+    assert.equal(other.breakers.allClosed, true);
+  });
+
   it('treats an unknown key as closed, without creating it', () => {
     const { breakers } = setup();
     assert.equal(breakers.state('nobody:1'), 'closed');
