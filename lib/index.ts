@@ -11,7 +11,13 @@
  */
 export { Client } from './client/client.js';
 export type { ClientConfig, TlsOptions } from './client/config.js';
-export type { ClientHealth, GroupHealth, HostHealthRow, TrafficHealth, LatencyPercentiles } from './client/health.js';
+export type {
+  ClientHealth,
+  GroupHealth,
+  HostHealthRow,
+  TrafficHealth,
+  LatencyPercentiles,
+} from './client/health.js';
 export { AddressGroup } from './group/address-group.js';
 export type { AddressGroupOptions } from './group/address-group.js';
 export { registerResolver } from './resolver/index.js';

@@ -74,25 +74,22 @@ const answer = fc.oneof(
   fc.record({ status: fc.constant('rejected' as const), reason: fc.anything() }),
 );
 
-test(
-  'property: SRV contents give valid, distinct addresses with their priority and weight (1 000 runs)',
-  () => {
-    fc.assert(
-      fc.property(fc.array(fc.tuple(srv, answer), { maxLength: 5 }), (pairs) => {
-        const records = pairs.map(([s]) => s);
-        const answers = pairs.map(([, a]) => a) as never;
-        const r = acceptOrInvalid(
-          () => srvAddresses(records, answers),
-          () => `srvAddresses(${show(pairs)})`,
-        );
-        if (!r.accepted) return;
-        checkAddresses(r.value!, show(pairs));
-        for (const a of r.value!) {
-          assert.ok(Number.isInteger(a.priority) && a.priority! >= 0 && a.priority! <= 65_535);
-          assert.ok(Number.isInteger(a.weight) && a.weight! >= 0 && a.weight! <= 65_535);
-        }
-      }),
-      { numRuns: 1_000 },
-    );
-  },
-);
+test('property: SRV contents give valid, distinct addresses with their priority and weight (1 000 runs)', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(srv, answer), { maxLength: 5 }), (pairs) => {
+      const records = pairs.map(([s]) => s);
+      const answers = pairs.map(([, a]) => a) as never;
+      const r = acceptOrInvalid(
+        () => srvAddresses(records, answers),
+        () => `srvAddresses(${show(pairs)})`,
+      );
+      if (!r.accepted) return;
+      checkAddresses(r.value!, show(pairs));
+      for (const a of r.value!) {
+        assert.ok(Number.isInteger(a.priority) && a.priority! >= 0 && a.priority! <= 65_535);
+        assert.ok(Number.isInteger(a.weight) && a.weight! >= 0 && a.weight! <= 65_535);
+      }
+    }),
+    { numRuns: 1_000 },
+  );
+});
