@@ -26,7 +26,12 @@ export interface CallState extends RetryState {
 const NONE_TRIED: ReadonlySet<string> = new Set();
 
 /** Picks an address, skipping open breakers, preferring untried hosts; passes the breaker gate. */
-function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: number): Address {
+function pickAndGate(
+  rt: Runtime,
+  spec: CallSpec,
+  state: CallState,
+  attempt: number,
+): { address: Address; breakerKey: string | undefined } {
   const candidates = spec.group.addresses;
   if (candidates.length === 0)
     throw new XhttpError('NO_ADDRESS', `group ${spec.group.name} has no address`, { attempts: attempt - 1 });
@@ -53,7 +58,9 @@ function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: num
   let address =
     selectAddress(candidates, spec.group.balancer, ctx, breakerState, state.tried ?? NONE_TRIED) ??
     candidates[0]!;
-  if (breakers && !breakers.tryAcquire(breakers.key(spec.request, address))) {
+  if (!breakers) return { address, breakerKey: undefined };
+  let breakerKey = breakers.key(spec.request, address);
+  if (!breakers.tryAcquire(breakerKey)) {
     const other = candidates.find((a) => a !== address && breakers.tryAcquire(breakers.key(spec.request, a)));
     if (!other) {
       rt.bus.emit({
@@ -74,8 +81,9 @@ function pickAndGate(rt: Runtime, spec: CallSpec, state: CallState, attempt: num
       throw error;
     }
     address = other;
+    breakerKey = breakers.key(spec.request, other);
   }
-  return address;
+  return { address, breakerKey };
 }
 
 /** The client's phase timeouts, plus the call's per-attempt one when it has one. */
@@ -96,11 +104,12 @@ export function callAttempt(rt: Runtime, spec: CallSpec, state: CallState): Obse
     const attempt = ++state.attempts;
     if (attempt > 1 && !state.tried)
       state.tried = new Set(state.firstKey === undefined ? [] : [state.firstKey]);
-    const address = pickAndGate(rt, spec, state, attempt);
+    const picked = pickAndGate(rt, spec, state, attempt);
+    const address = picked.address;
     const key = addressKey(address);
     if (state.tried) state.tried.add(key);
     else state.firstKey = key;
-    const breakerKey = rt.breakers ? rt.breakers.key(spec.request, address) : key;
+    const breakerKey = picked.breakerKey ?? key;
     const startedAt = rt.clock.now();
     // Literal event objects, no spreads: one allocation each on the hot path.
     const startEvent: AttemptStartEvent = {
@@ -122,6 +131,16 @@ export function callAttempt(rt: Runtime, spec: CallSpec, state: CallState): Obse
       if (attempt > 1) headers['x-rxhttp-attempt'] = String(attempt);
       if (rt.attemptHeaders) Object.assign(headers, rt.attemptHeaders(startEvent));
     }
+    // One shape for every outcome, no spread (a spread with extra keys costs ~1 µs on Node 20).
+    const outcomeOf = (extra: Pick<AttemptOutcome, 'response' | 'error'>): AttemptOutcome =>
+      ({
+        attempt,
+        address,
+        method: spec.method,
+        response: extra.response,
+        error: extra.error,
+        elapsedMs: rt.clock.now() - startedAt,
+      }) as AttemptOutcome;
     let ended = false;
     const end = (outcome: AttemptOutcome, cancelled: boolean): void => {
       ended = true;
@@ -175,13 +194,7 @@ export function callAttempt(rt: Runtime, spec: CallSpec, state: CallState): Obse
       rt.clock,
     ).subscribe({
       next: (raw) => {
-        const outcome: AttemptOutcome = {
-          attempt,
-          address,
-          method: spec.method,
-          response: raw,
-          elapsedMs: rt.clock.now() - startedAt,
-        };
+        const outcome = outcomeOf({ response: raw });
         end(outcome, false);
         state.lastStatus = raw.status;
         const decision = decide(outcome);
@@ -195,13 +208,7 @@ export function callAttempt(rt: Runtime, spec: CallSpec, state: CallState): Obse
       },
       error: (err: XhttpError) => {
         if (err.attempts === undefined) err.attempts = attempt;
-        const outcome: AttemptOutcome = {
-          attempt,
-          address,
-          method: spec.method,
-          error: err,
-          elapsedMs: rt.clock.now() - startedAt,
-        };
+        const outcome = outcomeOf({ error: err });
         end(outcome, false);
         subscriber.error(decide(outcome) ?? err);
       },
@@ -209,13 +216,12 @@ export function callAttempt(rt: Runtime, spec: CallSpec, state: CallState): Obse
     return () => {
       inner.unsubscribe();
       if (ended) return;
-      const elapsedMs = rt.clock.now() - startedAt;
-      if (state.timedOut) {
-        const error = new TimeoutError('call', spec.timeout, { address, attempts: attempt });
-        end({ attempt, address, method: spec.method, error, elapsedMs }, false);
-      } else {
-        end({ attempt, address, method: spec.method, elapsedMs }, true);
-      }
+      if (state.timedOut)
+        end(
+          outcomeOf({ error: new TimeoutError('call', spec.timeout, { address, attempts: attempt }) }),
+          false,
+        );
+      else end(outcomeOf({}), true);
     };
   });
 }
