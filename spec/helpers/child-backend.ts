@@ -25,8 +25,15 @@ server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port +
 process.on('disconnect', () => process.exit(0));
 `;
 
-export async function startChildBackend(mode: 'ok' | 'hang' | 'fail' = 'ok'): Promise<ChildBackend> {
-  const child: ChildProcess = spawn(process.execPath, ['-e', SCRIPT, mode], {
+/**
+ * Runs `script` with `node -e` (and IPC), waits for the port it prints on its first stdout line,
+ * and gives a `stop()` that ends it. Shared by every child-process backend of the specs.
+ */
+export async function spawnPortChild(
+  script: string,
+  args: readonly string[],
+): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, ['-e', script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -40,13 +47,18 @@ export async function startChildBackend(mode: 'ok' | 'hang' | 'fail' = 'ok'): Pr
   child.stdout!.removeAllListeners('data');
   child.stdout!.destroy();
   return {
+    child,
     port,
-    hostPort: `127.0.0.1:${port}`,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
   };
+}
+
+export async function startChildBackend(mode: 'ok' | 'hang' | 'fail' = 'ok'): Promise<ChildBackend> {
+  const { port, stop } = await spawnPortChild(SCRIPT, [mode]);
+  return { port, hostPort: `127.0.0.1:${port}`, stop };
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnPortChild } from './child-backend.js';
 
 /** What the flaky child backend counted. `maxOpen` is the most connections it held at once. */
 export interface FlakyStats {
@@ -48,19 +48,7 @@ process.on('disconnect', () => process.exit(0));
 `;
 
 export async function startFlakyChild(failRatio = 0.4, resetRatio = 0.1): Promise<FlakyChild> {
-  const child: ChildProcess = spawn(process.execPath, ['-e', SCRIPT, String(failRatio), String(resetRatio)], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('\n')) resolve(Number(buf.trim()));
-    });
-    child.once('exit', () => reject(new Error('flaky child backend exited')));
-  });
-  child.stdout!.removeAllListeners('data');
-  child.stdout!.destroy();
+  const { child, port, stop } = await spawnPortChild(SCRIPT, [String(failRatio), String(resetRatio)]);
   return {
     port,
     hostPort: `127.0.0.1:${port}`,
@@ -73,11 +61,6 @@ export async function startFlakyChild(failRatio = 0.4, resetRatio = 0.1): Promis
         });
         child.send('stats');
       }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop,
   };
 }
