@@ -12,7 +12,7 @@ import { attachMetrics } from '../observability/metrics.js';
 import { Tracing } from '../observability/tracing.js';
 import { RetryBudget, resolveRetryBudget } from '../resilience/retry-budget.js';
 import type { Address, BreakerSnapshot, CallOptions, GroupLike, XRequest, XResponse } from '../types.js';
-import { call$ } from './call.js';
+import { call$, callPromise, SharedPickContext } from './call.js';
 import {
   resolveConfig,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -21,7 +21,7 @@ import {
 } from './config.js';
 import { clientFetch } from './fetch.js';
 import { followRedirects } from './redirect.js';
-import { buildCallSpec, checkPath } from './request.js';
+import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
 import { healthViewFor, type ClientHealth, clientHealth$ } from './health.js';
 
@@ -63,6 +63,7 @@ export class Client {
   readonly #groupsChanged = new BehaviorSubject<readonly GroupLike[]>([]);
   readonly #scheduler: SchedulerLike | undefined;
   #callIds = 0;
+  #callDefaults: CallDefaults;
   #closed = false;
 
   constructor(config: ClientConfig = {}) {
@@ -99,12 +100,19 @@ export class Client {
       });
       this.#subscriptions.add(tracing.attach(this.#bus.events$));
     }
+    this.#callDefaults = {
+      requestTimeout: this.#config.requestTimeout,
+      maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+      headers: this.#config.headers,
+      redirect: 'manual',
+    };
     this.#runtime = {
       clock: this.#clock,
       bus: this.#bus,
       random,
       breakers: this.#breakers,
       loadStats: this.#loadStats,
+      pickContext: new SharedPickContext(random, this.#loadStats),
       budget,
       timeouts: {
         connect: this.#config.connectTimeout,
@@ -153,25 +161,27 @@ export class Client {
   /** Sends `req`; emits one response (any status) and completes. Cold; unsubscribe cancels. */
   request$(req: XRequest, options?: CallOptions): Observable<XResponse> {
     return new Observable<XResponse>((subscriber) => {
-      if (this.#closed) throw invalidArgument('client', 'is closed');
-      const { group, target } = this.#route(req);
-      const spec = buildCallSpec(req, group, target, options, {
-        requestTimeout: this.#config.requestTimeout,
-        maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
-        headers: this.#config.headers,
-        redirect: 'manual',
-      });
-      this.#use(group);
-      const source =
-        spec.redirect === 'manual'
-          ? call$(this.#runtime, spec)
-          : followRedirects(
-              spec,
-              (next) => call$(this.#runtime, next),
-              (url) => this.#route({ url }),
-            );
-      return source.subscribe(subscriber);
+      const spec = this.#spec(req, options);
+      if (spec.redirect === 'manual') return call$(this.#runtime, spec).subscribe(subscriber);
+      return this.#redirecting(spec).subscribe(subscriber);
     });
+  }
+
+  /** Validates a request into a call spec (throws `INVALID_ARGUMENT`) and follows its group. */
+  #spec(req: XRequest, options: CallOptions | undefined): CallSpec {
+    if (this.#closed) throw invalidArgument('client', 'is closed');
+    const { group, target } = this.#route(req);
+    const spec = buildCallSpec(req, group, target, options, this.#callDefaults);
+    this.#use(group);
+    return spec;
+  }
+
+  #redirecting(spec: CallSpec): Observable<XResponse> {
+    return followRedirects(
+      spec,
+      (next) => call$(this.#runtime, next),
+      (url) => this.#route({ url }),
+    );
   }
 
   /** GET `path` from `group` (an AddressGroup or a registered name). */
@@ -223,14 +233,27 @@ export class Client {
     );
   }
 
-  /** Promise twin of {@link Client.request$}. */
+  /** Promise twin of {@link Client.request$}: the same call, without an Observable around it. */
   request(req: XRequest, options?: CallOptions): Promise<XResponse> {
-    return firstValueFrom(this.request$(req, options));
+    let spec: CallSpec;
+    try {
+      spec = this.#spec(req, options);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (spec.redirect === 'manual') return callPromise(this.#runtime, spec);
+    return firstValueFrom(this.#redirecting(spec));
   }
 
   /** Promise twin of {@link Client.get$}. */
   get(group: GroupLike | string, path: string, options?: CallOptions): Promise<XResponse> {
-    return firstValueFrom(this.get$(group, path, options));
+    let g: GroupLike;
+    try {
+      g = this.#groupArg(group);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.request({ method: 'GET', group: g, path }, options);
   }
 
   /** Promise twin of {@link Client.post$}. */

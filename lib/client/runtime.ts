@@ -6,7 +6,7 @@ import type { AttemptStartEvent } from '../events/events.js';
 import type { Clock } from '../internal/clock.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { AttemptTimeouts } from '../transport/undici.js';
-import type { Address, GroupLike } from '../types.js';
+import type { Address, GroupLike, PickContext } from '../types.js';
 
 /** What the call chain needs from its client: the shared, long-lived parts. */
 export interface Runtime {
@@ -15,6 +15,8 @@ export interface Runtime {
   readonly random: () => number;
   readonly breakers: CircuitBreakers | undefined;
   readonly loadStats: LoadStats;
+  /** One pick context for every pick of this client, its fields set just before each `pick()`. */
+  readonly pickContext: PickContext & { now: number; attempt: number };
   readonly budget: RetryBudget | undefined;
   /** Phase timeouts for every attempt (`attempt` 0: none unless the call sets one). */
   readonly timeouts: AttemptTimeouts;

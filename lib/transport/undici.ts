@@ -15,6 +15,14 @@ export interface AttemptTimeouts {
   readonly attempt: number;
 }
 
+/** Who hears how an {@link Exchange} ends: a call, or the {@link attempt$} Observable. */
+export interface ExchangeOwner {
+  /** The response: buffered, at completion; stream mode, at headers (the body owns the rest). */
+  onExchangeResponse(response: RawResponse): void;
+  /** The attempt failed or timed out; never called after a cancel. */
+  onExchangeError(error: XhttpError): void;
+}
+
 /** One attempt, ready for the wire: headers already validated. */
 export interface AttemptRequest {
   readonly dispatcher: Dispatcher;
@@ -91,7 +99,7 @@ export function parseRawHeaders(raw: readonly (Buffer | string)[]): Record<strin
  * The timer is armed for the earliest deadline and re-armed only when it fires early: progress
  * (connect, headers, each body chunk) just records a time stamp, so body chunks cost no timer work.
  */
-class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler {
   phase = CONNECT;
   progressAt: number;
   readonly attemptDeadline: number;
@@ -111,20 +119,33 @@ class Exchange implements Dispatcher.DispatchHandler {
   stream: StreamBody | undefined;
   resume: (() => void) | undefined;
 
+  /** `now`: the attempt's start on `clock` (the caller has just read it). */
   constructor(
-    readonly req: AttemptRequest,
+    readonly owner: ExchangeOwner,
+    readonly address: Address,
+    readonly timeouts: AttemptTimeouts,
+    readonly streaming: boolean,
+    readonly maxResponseBytes: number,
     readonly clock: Clock,
-    readonly next: (r: RawResponse) => void,
-    readonly fail: (e: XhttpError) => void,
+    now: number,
   ) {
-    this.progressAt = clock.now();
-    const t = req.timeouts.attempt;
-    this.attemptDeadline = t > 0 ? this.progressAt + t : Infinity;
+    this.progressAt = now;
+    const t = timeouts.attempt;
+    this.attemptDeadline = t > 0 ? now + t : Infinity;
     this.arm();
   }
 
+  /** Sends `opts` on `dispatcher` with this exchange as the handler; a throw becomes an error. */
+  send(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions): void {
+    try {
+      dispatcher.dispatch(opts, this);
+    } catch (err) {
+      this.onError(err as Error);
+    }
+  }
+
   #phaseTimeout(): number {
-    const t = this.req.timeouts;
+    const t = this.timeouts;
     const ms = this.phase === CONNECT ? t.connect : this.phase === HEADERS ? t.headers : t.body;
     return ms > 0 ? ms : Infinity;
   }
@@ -159,10 +180,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     const now = this.clock.now();
     if (!this.handedOff && now >= this.attemptDeadline) {
-      this.abort(new TimeoutError('attempt', this.req.timeouts.attempt, { address: this.req.address }));
+      this.abort(new TimeoutError('attempt', this.timeouts.attempt, { address: this.address }));
     } else if (now >= this.progressAt + this.#phaseTimeout()) {
       const phase = PHASES[this.phase]!;
-      this.abort(new TimeoutError(phase, this.#phaseTimeout(), { address: this.req.address }));
+      this.abort(new TimeoutError(phase, this.#phaseTimeout(), { address: this.address }));
     } else {
       this.arm();
     }
@@ -181,7 +202,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   cancel(): void {
     if (this.done || this.handedOff) return;
     this.finish();
-    const err = new XhttpError('ABORTED', 'request aborted', { address: this.req.address });
+    const err = new XhttpError('ABORTED', 'request aborted', { address: this.address });
     if (this.abortFn) this.abortFn(err);
     else this.cancelReason = err;
   }
@@ -194,7 +215,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   deliverError(err: XhttpError): void {
     if (this.stream) this.stream.fail(err);
-    else this.fail(err);
+    else this.owner.onExchangeError(err);
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -218,18 +239,18 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.phase = BODY;
     this.progressAt = this.clock.now();
     this.rearm();
-    if (!this.req.stream && (rawContentLength(rawHeaders) ?? 0) > this.req.maxResponseBytes) {
-      this.abort(tooLarge(this.req));
+    if (!this.streaming && (rawContentLength(rawHeaders) ?? 0) > this.maxResponseBytes) {
+      this.abort(tooLarge(this));
       return false;
     }
-    if (this.req.stream) {
+    if (this.streaming) {
       this.resume = resume;
       this.handedOff = true; // the body owns the request from here on
       this.stream = new StreamBody(
         () => this.resume?.(),
         () => this.cancelStream(),
       );
-      this.next(new RawResponse(statusCode, statusText, rawHeaders, this.stream));
+      this.owner.onExchangeResponse(new RawResponse(statusCode, statusText, rawHeaders, this.stream));
     }
     return true;
   }
@@ -237,7 +258,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   cancelStream(): void {
     if (this.done) return;
     this.finish();
-    this.abortFn?.(new XhttpError('ABORTED', 'response body cancelled', { address: this.req.address }));
+    this.abortFn?.(new XhttpError('ABORTED', 'response body cancelled', { address: this.address }));
   }
 
   onData(chunk: Buffer): boolean {
@@ -245,8 +266,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.progressAt = this.clock.now();
     if (this.stream) return this.stream.push(chunk);
     this.received += chunk.length;
-    if (this.received > this.req.maxResponseBytes) {
-      this.abort(tooLarge(this.req));
+    if (this.received > this.maxResponseBytes) {
+      this.abort(tooLarge(this));
       return false;
     }
     this.chunks.push(chunk);
@@ -261,23 +282,23 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     const body = new BufferedBody(this.chunks, this.received);
-    this.next(new RawResponse(this.status, this.statusText, this.rawHeaders, body));
+    this.owner.onExchangeResponse(new RawResponse(this.status, this.statusText, this.rawHeaders, body));
   }
 
   onError(err: Error): void {
     if (this.done) return;
     this.finish();
-    this.deliverError(mapTransportError(err, this.req.address, this.sent));
+    this.deliverError(mapTransportError(err, this.address, this.sent));
   }
 
   onUpgrade(): void {
-    this.onError(new XhttpError('PROTOCOL', 'unexpected protocol upgrade', { address: this.req.address }));
+    this.onError(new XhttpError('PROTOCOL', 'unexpected protocol upgrade', { address: this.address }));
   }
 }
 
-function tooLarge(req: AttemptRequest): XhttpError {
-  return new XhttpError('RESPONSE_TOO_LARGE', `response exceeds ${req.maxResponseBytes} bytes`, {
-    address: req.address,
+function tooLarge(x: { readonly maxResponseBytes: number; readonly address: Address }): XhttpError {
+  return new XhttpError('RESPONSE_TOO_LARGE', `response exceeds ${x.maxResponseBytes} bytes`, {
+    address: x.address,
   });
 }
 
@@ -288,19 +309,28 @@ function tooLarge(req: AttemptRequest): XhttpError {
  */
 export function attempt$(req: AttemptRequest, clock: Clock): Observable<RawResponse> {
   return new Observable<RawResponse>((subscriber) => {
-    const exchange = new Exchange(
-      req,
-      clock,
-      (r) => {
+    const owner: ExchangeOwner = {
+      onExchangeResponse: (r) => {
         subscriber.next(r);
         subscriber.complete();
       },
-      (e) => subscriber.error(e),
+      onExchangeError: (e) => subscriber.error(e),
+    };
+    const exchange = new Exchange(
+      owner,
+      req.address,
+      req.timeouts,
+      req.stream,
+      req.maxResponseBytes,
+      clock,
+      clock.now(),
     );
-    req.dispatcher.dispatch(
-      { path: req.path, method: req.method, headers: req.headers, body: req.body },
-      exchange,
-    );
+    exchange.send(req.dispatcher, {
+      path: req.path,
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+    });
     return () => exchange.cancel();
   });
 }
