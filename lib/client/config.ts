@@ -135,7 +135,12 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
     bodyTimeout: optionalDuration(config.bodyTimeout, 'bodyTimeout') ?? DEFAULT_BODY_TIMEOUT,
     keepAliveTimeout: positive(config.keepAliveTimeout, 'keepAliveTimeout') ?? DEFAULT_KEEP_ALIVE_TIMEOUT,
     connections: optionalPositiveInt(config.connections, 'connections', 65_536) ?? DEFAULT_CONNECTIONS,
-    headers: config.headers === undefined ? {} : normalizeHeaders(config.headers, 'headers'),
+    // Frozen: calls without headers of their own share this record.
+    headers: Object.freeze(
+      config.headers === undefined
+        ? (Object.create(null) as Record<string, string>)
+        : normalizeHeaders(config.headers, 'headers'),
+    ),
     tls: config.tls,
   };
 }

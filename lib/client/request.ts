@@ -33,11 +33,22 @@ const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIO
 export interface CallDefaults {
   readonly requestTimeout: number;
   readonly maxResponseBytes: number;
+  /** Validated and frozen: calls without headers of their own share it. */
   readonly headers: Readonly<Record<string, string>>;
   readonly redirect: 'manual' | 'follow' | 'error';
 }
 
 type OwnCallOptions = { -readonly [K in keyof CallOptions]: CallOptions[K] | undefined };
+
+const NO_OPTIONS: OwnCallOptions = Object.freeze({
+  retry: undefined,
+  timeout: undefined,
+  signal: undefined,
+  headers: undefined,
+  responseType: undefined,
+  maxResponseBytes: undefined,
+  redirect: undefined,
+});
 
 /** `x[key]` when `x` has it as an own property; never read through the prototype chain. */
 function own<T extends object, K extends keyof T>(x: T | undefined, key: K): T[K] | undefined {
@@ -114,23 +125,38 @@ export function buildCallSpec(
   checkOptions(request, REQUEST_KEYS, 'request');
   checkOptions(options, OPTION_KEYS, 'options');
   // Own properties only: a polluted Object.prototype (say `redirect: 'follow'`) must not reach a call.
-  const o: OwnCallOptions = {
-    retry: own(options, 'retry'),
-    timeout: own(options, 'timeout'),
-    signal: own(options, 'signal'),
-    headers: own(options, 'headers'),
-    responseType: own(options, 'responseType'),
-    maxResponseBytes: own(options, 'maxResponseBytes'),
-    redirect: own(options, 'redirect'),
-  };
-  const method = normalizeMethod(own(request, 'method'));
-  checkPath(target, own(request, 'url') !== undefined ? 'url' : 'path');
-  const full = appendQuery(target, own(request, 'query'));
+  // Read one by one, not into a literal of all seven: most calls give one or two.
+  const o: OwnCallOptions =
+    options === undefined
+      ? NO_OPTIONS
+      : {
+          retry: own(options, 'retry'),
+          timeout: own(options, 'timeout'),
+          signal: own(options, 'signal'),
+          headers: own(options, 'headers'),
+          responseType: own(options, 'responseType'),
+          maxResponseBytes: own(options, 'maxResponseBytes'),
+          redirect: own(options, 'redirect'),
+        };
+  const rawMethod = own(request, 'method');
+  const method = rawMethod === 'GET' ? 'GET' : normalizeMethod(rawMethod);
+  const url = own(request, 'url');
+  checkPath(target, url !== undefined ? 'url' : 'path');
+  const query = own(request, 'query');
+  const full = appendQuery(target, query);
   const qi = full.indexOf('?');
-  const headers = Object.assign(Object.create(null) as Record<string, string>, defaults.headers);
-  addHeaders(headers, own(request, 'headers'), 'headers');
-  addHeaders(headers, o.headers, 'options.headers');
-  const body = normalizeBody(own(request, 'body'), headers);
+  const requestHeaders = own(request, 'headers');
+  const rawBody = own(request, 'body');
+  // Without headers of its own (most calls), a call shares the client's validated, frozen record.
+  const headers =
+    requestHeaders === undefined && o.headers === undefined && !(rawBody instanceof URLSearchParams)
+      ? defaults.headers
+      : Object.assign(Object.create(null) as Record<string, string>, defaults.headers);
+  if (headers !== defaults.headers) {
+    addHeaders(headers, requestHeaders, 'headers');
+    addHeaders(headers, o.headers, 'options.headers');
+  }
+  const body = normalizeBody(rawBody, headers);
   if (body !== null && (method === 'GET' || method === 'HEAD'))
     throw invalidArgument('body', `a ${method} request has no body`);
   if (o.responseType !== undefined && o.responseType !== 'buffered' && o.responseType !== 'stream')
@@ -150,7 +176,15 @@ export function buildCallSpec(
   const path = qi < 0 ? full : full.slice(0, qi);
   return {
     // Breaker keys and classifiers see the normalized method and the path without its query.
-    request: Object.assign({}, request, { method, path }),
+    request: {
+      method,
+      group: own(request, 'group'),
+      url,
+      path,
+      query,
+      headers: requestHeaders,
+      body: rawBody,
+    } as XRequest,
     group,
     method,
     target: full,

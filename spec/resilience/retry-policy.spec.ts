@@ -146,6 +146,7 @@ test('resolveRetryOptions applies the defaults', () => {
   assert.deepEqual(resolveRetryOptions({ maxAttempts: 3 }), {
     maxAttempts: 3,
     retryOn: defaultRetryOn,
+    timeoutPerAttempt: undefined,
     backoff: { initialDelay: 100, maxDelay: 10_000, multiplier: 2, jitter: 'full' },
     retryNonIdempotent: false,
     respectRetryAfter: true,
