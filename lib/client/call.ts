@@ -14,6 +14,7 @@ import { decideRetry, type DecideContext, type RetryState } from '../resilience/
 import type { RetryDecision } from '../resilience/retry.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { ResolvedRetry } from '../resilience/retry-policy.js';
+import { clearTimer, startTimer, type TimerHandle } from '../internal/clock.js';
 import { Exchange, type AttemptTimeouts, type ExchangeOwner, type RawResponse } from '../transport/undici.js';
 import type { Address, AttemptOutcome, GroupLike, HostLoad, PickContext, XResponse } from '../types.js';
 import type { CallSpec } from './request.js';
@@ -100,8 +101,8 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   #settled = false;
   #timedOut = false;
   #waiting: Subscription | undefined;
-  #cancelDeadline: (() => void) | undefined;
-  #cancelRetry: (() => void) | undefined;
+  #deadlineTimer: TimerHandle | undefined;
+  #retryTimer: TimerHandle | undefined;
   #onAbort: (() => void) | undefined;
   // The attempt in flight.
   #exchange: Exchange | undefined;
@@ -109,6 +110,8 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   #key = '';
   #breakerKey = '';
   #attemptStartedAt = 0;
+  /** The attempt whose end time `now` holds (0: none yet). */
+  #endedAt = 0;
 
   constructor(
     readonly rt: Runtime,
@@ -141,7 +144,6 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       this.#fail(new XhttpError('ABORTED', 'request aborted by signal'));
       return;
     }
-    this.#cancelDeadline = this.rt.clock.setTimer(this.#onDeadline, spec.timeout);
     if (signal) {
       this.#onAbort = () => {
         this.#stopWork();
@@ -149,14 +151,18 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       };
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
+    // While an attempt is in flight its exchange watches the deadline (one timer, not two), and a
+    // retry is never scheduled past it (decideRetry): the call arms its own timer only to wait for
+    // addresses.
     if (spec.group.addresses.length > 0) {
-      this.attempt();
+      this.attempt(this.startedAt);
       return;
     }
+    this.#deadlineTimer = startTimer(this.rt.clock, onCallDeadline, spec.timeout, this);
     const waiting = addressesReady(spec.group).subscribe({
       next: () => {
         this.#waiting = undefined;
-        if (!this.#settled) this.attempt();
+        if (!this.#settled) this.attempt(this.rt.clock.now());
       },
       error: (error: unknown) => this.#fail(asXhttpError(error)),
     });
@@ -170,14 +176,13 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.#finish('cancelled', undefined, undefined);
   }
 
-  /** One attempt: pick → gate → request. */
-  attempt(): void {
+  /** One attempt: pick → gate → request. `now`: the time the caller has just read. */
+  attempt(now: number): void {
     const rt = this.rt;
     const spec = this.spec;
     const attempt = ++this.attempts;
     if (attempt > 1 && this.#tried === undefined)
       this.#tried = new Set(this.#firstKey === undefined ? [] : [this.#firstKey]);
-    const now = rt.clock.now();
     let address: Address;
     try {
       address = this.#pick(attempt, now);
@@ -220,6 +225,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       spec.maxResponseBytes,
       rt.clock,
       now,
+      this.deadlineAt,
     );
     this.#exchange = exchange;
     const opts: Dispatcher.DispatchOptions = {
@@ -337,6 +343,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.#exchange = undefined;
     const now = rt.clock.now();
     this.now = now;
+    this.#endedAt = this.attempts;
     const elapsedMs = now - this.#attemptStartedAt;
     const address = this.#address!;
     const attempt = this.attempts;
@@ -391,21 +398,32 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   }
 
   #retryAfter(decision: RetryDecision): void {
-    this.#cancelRetry = this.rt.clock.setTimer(this.#onRetryTimer, decision.delayMs);
+    this.#retryTimer = startTimer(this.rt.clock, onRetryTimer, decision.delayMs, this);
   }
 
-  readonly #onRetryTimer = (): void => {
-    this.#cancelRetry = undefined;
-    if (!this.#settled) this.attempt();
-  };
+  /** The back-off is over: the next attempt, unless the call ended meanwhile. */
+  onRetryTimer(): void {
+    this.#retryTimer = undefined;
+    if (this.#settled) return;
+    const now = this.rt.clock.now();
+    // A late timer (a busy event loop) may fire past the deadline: end the call, do not start an attempt.
+    if (now >= this.deadlineAt) this.onDeadline();
+    else this.attempt(now);
+  }
+
+  /** ExchangeOwner: the call deadline came during the attempt (its exchange watches it). */
+  onExchangeDeadline(): void {
+    this.onDeadline();
+  }
 
   // Node starts a timer at the event loop's cached time, so after a long synchronous stretch it
   // can fire early by wall clock: check against the clock and wait out the rest if so.
-  readonly #onDeadline = (): void => {
-    this.#cancelDeadline = undefined;
+  onDeadline(): void {
+    this.#deadlineTimer = undefined;
+    if (this.#settled) return;
     const left = this.deadlineAt - this.rt.clock.now();
     if (left >= 1) {
-      this.#cancelDeadline = this.rt.clock.setTimer(this.#onDeadline, left);
+      this.#deadlineTimer = startTimer(this.rt.clock, onCallDeadline, left, this);
       return;
     }
     const waiting = this.#waiting !== undefined;
@@ -419,7 +437,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
           )
         : new TimeoutError('call', this.spec.timeout, { attempts: this.attempts }),
     );
-  };
+  }
 
   /** Stops whatever runs: the wait for addresses, a back-off timer, the attempt in flight. */
   #stopWork(): void {
@@ -427,9 +445,9 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       this.#waiting.unsubscribe();
       this.#waiting = undefined;
     }
-    if (this.#cancelRetry) {
-      this.#cancelRetry();
-      this.#cancelRetry = undefined;
+    if (this.#retryTimer !== undefined) {
+      clearTimer(this.rt.clock, this.#retryTimer);
+      this.#retryTimer = undefined;
     }
     const exchange = this.#exchange;
     if (exchange === undefined) return;
@@ -457,12 +475,13 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   ): void {
     if (this.#settled) return;
     this.#settled = true;
-    if (this.#cancelDeadline) {
-      this.#cancelDeadline();
-      this.#cancelDeadline = undefined;
+    if (this.#deadlineTimer !== undefined) {
+      clearTimer(this.rt.clock, this.#deadlineTimer);
+      this.#deadlineTimer = undefined;
     }
     if (this.#onAbort) this.spec.signal!.removeEventListener('abort', this.#onAbort);
-    const now = this.rt.clock.now();
+    // Settling right after an attempt ended (the common case) reuses that attempt's end time.
+    const now = this.#endedAt === this.attempts ? this.now : this.rt.clock.now();
     this.rt.bus.emit({
       type: 'call-end',
       time: now,
@@ -476,6 +495,15 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       outcome,
     } as CallEndEvent);
   }
+}
+
+/** Timer callbacks: plain functions given the call, so arming a timer allocates no closure. */
+function onCallDeadline(call: Call): void {
+  call.onDeadline();
+}
+
+function onRetryTimer(call: Call): void {
+  call.onRetryTimer();
 }
 
 function asXhttpError(error: unknown): XhttpError {

@@ -31,3 +31,21 @@ export function clockFromScheduler(scheduler: SchedulerLike): Clock {
     },
   };
 }
+
+/** An armed timer of {@link startTimer}: a Node `Timeout`, or another clock's cancel function. */
+export type TimerHandle = object;
+
+/**
+ * The hot path's form of `clock.setTimer`: runs `fn(arg)` after `ms` without a closure per timer on
+ * the system clock (Node passes `arg` through); other clocks get one. Cancel with {@link clearTimer}.
+ */
+export function startTimer<T>(clock: Clock, fn: (arg: T) => void, ms: number, arg: T): TimerHandle {
+  if (clock === systemClock) return setTimeout(fn, ms, arg);
+  return clock.setTimer(() => fn(arg), ms);
+}
+
+/** Cancels a timer armed by {@link startTimer} on the same clock. */
+export function clearTimer(clock: Clock, handle: TimerHandle): void {
+  if (clock === systemClock) clearTimeout(handle as NodeJS.Timeout);
+  else (handle as () => void)();
+}

@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import type { Dispatcher } from 'undici';
 import { TimeoutError, XhttpError, type TimeoutPhase } from '../errors.js';
-import type { Clock } from '../internal/clock.js';
+import { clearTimer, startTimer, type Clock, type TimerHandle } from '../internal/clock.js';
 import type { Address } from '../types.js';
 import { BufferedBody, StreamBody } from './body.js';
 import { mapTransportError } from './error-map.js';
@@ -21,6 +21,12 @@ export interface ExchangeOwner {
   onExchangeResponse(response: RawResponse): void;
   /** The attempt failed or timed out; never called after a cancel. */
   onExchangeError(error: XhttpError): void;
+  /**
+   * The owner's own deadline (the call's), passed as `ownerDeadline`, came while the exchange was in
+   * flight: the request is already aborted on the wire, silently; the owner reports it. This is how
+   * a call needs no timer of its own while an attempt runs.
+   */
+  onExchangeDeadline(): void;
 }
 
 /** One attempt, ready for the wire: headers already validated. */
@@ -62,17 +68,36 @@ export class RawResponse {
   }
 }
 
+/** The timer callback of every exchange: a plain function given the exchange, no closure per attempt. */
+function onExchangeTimer(exchange: Exchange): void {
+  exchange.onTimer();
+}
+
+const NO_HEADERS: Buffer[] = [];
 const CONNECT = 0;
 const HEADERS = 1;
 const BODY = 2;
 const PHASES: readonly TimeoutPhase[] = ['connect', 'headers', 'body'];
 
+const CONTENT_LENGTH = 'content-length';
+
+/** True when the raw header name is `content-length`, any case, without decoding it. */
+function isContentLength(name: Buffer | string): boolean {
+  if (name.length !== 14) return false;
+  if (typeof name === 'string') return name.toLowerCase() === CONTENT_LENGTH;
+  for (let i = 0; i < 14; i++) {
+    const c = name[i]!;
+    const want = CONTENT_LENGTH.charCodeAt(i);
+    // Letters match in either case ('A' | 0x20 is 'a'); '-' only itself.
+    if (c !== want && (want < 0x61 || (c | 0x20) !== want)) return false;
+  }
+  return true;
+}
+
 /** The value of `content-length` in raw header pairs, without parsing the others. */
 function rawContentLength(raw: readonly (Buffer | string)[]): number | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length')
-      return Number(raw[i + 1]!.toString('latin1'));
+    if (isContentLength(raw[i]!)) return Number(raw[i + 1]!.toString('latin1'));
   }
   return undefined;
 }
@@ -103,23 +128,28 @@ export class Exchange implements Dispatcher.DispatchHandler {
   phase = CONNECT;
   progressAt: number;
   readonly attemptDeadline: number;
+  /** The earlier of the attempt's and the owner's deadline: what the timer watches before hand-off. */
+  readonly limit: number;
   sent = false;
   done = false;
   handedOff = false;
   abortFn: ((err?: Error) => void) | undefined;
   cancelReason: Error | undefined;
-  cancelTimer: (() => void) | undefined;
+  timer: TimerHandle | undefined;
   /** When the armed timer fires (Infinity when none is armed). */
   armedFor = Infinity;
   status = 0;
   statusText = '';
-  rawHeaders: Buffer[] = [];
+  rawHeaders: Buffer[] = NO_HEADERS;
   chunks: Uint8Array[] = [];
   received = 0;
   stream: StreamBody | undefined;
   resume: (() => void) | undefined;
 
-  /** `now`: the attempt's start on `clock` (the caller has just read it). */
+  /**
+   * `now`: the attempt's start on `clock` (the caller has just read it); `ownerDeadline`: when to
+   * call {@link ExchangeOwner.onExchangeDeadline} (Infinity for none).
+   */
   constructor(
     readonly owner: ExchangeOwner,
     readonly address: Address,
@@ -128,11 +158,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     readonly maxResponseBytes: number,
     readonly clock: Clock,
     now: number,
+    readonly ownerDeadline: number,
   ) {
     this.progressAt = now;
     const t = timeouts.attempt;
     this.attemptDeadline = t > 0 ? now + t : Infinity;
-    this.arm();
+    this.limit = Math.min(this.attemptDeadline, ownerDeadline);
+    this.arm(now);
   }
 
   /** Sends `opts` on `dispatcher` with this exchange as the handler; a throw becomes an error. */
@@ -150,44 +182,42 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return ms > 0 ? ms : Infinity;
   }
 
-  arm(): void {
-    const due = Math.min(
-      this.progressAt + this.#phaseTimeout(),
-      this.handedOff ? Infinity : this.attemptDeadline,
-    );
+  /** Arms the timer for the earliest deadline; `now` is the time the caller has just read. */
+  arm(now: number): void {
+    const due = Math.min(this.progressAt + this.#phaseTimeout(), this.handedOff ? Infinity : this.limit);
     if (due === Infinity) return;
     this.armedFor = due;
-    this.cancelTimer = this.clock.setTimer(this.onTimer, Math.max(0, due - this.clock.now()));
+    this.timer = startTimer(this.clock, onExchangeTimer, Math.max(0, due - now), this);
   }
 
   /** After a phase change: the new phase's deadline may come before the armed one (a short
    * headersTimeout or bodyTimeout after a long connectTimeout); re-arm only then. */
   rearm(): void {
-    const due = Math.min(
-      this.progressAt + this.#phaseTimeout(),
-      this.handedOff ? Infinity : this.attemptDeadline,
-    );
+    const due = Math.min(this.progressAt + this.#phaseTimeout(), this.handedOff ? Infinity : this.limit);
     if (due >= this.armedFor) return;
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    if (this.timer !== undefined) clearTimer(this.clock, this.timer);
+    this.timer = undefined;
     this.armedFor = Infinity;
-    this.arm();
+    this.arm(this.progressAt);
   }
 
-  onTimer = (): void => {
-    this.cancelTimer = undefined;
+  onTimer(): void {
+    this.timer = undefined;
     this.armedFor = Infinity;
     if (this.done) return;
     const now = this.clock.now();
-    if (!this.handedOff && now >= this.attemptDeadline) {
+    if (!this.handedOff && now >= this.ownerDeadline) {
+      this.cancel();
+      this.owner.onExchangeDeadline();
+    } else if (!this.handedOff && now >= this.attemptDeadline) {
       this.abort(new TimeoutError('attempt', this.timeouts.attempt, { address: this.address }));
     } else if (now >= this.progressAt + this.#phaseTimeout()) {
       const phase = PHASES[this.phase]!;
       this.abort(new TimeoutError(phase, this.#phaseTimeout(), { address: this.address }));
     } else {
-      this.arm();
+      this.arm(now);
     }
-  };
+  }
 
   /** Ends the exchange with `err`, aborting the request on the wire. */
   abort(err: XhttpError): void {
@@ -209,8 +239,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   finish(): void {
     this.done = true;
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    if (this.timer !== undefined) {
+      clearTimer(this.clock, this.timer);
+      this.timer = undefined;
+    }
   }
 
   deliverError(err: XhttpError): void {
@@ -315,6 +347,7 @@ export function attempt$(req: AttemptRequest, clock: Clock): Observable<RawRespo
         subscriber.complete();
       },
       onExchangeError: (e) => subscriber.error(e),
+      onExchangeDeadline: () => undefined, // no owner deadline here
     };
     const exchange = new Exchange(
       owner,
@@ -324,6 +357,7 @@ export function attempt$(req: AttemptRequest, clock: Clock): Observable<RawRespo
       req.maxResponseBytes,
       clock,
       clock.now(),
+      Infinity,
     );
     exchange.send(req.dispatcher, {
       path: req.path,
