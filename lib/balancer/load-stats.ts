@@ -4,6 +4,7 @@ import type { Clock } from '../internal/clock.js';
 import { optionalPositiveDuration } from '../internal/validate.js';
 import type { Address, AddressKey, HostLoad } from '../types.js';
 import { DEFAULT_DECAY_MS, nextCost } from './peak-ewma.js';
+import { onEvents } from '../events/bus.js';
 
 /** Span of the rolling ok / error / timeout counts, ms (two half-width buckets). @defaultValue 20_000 */
 export const DEFAULT_STATS_WINDOW_MS = 20_000;
@@ -92,7 +93,7 @@ export class LoadStats {
 
   /** Subscribes to the event stream; unsubscribe the result to stop (the client does on close). */
   attach(events$: Observable<CallEvent>): Subscription {
-    return events$.subscribe((e) => this.update(e));
+    return onEvents(events$, (e) => this.update(e));
   }
 
   /** Applies one event. Public so specs and other scans can feed events without a stream. */

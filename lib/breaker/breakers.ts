@@ -11,6 +11,7 @@ import {
   type BreakerStateName,
 } from './reducer.js';
 import { failureRate, type WindowCount } from './window.js';
+import { onEvents } from '../events/bus.js';
 
 /** One breaker: its state (changed only through the reducer) and what `retain` needs. */
 interface Entry {
@@ -78,7 +79,7 @@ export class CircuitBreakers {
   /** Starts following a client's event stream. Call once; {@link CircuitBreakers.close} ends it. */
   attach(events$: Observable<CallEvent>): void {
     this.#subscription?.unsubscribe();
-    this.#subscription = events$.subscribe((e) => this.#onEvent(e));
+    this.#subscription = onEvents(events$, (e) => this.#onEvent(e));
   }
 
   /** The breaker key of an attempt of `req` to `address` (config `key`, default `host:port`). */
@@ -169,7 +170,7 @@ export class CircuitBreakers {
     } else if (e.type === 'attempt-end') {
       const entry = this.#entry(e.breakerKey, e.key);
       if (entry.pending > 0) entry.pending--;
-      if (e.verdict !== 'ignored') this.#apply(e.breakerKey, entry, e.verdict);
+      if (e.verdict !== 'ignored') this.#apply(e.breakerKey, entry, e.verdict, e.time);
     }
   }
 
@@ -186,8 +187,7 @@ export class CircuitBreakers {
   }
 
   /** Runs the reducer on one breaker; stores the result, emits a transition, publishes changes. */
-  #apply(key: string, entry: Entry, input: BreakerInput): boolean {
-    const now = this.#clock.now();
+  #apply(key: string, entry: Entry, input: BreakerInput, now: number = this.#clock.now()): boolean {
     const prev = entry.state;
     const { state, admitted } = reduceBreaker(prev, input, now, this.#config);
     if (state === prev) return admitted;

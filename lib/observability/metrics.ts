@@ -4,6 +4,7 @@ import { invalidArgument } from '../errors.js';
 import type { AttemptEndEvent, AttemptStartEvent, CallEndEvent, CallEvent } from '../events/events.js';
 import type { BreakerSnapshot } from '../types.js';
 import { labelSafe, methodLabel } from './redact.js';
+import { onEvents } from '../events/bus.js';
 
 /**
  * Prometheus metrics as a subscriber of `client.events$`, named after the OpenTelemetry HTTP client
@@ -113,7 +114,7 @@ export function attachMetrics(
    */
   const inFlight = new Map<number, ActiveCount>();
 
-  const subscription = events$.subscribe((ev) => {
+  const subscription = onEvents(events$, (ev) => {
     switch (ev.type) {
       case 'attempt-start': {
         // A start without an end (never expected) must not leak a count.

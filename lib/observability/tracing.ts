@@ -11,6 +11,7 @@ import type {
 } from '../events/events.js';
 import { b3MultiHeaders, b3SingleHeader, type B3Context } from './b3.js';
 import { labelSafe, routeTemplate } from './redact.js';
+import { onEvents } from '../events/bus.js';
 
 /** Options of {@link Tracing}. */
 export interface TracingOptions {
@@ -105,7 +106,7 @@ export class Tracing {
    * that moment are finished with an `rxhttp.detached` annotation, so none is left half-reported.
    */
   attach(events$: Observable<CallEvent>): Subscription {
-    const subscription = events$.subscribe((ev) => {
+    const subscription = onEvents(events$, (ev) => {
       switch (ev.type) {
         case 'call-start':
           this.#callFor(ev);

@@ -3,6 +3,7 @@ import { invalidArgument } from '../errors.js';
 import type { CallEvent } from '../events/events.js';
 import type { Clock } from '../internal/clock.js';
 import { checkOptions, optionalRatio } from '../internal/validate.js';
+import { onEvents } from '../events/bus.js';
 
 /** Share of recent calls that may be retried on top of them (Finagle's `percentCanRetry`). */
 export const DEFAULT_RETRY_BUDGET_RATIO = 0.2;
@@ -242,7 +243,7 @@ export class RetryBudget {
 
   /** Deposits on every `call-start` of `events$`; unsubscribe to detach. */
   attach(events$: Observable<CallEvent>): Subscription {
-    return events$.subscribe((e) => {
+    return onEvents(events$, (e) => {
       if (e.type === 'call-start') this.deposit(e.time);
     });
   }
