@@ -38,21 +38,12 @@ export interface CallDefaults {
   readonly redirect: 'manual' | 'follow' | 'error';
 }
 
-type OwnCallOptions = { -readonly [K in keyof CallOptions]: CallOptions[K] | undefined };
-
-const NO_OPTIONS: OwnCallOptions = Object.freeze({
-  retry: undefined,
-  timeout: undefined,
-  signal: undefined,
-  headers: undefined,
-  responseType: undefined,
-  maxResponseBytes: undefined,
-  redirect: undefined,
-});
-
 /** `x[key]` when `x` has it as an own property; never read through the prototype chain. */
 function own<T extends object, K extends keyof T>(x: T | undefined, key: K): T[K] | undefined {
-  return x !== undefined && Object.hasOwn(x, key) ? x[key] : undefined;
+  if (x === undefined) return undefined;
+  const v = x[key];
+  // An absent key (the common case) is settled by the read alone; only a value needs the own check.
+  return v !== undefined && Object.hasOwn(x, key) ? v : undefined;
 }
 
 /** Validates a method: an RFC 9110 token; the standard ones are upper-cased. */
@@ -125,19 +116,15 @@ export function buildCallSpec(
   checkOptions(request, REQUEST_KEYS, 'request');
   checkOptions(options, OPTION_KEYS, 'options');
   // Own properties only: a polluted Object.prototype (say `redirect: 'follow'`) must not reach a call.
-  // Read one by one, not into a literal of all seven: most calls give one or two.
-  const o: OwnCallOptions =
-    options === undefined
-      ? NO_OPTIONS
-      : {
-          retry: own(options, 'retry'),
-          timeout: own(options, 'timeout'),
-          signal: own(options, 'signal'),
-          headers: own(options, 'headers'),
-          responseType: own(options, 'responseType'),
-          maxResponseBytes: own(options, 'maxResponseBytes'),
-          redirect: own(options, 'redirect'),
-        };
+  const o = {
+    retry: own(options, 'retry'),
+    timeout: own(options, 'timeout'),
+    signal: own(options, 'signal'),
+    headers: own(options, 'headers'),
+    responseType: own(options, 'responseType'),
+    maxResponseBytes: own(options, 'maxResponseBytes'),
+    redirect: own(options, 'redirect'),
+  };
   const rawMethod = own(request, 'method');
   const method = rawMethod === 'GET' ? 'GET' : normalizeMethod(rawMethod);
   const url = own(request, 'url');

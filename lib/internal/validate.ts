@@ -5,8 +5,10 @@ export function checkOptions(value: unknown, allowed: readonly string[], field: 
   if (value === undefined) return;
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw invalidArgument(field === '' ? 'config' : field, 'must be an object');
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key))
+  // for-in rather than Object.keys: no array per call (this runs on every call's options). It also
+  // lists inherited enumerable keys, so an unknown key counts only when it is the object's own.
+  for (const key in value) {
+    if (!allowed.includes(key) && Object.hasOwn(value, key))
       throw invalidArgument(field === '' ? key : `${field}.${key}`, 'unknown option');
   }
 }
