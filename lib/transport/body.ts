@@ -2,15 +2,20 @@ import type { ResponseBody } from '../types.js';
 
 const decoder = new TextDecoder();
 
+/**
+ * UTF-8 text as `TextDecoder` gives it (a leading BOM dropped, bad bytes replaced), through
+ * `Buffer#utf8Slice` when the bytes are a Buffer (undici's chunks are): several times cheaper for
+ * the small bodies service calls carry.
+ */
+function utf8(bytes: Uint8Array): string {
+  if (!Buffer.isBuffer(bytes)) return decoder.decode(bytes);
+  const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return bytes.toString('utf8', bom ? 3 : 0);
+}
+
 function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return Buffer.concat(chunks, total);
 }
 
 /** A body read in full inside the call chain. Readable any number of times. */
@@ -42,7 +47,7 @@ export class BufferedBody implements ResponseBody {
 
   async text(): Promise<string> {
     this.bodyUsed = true;
-    return decoder.decode(this.buffer);
+    return utf8(this.buffer);
   }
 
   async json<T = unknown>(): Promise<T> {
