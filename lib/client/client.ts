@@ -20,7 +20,7 @@ import {
   type ResolvedConfig,
 } from './config.js';
 import { clientFetch } from './fetch.js';
-import { followRedirects } from './redirect.js';
+import { followRedirects, followRedirectsAsync } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
 import { healthViewFor, type ClientHealth, clientHealth$ } from './health.js';
@@ -242,7 +242,11 @@ export class Client {
       return Promise.reject(error as Error);
     }
     if (spec.redirect === 'manual') return callPromise(this.#runtime, spec);
-    return firstValueFrom(this.#redirecting(spec));
+    return followRedirectsAsync(
+      spec,
+      (next) => callPromise(this.#runtime, next),
+      (url) => this.#route({ url }),
+    );
   }
 
   /** Promise twin of {@link Client.get$}. */

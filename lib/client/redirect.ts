@@ -18,32 +18,52 @@ const SENTINEL = 'http://rxhttp.invalid';
 export function followRedirects(
   spec: CallSpec,
   run: (spec: CallSpec) => Observable<XResponse>,
-  route: (url: string) => { group: GroupLike; target: string },
+  route: Route,
 ): Observable<XResponse> {
   const hop = (s: CallSpec, n: number): Observable<XResponse> =>
     run(s).pipe(
       switchMap((res) => {
-        const location = res.headers['location'];
-        if (!REDIRECT_STATUSES.has(res.status) || typeof location !== 'string') return of(res);
-        void res.body.dump();
-        if (s.redirect === 'error')
-          throw new XhttpError('PROTOCOL', `redirect (${res.status}) not allowed`, {
-            attempts: res.attempts,
-          });
-        if (n >= MAX_REDIRECTS)
-          throw new XhttpError('PROTOCOL', 'too many redirects', { attempts: res.attempts });
-        return hop(nextSpec(s, res.status, location, route), n + 1);
+        const next = nextHop(s, res, n, route);
+        return next === undefined ? of(res) : hop(next, n + 1);
       }),
     );
   return hop(spec, 0);
 }
 
-function nextSpec(
-  s: CallSpec,
-  status: number,
-  location: string,
-  route: (url: string) => { group: GroupLike; target: string },
-): CallSpec {
+/** {@link followRedirects} for the Promise API: the same hops, without Observables around them. */
+export async function followRedirectsAsync(
+  spec: CallSpec,
+  run: (spec: CallSpec) => Promise<XResponse>,
+  route: Route,
+): Promise<XResponse> {
+  let s = spec;
+  for (let n = 0; ; n++) {
+    const res = await run(s);
+    const next = nextHop(s, res, n, route);
+    if (next === undefined) return res;
+    s = next;
+  }
+}
+
+type Route = (url: string) => { group: GroupLike; target: string };
+
+/**
+ * The spec of the next hop after `res` (the `n`-th response of the call), or undefined when `res`
+ * is the answer. Throws `PROTOCOL` for a redirect under `redirect: 'error'` or past {@link MAX_REDIRECTS}.
+ */
+function nextHop(s: CallSpec, res: XResponse, n: number, route: Route): CallSpec | undefined {
+  // The status first: most responses are not redirects, and reading headers parses them.
+  if (!REDIRECT_STATUSES.has(res.status)) return undefined;
+  const location = res.headers['location'];
+  if (typeof location !== 'string') return undefined;
+  void res.body.dump();
+  if (s.redirect === 'error')
+    throw new XhttpError('PROTOCOL', `redirect (${res.status}) not allowed`, { attempts: res.attempts });
+  if (n >= MAX_REDIRECTS) throw new XhttpError('PROTOCOL', 'too many redirects', { attempts: res.attempts });
+  return nextSpec(s, res.status, location, route);
+}
+
+function nextSpec(s: CallSpec, status: number, location: string, route: Route): CallSpec {
   let url: URL;
   try {
     url = new URL(location, SENTINEL + s.target);
