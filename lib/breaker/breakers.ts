@@ -2,7 +2,7 @@ import { Observable, Subject, type Subscription } from 'rxjs';
 import type { BreakerTransitionEvent, CallEvent } from '../events/events.js';
 import type { Clock } from '../internal/clock.js';
 import type { Address, AttemptOutcome, BreakerSnapshot, XRequest } from '../types.js';
-import type { ResolvedBreakerConfig } from './config.js';
+import { defaultBreakerKey, type ResolvedBreakerConfig } from './config.js';
 import {
   reduceBreaker,
   closedBreaker,
@@ -51,6 +51,13 @@ export class CircuitBreakers {
   #map: ReadonlyMap<string, BreakerSnapshot> | undefined;
   #subscription: Subscription | undefined;
   #closed = false;
+  /** Bumped by every change to a breaker that is or was not closed, and by every drop. */
+  #epoch = 0;
+  /** Address lists whose every breaker was seen rejecting, with the epoch and the end of that. */
+  readonly #allRejecting = new WeakMap<
+    readonly Address[],
+    { readonly epoch: number; readonly until: number }
+  >();
 
   /**
    * Snapshot of every breaker by key. Replays the current map to each new subscriber, then emits a
@@ -151,6 +158,7 @@ export class CircuitBreakers {
         continue;
       if (entry.state.name !== 'closed') this.#notClosed--;
       this.#entries.delete(key);
+      this.#epoch++;
       dropped = true;
     }
     if (dropped) this.#changed();
@@ -186,11 +194,40 @@ export class CircuitBreakers {
     return entry;
   }
 
+  /**
+   * Remembers, after a fail fast, that every address of `addresses` rejects requests like `req` until
+   * the earliest open window or trial interval among them ends — under the default, per-host key only
+   * (a custom key may differ per request). {@link CircuitBreakers.allRejecting} then answers the next
+   * calls in O(1), until that time or until any of these breakers changes.
+   */
+  noteAllRejecting(req: XRequest, addresses: readonly Address[], now: number): void {
+    if (this.#config.key !== defaultBreakerKey) return;
+    let until = Infinity;
+    for (const a of addresses) {
+      const state = this.#entries.get(this.#config.key(req, a))?.state;
+      const end =
+        state === undefined || state.name === 'closed'
+          ? now
+          : state.name === 'open'
+            ? state.until
+            : state.trialUntil;
+      if (end < until) until = end;
+    }
+    if (until > now) this.#allRejecting.set(addresses, { epoch: this.#epoch, until });
+  }
+
+  /** True when {@link CircuitBreakers.noteAllRejecting} still holds for `addresses` at `now`. */
+  allRejecting(addresses: readonly Address[], now: number): boolean {
+    const seen = this.#allRejecting.get(addresses);
+    return seen !== undefined && seen.epoch === this.#epoch && now < seen.until;
+  }
+
   /** Runs the reducer on one breaker; stores the result, emits a transition, publishes changes. */
   #apply(key: string, entry: Entry, input: BreakerInput, now: number = this.#clock.now()): boolean {
     const prev = entry.state;
     const { state, admitted } = reduceBreaker(prev, input, now, this.#config);
     if (state === prev) return admitted;
+    if (prev.name !== 'closed' || state.name !== 'closed') this.#epoch++;
     entry.state = state;
     if (prev.name === 'closed' && state.name !== 'closed') this.#notClosed++;
     else if (prev.name !== 'closed' && state.name === 'closed') this.#notClosed--;

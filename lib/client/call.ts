@@ -2,6 +2,7 @@ import { map, merge, Observable, take, type Subscription, type Unsubscribable } 
 import type { Dispatcher } from 'undici';
 import { selectAddress } from '../balancer/eligible.js';
 import type { LoadStats } from '../balancer/load-stats.js';
+import type { CircuitBreakers } from '../breaker/breakers.js';
 import { FailFastError, TimeoutError, XhttpError } from '../errors.js';
 import {
   addressKey,
@@ -183,12 +184,29 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     const attempt = ++this.attempts;
     if (attempt > 1 && this.#tried === undefined)
       this.#tried = new Set(this.#firstKey === undefined ? [] : [this.#firstKey]);
+    const candidates = spec.group.addresses;
+    if (candidates.length === 0) {
+      this.#fail(
+        new XhttpError('NO_ADDRESS', `group ${spec.group.name} has no address`, { attempts: attempt - 1 }),
+      );
+      return;
+    }
+    const breakers = rt.breakers;
+    // Every breaker of the group was seen rejecting and none has changed since: fail fast in O(1).
+    if (breakers !== undefined && !breakers.allClosed && breakers.allRejecting(candidates, now)) {
+      this.#fail(this.#failFast(attempt, now));
+      return;
+    }
     let address: Address;
     try {
-      address = this.#pick(attempt, now);
-      this.#gate(address, attempt, now);
+      address = this.#pick(candidates, attempt, now);
     } catch (error) {
-      this.#fail(asXhttpError(error));
+      this.#fail(asXhttpError(error)); // a user balancer that throws
+      return;
+    }
+    if (breakers !== undefined && !this.#gate(breakers, address, candidates)) {
+      breakers.noteAllRejecting(spec.request, candidates, now);
+      this.#fail(this.#failFast(attempt, now));
       return;
     }
     address = this.#address!;
@@ -238,14 +256,10 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   }
 
   /** Picks an address, skipping open breakers, preferring hosts not tried in this call. */
-  #pick(attempt: number, now: number): Address {
+  #pick(candidates: readonly Address[], attempt: number, now: number): Address {
     const spec = this.spec;
-    const candidates = spec.group.addresses;
-    if (candidates.length === 0)
-      throw new XhttpError('NO_ADDRESS', `group ${spec.group.name} has no address`, {
-        attempts: attempt - 1,
-      });
     const breakers = this.rt.breakers;
+    this.#breakerKey = '';
     // canAttempt has no side effects. An open breaker past its window (or half-open with no trial
     // out) may take the trial, so it is offered as half-open: reported as open, a host would never
     // rejoin while others are healthy.
@@ -261,34 +275,37 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     const ctx = this.rt.pickContext;
     ctx.now = now;
     ctx.attempt = attempt;
-    return (
+    const picked =
       selectAddress(candidates, spec.group.balancer, ctx, breakerState, this.#tried ?? NONE_TRIED) ??
-      candidates[0]!
-    );
+      candidates[0]!;
+    this.#address = picked;
+    return picked;
   }
 
-  /** The breaker gate: the picked host if its breaker admits, else any host whose breaker does, else fail fast. */
-  #gate(picked: Address, attempt: number, now: number): void {
-    const breakers = this.rt.breakers;
-    this.#address = picked;
-    if (!breakers) {
-      this.#breakerKey = '';
-      return;
-    }
-    const spec = this.spec;
-    const key = breakers.key(spec.request, picked);
+  /**
+   * The breaker gate: admits the picked host if its breaker does, else moves to any host whose
+   * breaker admits; false when none does (fail fast).
+   */
+  #gate(breakers: CircuitBreakers, picked: Address, candidates: readonly Address[]): boolean {
+    const req = this.spec.request;
+    const key = breakers.key(req, picked);
     this.#breakerKey = key;
-    if (breakers.tryAcquire(key)) return;
-    const candidates = spec.group.addresses;
+    if (breakers.tryAcquire(key)) return true;
     for (const other of candidates) {
       if (other === picked) continue;
-      const k = breakers.key(spec.request, other);
+      const k = breakers.key(req, other);
       if (breakers.tryAcquire(k)) {
         this.#address = other;
         this.#breakerKey = k;
-        return;
+        return true;
       }
     }
+    return false;
+  }
+
+  /** The fail-fast event and error: every breaker of the group rejects. */
+  #failFast(attempt: number, now: number): FailFastError {
+    const spec = this.spec;
     this.rt.bus.emit({
       type: 'fail-fast',
       time: now,
@@ -304,7 +321,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       attempts: attempt - 1,
     });
     Error.stackTraceLimit = limit;
-    throw error;
+    return error;
   }
 
   /** ExchangeOwner: the attempt got a response (any status). */
@@ -524,7 +541,16 @@ export function call$(rt: Runtime, spec: CallSpec): Observable<XResponse> {
 /** One call as a Promise: the same {@link Call}, without an Observable around it. */
 export function callPromise(rt: Runtime, spec: CallSpec): Promise<XResponse> {
   return new Promise<XResponse>((resolve, reject) => {
-    new Call(rt, spec, { next: resolve, error: reject, complete: noop }).start();
+    let starting = true;
+    const error = (e: XhttpError): void => {
+      // A call that fails inside start() (fail fast, no address) would reject before the caller
+      // could attach a handler, and Node's unhandled-rejection tracking then costs more than the
+      // whole fail fast: reject a microtask later instead.
+      if (starting) queueMicrotask(() => reject(e));
+      else reject(e);
+    };
+    new Call(rt, spec, { next: resolve, error, complete: noop }).start();
+    starting = false;
   });
 }
 
