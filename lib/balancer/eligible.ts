@@ -4,6 +4,22 @@ import type { Address, AddressKey, LoadBalancer, PickContext } from '../types.js
 /** Breaker state of a candidate, as the balancer layer sees it (it never imports the breaker). */
 export type CandidateState = 'closed' | 'open' | 'half-open';
 
+/**
+ * A balancer that weighs breaker health itself in O(1) (the P2C ones: two draws, the open one loses),
+ * so {@link selectAddress} need not filter the open hosts out of the list first.
+ */
+export interface EligibleBalancer extends LoadBalancer {
+  pickEligible(
+    candidates: readonly Address[],
+    ctx: PickContext,
+    state: (address: Address) => CandidateState,
+  ): Address | undefined;
+}
+
+function isEligibleBalancer(b: LoadBalancer): b is EligibleBalancer {
+  return typeof (b as Partial<EligibleBalancer>).pickEligible === 'function';
+}
+
 /** Re-picks allowed when every candidate is open, looking for one that is not (Finagle's panic). */
 export const PANIC_REPICKS = 4;
 
@@ -14,6 +30,8 @@ export const PANIC_REPICKS = 4;
  * 1. Hosts whose breaker is open are skipped while any closed or half-open host remains.
  * 2. Among those, hosts already tried in this call (`tried` holds `addressKey`s) are skipped while an
  *    untried one remains, so a retry goes elsewhere when it can.
+ *    A balancer with `pickEligible` (p2c, p2c-ewma) is handed the breaker view instead and weighs it
+ *    per draw in O(1) (Finagle's P2C), on a first attempt; its panic re-draws stand in for step 3.
  * 3. Panic (Finagle): when every candidate is open, the balancer picks from all of them, re-picking
  *    up to {@link PANIC_REPICKS} times while its pick is open, and the last pick is returned. The
  *    breaker gate then decides whether to let it through (a lazy half-open trial) or to fail fast: the
@@ -38,6 +56,9 @@ export function selectAddress(
 ): Address | undefined {
   const n = candidates.length;
   if (n === 0) return undefined;
+  // P2C balancers weigh health per draw: no O(n) filter (a retry's untried preference still filters).
+  if (breakerState !== undefined && tried.size === 0 && isEligibleBalancer(balancer))
+    return balancer.pickEligible(candidates, ctx, breakerState);
 
   // One pass; the filtered copy is made only at the first open host.
   let usable: Address[] | undefined;

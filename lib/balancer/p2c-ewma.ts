@@ -1,5 +1,6 @@
-import type { Address, HostLoad, LoadBalancer, PickContext } from '../types.js';
-import { p2cPick } from './p2c.js';
+import type { Address, HostLoad, PickContext } from '../types.js';
+import type { CandidateState, EligibleBalancer } from './eligible.js';
+import { p2cPick, p2cPickEligible } from './p2c.js';
 
 /**
  * Load of a host that has requests in flight but no latency sample yet: far above any real cost, so
@@ -37,8 +38,16 @@ const hostLoad = (address: Address, ctx: PickContext): number => ewmaLoad(ctx.lo
  * new AddressGroup('dns+srv://_api._tcp.internal'); // p2c-ewma by default
  * ```
  */
-export class P2CEwmaBalancer implements LoadBalancer {
+export class P2CEwmaBalancer implements EligibleBalancer {
   pick(candidates: readonly Address[], ctx: PickContext): Address | undefined {
     return p2cPick(candidates, ctx, hostLoad);
+  }
+
+  pickEligible(
+    candidates: readonly Address[],
+    ctx: PickContext,
+    state: (address: Address) => CandidateState,
+  ): Address | undefined {
+    return p2cPickEligible(candidates, ctx, hostLoad, state);
   }
 }

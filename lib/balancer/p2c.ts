@@ -1,5 +1,6 @@
 import { randomInt } from '../internal/random.js';
-import type { Address, LoadBalancer, PickContext } from '../types.js';
+import type { Address, PickContext } from '../types.js';
+import { PANIC_REPICKS, type CandidateState, type EligibleBalancer } from './eligible.js';
 
 /**
  * Power of two choices over a load function: picks two distinct candidates at random and keeps the
@@ -22,6 +23,36 @@ export function p2cPick(
   return load(a, ctx) <= load(b, ctx) ? a : b;
 }
 
+/**
+ * {@link p2cPick} with breaker health first, as Finagle's P2C: of the two draws a host that is not
+ * open beats an open one, and between equals the lower load wins. When both draws are open it draws
+ * again, up to {@link PANIC_REPICKS} times, then returns the last pick (panic: the breaker gate then
+ * decides). O(1) in the number of candidates, unlike filtering the open hosts out first.
+ */
+export function p2cPickEligible(
+  candidates: readonly Address[],
+  ctx: PickContext,
+  load: (address: Address, ctx: PickContext) => number,
+  state: (address: Address) => CandidateState,
+): Address | undefined {
+  const n = candidates.length;
+  if (n <= 1) return candidates[0];
+  let pick: Address | undefined;
+  for (let round = 0; round <= PANIC_REPICKS; round++) {
+    const i = randomInt(ctx.random, n);
+    let j = randomInt(ctx.random, n - 1);
+    if (j >= i) j += 1;
+    const a = candidates[i]!;
+    const b = candidates[j]!;
+    const aOpen = state(a) === 'open';
+    const bOpen = state(b) === 'open';
+    if (aOpen !== bOpen) return aOpen ? b : a;
+    pick = load(a, ctx) <= load(b, ctx) ? a : b;
+    if (!aOpen) return pick;
+  }
+  return pick;
+}
+
 const outstanding = (address: Address, ctx: PickContext): number => ctx.load(address).outstanding;
 
 /**
@@ -36,8 +67,16 @@ const outstanding = (address: Address, ctx: PickContext): number => ctx.load(add
  * new AddressGroup('dns://api.internal:8080', { loadBalancer: 'p2c' });
  * ```
  */
-export class P2CBalancer implements LoadBalancer {
+export class P2CBalancer implements EligibleBalancer {
   pick(candidates: readonly Address[], ctx: PickContext): Address | undefined {
     return p2cPick(candidates, ctx, outstanding);
+  }
+
+  pickEligible(
+    candidates: readonly Address[],
+    ctx: PickContext,
+    state: (address: Address) => CandidateState,
+  ): Address | undefined {
+    return p2cPickEligible(candidates, ctx, outstanding, state);
   }
 }

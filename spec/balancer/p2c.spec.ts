@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PANIC_REPICKS } from '../../lib/balancer/eligible.js';
 import { P2CBalancer } from '../../lib/balancer/p2c.js';
 import { seededRandom } from '../../lib/internal/random.js';
 import type { Address, HostLoad, PickContext } from '../../lib/types.js';
@@ -74,5 +75,45 @@ describe('p2c (least outstanding)', () => {
     const c: PickContext = { ...ctx({}), random: () => assert.fail('no draw needed') };
     assert.equal(new P2CBalancer().pick([], c), undefined);
     assert.equal(new P2CBalancer().pick(one, c), one[0]);
+  });
+});
+
+describe('p2c with breaker health (pickEligible, Finagle: the open draw loses)', () => {
+  const list = hosts(5);
+  const [h1, h2, h3] = list as [Address, Address, Address];
+  const openSet = (open: readonly Address[]) => (a: Address) =>
+    (open.includes(a) ? 'open' : 'closed') as const;
+
+  it('never returns an open host when one of its two draws is not open, and weighs load between healthy draws', () => {
+    const outstanding = { '10.0.0.1': 0, '10.0.0.2': 0, '10.0.0.3': 4, '10.0.0.4': 2, '10.0.0.5': 1 };
+    const b = new P2CBalancer();
+    const counts = new Map<Address, number>();
+    const c = ctx(outstanding, 7);
+    // h1 and h2 are open and idle (lowest load): a pure least-loaded pick would favour them.
+    for (let i = 0; i < 6_000; i++) {
+      const a = b.pickEligible(list, c, openSet([h1, h2]))!;
+      counts.set(a, (counts.get(a) ?? 0) + 1);
+    }
+    // An open host comes back only after five draws of two open hosts in a row: (1/10)^5 per pick.
+    assert.equal((counts.get(h1) ?? 0) + (counts.get(h2) ?? 0), 0);
+    // Among the healthy ones, the least loaded (10.0.0.5) wins most and the busiest (h3) least.
+    const share = (host: string) => counts.get(list.find((a) => a.host === host)!)! / 6_000;
+    assert.ok(share('10.0.0.5') > share('10.0.0.4') && share('10.0.0.4') > share('10.0.0.3'));
+  });
+
+  it('panics when every host is open: 1 + PANIC_REPICKS pairs of draws, then the last pick', () => {
+    const looked: Address[] = [];
+    const pick = new P2CBalancer().pickEligible(list, ctx({}, 3, looked), openSet(list));
+    assert.ok(pick !== undefined && list.includes(pick));
+    assert.equal(looked.length, 2 * (1 + PANIC_REPICKS));
+  });
+
+  it('reads two breaker states per pick whatever the number of hosts (O(1))', () => {
+    for (const n of [3, 30, 300]) {
+      let reads = 0;
+      const state = (a: Address) => (reads++, a === h3 ? ('open' as const) : ('closed' as const));
+      new P2CBalancer().pickEligible(hosts(n), ctx({}, n), state);
+      assert.equal(reads, 2, `${n} hosts`);
+    }
   });
 });
