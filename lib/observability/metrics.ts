@@ -1,8 +1,8 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
 import { invalidArgument } from '../errors.js';
 import type { AttemptEndEvent, AttemptStartEvent, CallEndEvent, CallEvent } from '../events/events.js';
-import type { BreakerSnapshot } from '../types.js';
+import type { Address, BreakerSnapshot } from '../types.js';
 import { labelSafe, methodLabel } from './redact.js';
 import { onEvents } from '../events/bus.js';
 
@@ -44,21 +44,23 @@ interface ActiveCount {
   n: number;
 }
 
-const ATTEMPT_LABELS = [
-  'http_request_method',
-  'server_address',
-  'server_port',
-  'http_response_status_code',
-  'error_type',
-  'rxhttp_group',
-] as const;
 const ACTIVE_LABELS = ['http_request_method', 'server_address', 'server_port', 'rxhttp_group'] as const;
+type AttemptLabels = Record<
+  | 'http_request_method'
+  | 'server_address'
+  | 'server_port'
+  | 'http_response_status_code'
+  | 'error_type'
+  | 'rxhttp_group',
+  string
+>;
+type CallLabels = Record<'http_request_method' | 'rxhttp_group' | 'outcome', string>;
 
 /** The metric family shared by every client attached to one registry. */
 interface Metrics {
-  readonly attemptDuration: Histogram<(typeof ATTEMPT_LABELS)[number]>;
+  readonly attemptDuration: LocalHistogram;
   readonly activeGauge: Gauge<(typeof ACTIVE_LABELS)[number]>;
-  readonly callDuration: Histogram<'http_request_method' | 'rxhttp_group' | 'outcome'>;
+  readonly callDuration: LocalHistogram;
   readonly retries: Counter<'reason' | 'rxhttp_group'>;
   readonly budgetRefusals: Counter<'rxhttp_group'>;
   readonly failFast: Counter<'rxhttp_group'>;
@@ -67,11 +69,14 @@ interface Metrics {
   readonly groupAddresses: Gauge<'rxhttp_group'>;
   readonly resolverErrors: Counter<'rxhttp_group'>;
   readonly sources: Set<MetricSources>;
-  /** Hot path: one Map lookup per attempt-end instead of label validation and hashing. */
-  readonly attemptChildren: Map<string, Histogram.Internal<string>>;
+  /** Attempts that ended in an error or cancelled, or whose start this client never saw. */
+  readonly attemptSeries: Map<string, Series>;
   /** Counted here and copied into the gauge by its `collect()`: a gauge `inc()` costs ten times more. */
   readonly active: Map<string, ActiveCount>;
-  readonly callChildren: Map<string, Histogram.Internal<string>>;
+  /** Hot path: found on attempt-start by address object and method, kept until the attempt ends. */
+  readonly slots: WeakMap<Address, Map<string, AttemptSlot>>;
+  /** Hot path: by group name, then method. */
+  readonly callSeries: Map<string, Map<string, CallSlot>>;
 }
 
 const cache = new WeakMap<Registry, Metrics>();
@@ -112,30 +117,36 @@ export function attachMetrics(
    * In-flight attempts of this client by call id (a call's attempts are sequential), so attempt-end
    * finds its counter and unsubscribe can undo what never ended.
    */
-  const inFlight = new Map<number, ActiveCount>();
+  const inFlight = new Map<number, AttemptSlot>();
 
   const subscription = onEvents(events$, (ev) => {
     switch (ev.type) {
       case 'attempt-start': {
         // A start without an end (never expected) must not leak a count.
         const previous = inFlight.get(ev.callId);
-        if (previous !== undefined) previous.n--;
-        const count = activeCount(m, ev);
-        count.n++;
-        inFlight.set(ev.callId, count);
+        if (previous !== undefined) previous.active.n--;
+        const slot = attemptSlot(m, ev);
+        slot.active.n++;
+        inFlight.set(ev.callId, slot);
         break;
       }
       case 'attempt-end': {
-        const count = inFlight.get(ev.callId);
-        if (count !== undefined) {
+        const slot = inFlight.get(ev.callId);
+        let series: Series | undefined;
+        if (slot !== undefined) {
           inFlight.delete(ev.callId);
-          count.n--;
+          slot.active.n--;
+          // The common end, a status and no error, found by the status alone.
+          if (ev.errorCode === undefined && !ev.cancelled && ev.status !== undefined) {
+            series = slot.byStatus.get(ev.status);
+            if (series === undefined) slot.byStatus.set(ev.status, (series = attemptSeries(m, ev)));
+          }
         }
-        attemptChild(m, ev).observe(ev.durationMs / 1000);
+        record(series ?? attemptSeries(m, ev), ev.durationMs / 1000);
         break;
       }
       case 'call-end':
-        observeCall(m, ev);
+        record(callSeries(m, ev), ev.durationMs / 1000);
         break;
       case 'retry-scheduled':
         m.retries.inc({ reason: ev.reason, rxhttp_group: labelSafe(ev.group) });
@@ -158,7 +169,7 @@ export function attachMetrics(
   });
   subscription.add(() => {
     m.sources.delete(sources);
-    for (const count of inFlight.values()) count.n--;
+    for (const slot of inFlight.values()) slot.active.n--;
     inFlight.clear();
   });
   return subscription;
@@ -172,13 +183,14 @@ function errorType(ev: AttemptEndEvent): string {
   return '';
 }
 
-function attemptChild(m: Metrics, ev: AttemptEndEvent): Histogram.Internal<string> {
-  const error = errorType(ev);
+function attemptSeries(m: Metrics, ev: AttemptEndEvent): Series {
   const status = ev.status === undefined ? '' : String(ev.status);
-  const key = `${methodLabel(ev.method)}\0${ev.key}\0${ev.group}\0${status}\0${error}`;
-  let child = m.attemptChildren.get(key);
-  if (child === undefined) {
-    child = m.attemptDuration.labels({
+  const error = errorType(ev);
+  // The event's method, not its label: the label is computed once, on a miss.
+  const key = `${ev.method}\0${ev.key}\0${ev.group}\0${status}\0${error}`;
+  let series = m.attemptSeries.get(key);
+  if (series === undefined) {
+    series = m.attemptDuration.series<AttemptLabels>({
       http_request_method: methodLabel(ev.method),
       server_address: ev.address.host,
       server_port: String(ev.address.port),
@@ -186,9 +198,34 @@ function attemptChild(m: Metrics, ev: AttemptEndEvent): Histogram.Internal<strin
       error_type: error,
       rxhttp_group: labelSafe(ev.group),
     });
-    remember(m.attemptChildren, key, child);
+    remember(m.attemptSeries, key, series);
   }
-  return child;
+  return series;
+}
+
+/** What an attempt-start finds for its method, address and group, kept until its attempt-end. */
+interface AttemptSlot {
+  readonly group: string;
+  readonly active: ActiveCount;
+  /** The attempt series of this slot by status, for attempts that ended without an error. */
+  readonly byStatus: Map<number, Series>;
+}
+
+/**
+ * Found by the address object (the balancer hands out the same one for every attempt on that address;
+ * a re-resolved list drops its entries with it) and the method, so no key string is built and hashed
+ * per attempt. An address object shared by two groups only costs a new slot when the group changes:
+ * slots point at shared counters and series, so two slots for one label set count as one.
+ */
+function attemptSlot(m: Metrics, ev: AttemptStartEvent): AttemptSlot {
+  let byMethod = m.slots.get(ev.address);
+  if (byMethod === undefined) m.slots.set(ev.address, (byMethod = new Map()));
+  let slot = byMethod.get(ev.method);
+  if (slot === undefined || slot.group !== ev.group) {
+    slot = { group: ev.group, active: activeCount(m, ev), byStatus: new Map() };
+    remember(byMethod, ev.method, slot);
+  }
+  return slot;
 }
 
 function activeCount(m: Metrics, ev: AttemptStartEvent): ActiveCount {
@@ -209,29 +246,36 @@ function activeCount(m: Metrics, ev: AttemptStartEvent): ActiveCount {
   return count;
 }
 
-function observeCall(m: Metrics, ev: CallEndEvent): void {
-  const key = `${methodLabel(ev.method)}\0${ev.group}\0${ev.outcome}`;
-  let child = m.callChildren.get(key);
-  if (child === undefined) {
-    child = m.callDuration.labels({
+/** Call series of one group and method, by outcome. */
+type CallSlot = { [O in CallEndEvent['outcome']]?: Series };
+
+/** Two lookups by strings the client reuses on every call (group name, method): none is built. */
+function callSeries(m: Metrics, ev: CallEndEvent): Series {
+  let byMethod = m.callSeries.get(ev.group);
+  if (byMethod === undefined) remember(m.callSeries, ev.group, (byMethod = new Map()));
+  let slot = byMethod.get(ev.method);
+  if (slot === undefined) remember(byMethod, ev.method, (slot = {}));
+  let series = slot[ev.outcome];
+  if (series === undefined) {
+    series = slot[ev.outcome] = m.callDuration.series<CallLabels>({
       http_request_method: methodLabel(ev.method),
       rxhttp_group: labelSafe(ev.group),
       outcome: ev.outcome,
     });
-    remember(m.callChildren, key, child);
   }
-  child.observe(ev.durationMs / 1000);
+  return series;
 }
 
 /**
- * The children caches only save work: past this many label sets (hosts churning under DNS for weeks)
- * a cache starts over rather than grow without bound; prom-client keeps the series either way.
+ * The lookup caches only save work: past this many keys (hosts churning under DNS for weeks, callers
+ * inventing methods) a cache starts over rather than grow without bound; the histogram keeps its
+ * series either way.
  */
-const MAX_CACHED_CHILDREN = 10_000;
+const MAX_CACHED_KEYS = 10_000;
 
-function remember<V>(cache: Map<string, V>, key: string, child: V): void {
-  if (cache.size >= MAX_CACHED_CHILDREN) cache.clear();
-  cache.set(key, child);
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= MAX_CACHED_KEYS) cache.clear();
+  cache.set(key, value);
 }
 
 function metricsFor(registry: Registry): Metrics {
@@ -246,17 +290,11 @@ function metricsFor(registry: Registry): Metrics {
   const active = existingActive?.[ACTIVE] ?? new Map<string, ActiveCount>();
 
   const m: Metrics = {
-    attemptDuration: shared(
+    attemptDuration: sharedHistogram(
       registry,
       'http_client_request_duration_seconds',
-      (name) =>
-        new Histogram({
-          name,
-          help: 'Duration of HTTP client attempts (one per request sent on the wire).',
-          labelNames: ATTEMPT_LABELS,
-          buckets: [...ATTEMPT_DURATION_BUCKETS],
-          registers,
-        }),
+      'Duration of HTTP client attempts (one per request sent on the wire).',
+      ATTEMPT_DURATION_BUCKETS,
     ),
     activeGauge: shared(
       registry,
@@ -272,17 +310,11 @@ function metricsFor(registry: Registry): Metrics {
           },
         }),
     ),
-    callDuration: shared(
+    callDuration: sharedHistogram(
       registry,
       'rxhttp_call_duration_seconds',
-      (name) =>
-        new Histogram({
-          name,
-          help: 'Duration of whole rxhttp calls, retries and back-off included.',
-          labelNames: ['http_request_method', 'rxhttp_group', 'outcome'] as const,
-          buckets: [...CALL_DURATION_BUCKETS],
-          registers,
-        }),
+      'Duration of whole rxhttp calls, retries and back-off included.',
+      CALL_DURATION_BUCKETS,
     ),
     retries: shared(
       registry,
@@ -390,9 +422,10 @@ function metricsFor(registry: Registry): Metrics {
         }),
     ),
     sources,
-    attemptChildren: new Map(),
+    attemptSeries: new Map(),
     active,
-    callChildren: new Map(),
+    slots: new WeakMap(),
+    callSeries: new Map(),
   };
   (m.breakerState as Branded)[SOURCES] = sources;
   (m.groupAddresses as Branded)[SOURCES] = sources;
@@ -418,11 +451,166 @@ function shared<M extends object>(registry: Registry, name: string, create: (nam
   return metric;
 }
 
+/** {@link shared} for a {@link LocalHistogram}; one made by an older rxhttp (a prom-client one) is refused. */
+function sharedHistogram(
+  registry: Registry,
+  name: string,
+  help: string,
+  upperBounds: readonly number[],
+): LocalHistogram {
+  const histogram = shared(registry, name, () => new LocalHistogram(registry, name, help, upperBounds));
+  if (typeof (histogram as Partial<LocalHistogram>).series !== 'function') {
+    throw invalidArgument('metrics.registry', `metric ${name} was registered by an incompatible rxhttp`);
+  }
+  return histogram;
+}
+
 /** A scrape must not fail because one client's source threw (e.g. mid-close): that client is skipped. */
 function readSafely<K, V>(read: () => ReadonlyMap<K, V>): ReadonlyMap<K, V> {
   try {
     return read();
   } catch {
     return new Map();
+  }
+}
+
+/** One label set of a {@link LocalHistogram}: plain numbers, bumped on the hot path. */
+interface Series {
+  /** The same object on every scrape, so prom-client's per-object label formatting cache hits. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly upperBounds: readonly number[];
+  /** Observations per bucket, not cumulative; the last slot holds those above every bound. */
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/** Hot path: a bucket found by a short loop, two additions; no label validation, no hashing. */
+function record(series: Series, value: number): void {
+  // A NaN would poison the sum for good; prom-client throws on one, which here would reach no caller.
+  if (!Number.isFinite(value)) return;
+  const bounds = series.upperBounds;
+  let i = 0;
+  while (i < bounds.length && value > bounds[i]!) i++;
+  series.counts[i]!++;
+  series.sum += value;
+  series.count++;
+}
+
+interface ExportedValue {
+  labels: Record<string, string | number>;
+  sharedLabels?: Readonly<Record<string, string>>;
+  value: number;
+  metricName: string;
+  exemplar: null | undefined;
+}
+
+/**
+ * A Prometheus histogram kept in plain numbers and handed to prom-client only at scrape time.
+ *
+ * prom-client's `Histogram` validates and hashes the label object on every `observe()`, label
+ * children included: about a microsecond per observation, two per call. This object is what a
+ * `Registry` asks of a metric (`name`, `help`, `type`, `aggregator`, `get()`, `getForPromString()`,
+ * `reset()`) and exports the very shape `Histogram#get()` does, so `metrics()`, `getMetricsAsJSON()`,
+ * `getSingleMetric()` and `resetMetrics()` see no difference. A series shows once observed and leaves
+ * on `reset()`, as prom-client's do.
+ */
+class LocalHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  /** By label values: two cache keys that reduce to the same labels share one series. */
+  readonly #series = new Map<string, Series>();
+
+  constructor(
+    registry: Registry,
+    readonly name: string,
+    readonly help: string,
+    readonly upperBounds: readonly number[],
+  ) {
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  /**
+   * The series of `labels`, created on first use: the cold path behind the callers' caches. Every
+   * caller must build its labels in one key order, the order they are printed in.
+   */
+  series<L extends Record<string, string>>(labels: Readonly<L>): Series {
+    const id = JSON.stringify(Object.values(labels));
+    let series = this.#series.get(id);
+    if (series === undefined) {
+      const counts = new Float64Array(this.upperBounds.length + 1);
+      series = { labels, upperBounds: this.upperBounds, counts, sum: 0, count: 0 };
+      this.#series.set(id, series);
+    }
+    return series;
+  }
+
+  /** Zeroes in place: the callers' caches keep pointing at live series. */
+  reset(): void {
+    for (const s of this.#series.values()) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+  }
+
+  /** As `Histogram#getForPromString()`: cumulative `_bucket` series with `le`, `+Inf`, `_sum`, `_count`. */
+  getForPromString(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    values: ExportedValue[];
+    aggregator: string;
+  }> {
+    const bucket = `${this.name}_bucket`;
+    const values: ExportedValue[] = [];
+    for (const s of this.#series.values()) {
+      if (s.count === 0) continue;
+      let cumulative = 0;
+      for (let i = 0; i < this.upperBounds.length; i++) {
+        cumulative += s.counts[i]!;
+        const labels = { le: this.upperBounds[i]! };
+        values.push({
+          labels,
+          sharedLabels: s.labels,
+          value: cumulative,
+          metricName: bucket,
+          exemplar: null,
+        });
+      }
+      values.push({
+        labels: { le: '+Inf' },
+        sharedLabels: s.labels,
+        value: s.count,
+        metricName: bucket,
+        exemplar: null,
+      });
+      values.push({
+        labels: {},
+        sharedLabels: s.labels,
+        value: s.sum,
+        metricName: `${this.name}_sum`,
+        exemplar: undefined,
+      });
+      values.push({
+        labels: {},
+        sharedLabels: s.labels,
+        value: s.count,
+        metricName: `${this.name}_count`,
+        exemplar: undefined,
+      });
+    }
+    const { name, help, type, aggregator } = this;
+    return Promise.resolve({ name, help, type, values, aggregator });
+  }
+
+  /** As `Histogram#get()`: the series labels merged into each value's own. */
+  async get(): ReturnType<LocalHistogram['getForPromString']> {
+    const data = await this.getForPromString();
+    const values = data.values.map(({ sharedLabels, labels, ...v }) => ({
+      ...v,
+      labels: { ...labels, ...sharedLabels },
+    }));
+    return { ...data, values };
   }
 }
