@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PANIC_REPICKS } from '../../lib/balancer/eligible.js';
+import { PANIC_REPICKS, type CandidateState } from '../../lib/balancer/eligible.js';
 import { P2CBalancer } from '../../lib/balancer/p2c.js';
 import { seededRandom } from '../../lib/internal/random.js';
 import type { Address, HostLoad, PickContext } from '../../lib/types.js';
@@ -81,8 +81,10 @@ describe('p2c (least outstanding)', () => {
 describe('p2c with breaker health (pickEligible, Finagle: the open draw loses)', () => {
   const list = hosts(5);
   const [h1, h2, h3] = list as [Address, Address, Address];
-  const openSet = (open: readonly Address[]) => (a: Address) =>
-    (open.includes(a) ? 'open' : 'closed') as const;
+  const openSet =
+    (open: readonly Address[]) =>
+    (a: Address): CandidateState =>
+      open.includes(a) ? 'open' : 'closed';
 
   it('never returns an open host when one of its two draws is not open, and weighs load between healthy draws', () => {
     const outstanding = { '10.0.0.1': 0, '10.0.0.2': 0, '10.0.0.3': 4, '10.0.0.4': 2, '10.0.0.5': 1 };
