@@ -3,17 +3,21 @@
  * context so the format does not depend on zipkin-js, which only writes the multi-header form.
  */
 
-/** The identifiers B3 propagates; hex strings as zipkin produces them. */
+/**
+ * The identifiers B3 propagates; hex strings as zipkin produces them. Absent and `undefined` mean the
+ * same, so a tracer can build every context with one object shape (no conditional spreads on the
+ * hot path).
+ */
 export interface B3Context {
   /** 16 or 32 lower-hex characters. */
   readonly traceId: string;
   /** 16 lower-hex characters. */
   readonly spanId: string;
-  readonly parentSpanId?: string;
+  readonly parentSpanId?: string | undefined;
   /** Undefined when the sampling decision is deferred to the receiver. */
-  readonly sampled?: boolean;
+  readonly sampled?: boolean | undefined;
   /** Debug forces sampling downstream. */
-  readonly debug?: boolean;
+  readonly debug?: boolean | undefined;
 }
 
 /**
