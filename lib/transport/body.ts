@@ -7,7 +7,7 @@ const decoder = new TextDecoder();
  * `Buffer#utf8Slice` when the bytes are a Buffer (undici's chunks are): several times cheaper for
  * the small bodies service calls carry.
  */
-function utf8(bytes: Uint8Array): string {
+export function utf8(bytes: Uint8Array): string {
   if (!Buffer.isBuffer(bytes)) return decoder.decode(bytes);
   const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   return bytes.toString('utf8', bom ? 3 : 0);
