@@ -26,6 +26,15 @@ import type { Runtime } from './runtime.js';
 import { healthViewFor, type ClientHealth, clientHealth$ } from './health.js';
 
 const NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$/;
+/**
+ * An absolute URL that the WHATWG parser would return unchanged: http(s), a bare host, a path and
+ * query of unreserved and sub-delim characters only (no dots, percent escapes or backslashes, which
+ * it would normalize), a non-empty query. Groups: host, path, query.
+ */
+const NAMED_URL =
+  /^https?:\/\/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)(\/[A-Za-z0-9_~!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9_~!$&()*+,;=:@/?.%-]+)?$/;
+/** A last host label the URL parser would read as an IPv4 number (`http://1/` is 0.0.0.1). */
+const NUMERIC_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i;
 
 /**
  * A resilient HTTP client: calls go to address groups, through load balancing, per-phase
@@ -325,6 +334,14 @@ export class Client {
     }
     if (typeof req.url !== 'string')
       throw invalidArgument('url', 'a request needs group + path, or an absolute url');
+    if (req.path === undefined) {
+      // `http://name/path` to a registered name, in the plain form WHATWG URL would leave as is: no
+      // URL object (~0.8 µs a call). Anything else (ports, userinfo, dots, escapes) takes the full parse.
+      const m = NAMED_URL.exec(req.url);
+      const named =
+        m === null || NUMERIC_LABEL.test(m[1]!) ? undefined : this.#names.get(m[1]!.toLowerCase());
+      if (named !== undefined) return { group: named, target: (m![2] ?? '/') + (m![3] ?? '') };
+    }
     let url: URL;
     try {
       url = new URL(req.url);
