@@ -102,12 +102,21 @@ function rawContentLength(raw: readonly (Buffer | string)[]): number | undefined
   return undefined;
 }
 
+/** A field value without the optional whitespace around it (RFC 9110 §5.5): SP and HTAB only. */
+function trimOws(v: string): string {
+  let start = 0;
+  let end = v.length;
+  while (start < end && (v.charCodeAt(start) === 0x20 || v.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (v.charCodeAt(end - 1) === 0x20 || v.charCodeAt(end - 1) === 0x09)) end--;
+  return start === 0 && end === v.length ? v : v.slice(start, end);
+}
+
 /** Lower-cases and folds undici's raw header pairs; repeated headers become arrays. */
 export function parseRawHeaders(raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
+    const value = trimOws(raw[i + 1]!.toString('latin1'));
     const prev = out[name];
     if (prev === undefined) out[name] = value;
     else if (Array.isArray(prev)) prev.push(value);

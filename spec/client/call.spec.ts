@@ -71,6 +71,21 @@ describe('calls against real loopback servers', () => {
     await x.close();
   });
 
+  test('response headers: lower-cased names, repeated ones as arrays, whitespace around values dropped', async () => {
+    const x = await startBackend((_req, res) => {
+      res.setHeader('X-Padded', '  v   ');
+      res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+      res.end('ok');
+    });
+    const group = new AddressGroup(staticTarget(x));
+    const res = await client.get(group, '/');
+    assert.equal(res.headers['x-padded'], 'v');
+    assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+    await res.body.dump();
+    group.close();
+    await x.close();
+  });
+
   test('unsubscribe aborts the request on the server side', async () => {
     const x = await startBackend(() => undefined); // never answers
     const group = new AddressGroup(staticTarget(x));
