@@ -529,13 +529,16 @@ function asXhttpError(error: unknown): XhttpError {
     : new XhttpError('PROTOCOL', 'unexpected failure', { cause: error });
 }
 
+/** Starts a call that reports to `sink`; the returned call cancels it on `unsubscribe()`. */
+export function startCall(rt: Runtime, spec: CallSpec, sink: CallSink): Call {
+  const call = new Call(rt, spec, sink);
+  call.start();
+  return call;
+}
+
 /** One call as a cold Observable: nothing happens before subscribe; unsubscribing aborts the attempt in flight. */
 export function call$(rt: Runtime, spec: CallSpec): Observable<XResponse> {
-  return new Observable<XResponse>((subscriber) => {
-    const call = new Call(rt, spec, subscriber);
-    call.start();
-    return call;
-  });
+  return new Observable<XResponse>((subscriber) => startCall(rt, spec, subscriber));
 }
 
 /** One call as a Promise: the same {@link Call}, without an Observable around it. */

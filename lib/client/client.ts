@@ -12,7 +12,7 @@ import { attachMetrics } from '../observability/metrics.js';
 import { Tracing } from '../observability/tracing.js';
 import { RetryBudget, resolveRetryBudget } from '../resilience/retry-budget.js';
 import type { Address, BreakerSnapshot, CallOptions, GroupLike, XRequest, XResponse } from '../types.js';
-import { call$, callPromise, SharedPickContext } from './call.js';
+import { call$, callPromise, SharedPickContext, startCall } from './call.js';
 import {
   resolveConfig,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -171,7 +171,8 @@ export class Client {
   request$(req: XRequest, options?: CallOptions): Observable<XResponse> {
     return new Observable<XResponse>((subscriber) => {
       const spec = this.#spec(req, options);
-      if (spec.redirect === 'manual') return call$(this.#runtime, spec).subscribe(subscriber);
+      // The call itself is the teardown: no inner Observable and Subscriber per call.
+      if (spec.redirect === 'manual') return startCall(this.#runtime, spec, subscriber);
       return this.#redirecting(spec).subscribe(subscriber);
     });
   }
