@@ -5,8 +5,9 @@ import type { Address, AddressKey, LoadBalancer, PickContext } from '../types.js
 export type CandidateState = 'closed' | 'open' | 'half-open';
 
 /**
- * A balancer that weighs breaker health itself in O(1) (the P2C ones: two draws, the open one loses),
- * so {@link selectAddress} need not filter the open hosts out of the list first.
+ * A balancer that skips open hosts itself in O(1) (the P2C ones draw again past an open host), so
+ * {@link selectAddress} need not filter the list first; `pickEligible` returns undefined when its
+ * draws found no eligible host, and the filtering path (with its panic) takes over.
  */
 export interface EligibleBalancer extends LoadBalancer {
   pickEligible(
@@ -30,8 +31,8 @@ export const PANIC_REPICKS = 4;
  * 1. Hosts whose breaker is open are skipped while any closed or half-open host remains.
  * 2. Among those, hosts already tried in this call (`tried` holds `addressKey`s) are skipped while an
  *    untried one remains, so a retry goes elsewhere when it can.
- *    A balancer with `pickEligible` (p2c, p2c-ewma) is handed the breaker view instead and weighs it
- *    per draw in O(1) (Finagle's P2C), on a first attempt; its panic re-draws stand in for step 3.
+ *    A balancer with `pickEligible` (p2c, p2c-ewma) is handed the breaker view instead on a first
+ *    attempt and draws past open hosts in O(1); when its draws find none, the filter runs as above.
  * 3. Panic (Finagle): when every candidate is open, the balancer picks from all of them, re-picking
  *    up to {@link PANIC_REPICKS} times while its pick is open, and the last pick is returned. The
  *    breaker gate then decides whether to let it through (a lazy half-open trial) or to fail fast: the
@@ -57,8 +58,10 @@ export function selectAddress(
   const n = candidates.length;
   if (n === 0) return undefined;
   // P2C balancers weigh health per draw: no O(n) filter (a retry's untried preference still filters).
-  if (breakerState !== undefined && tried.size === 0 && isEligibleBalancer(balancer))
-    return balancer.pickEligible(candidates, ctx, breakerState);
+  if (breakerState !== undefined && tried.size === 0 && isEligibleBalancer(balancer)) {
+    const pick = balancer.pickEligible(candidates, ctx, breakerState);
+    if (pick !== undefined) return pick;
+  }
 
   // One pass; the filtered copy is made only at the first open host.
   let usable: Address[] | undefined;

@@ -24,10 +24,14 @@ export function p2cPick(
 }
 
 /**
- * {@link p2cPick} with breaker health first, as Finagle's P2C: of the two draws a host that is not
- * open beats an open one, and between equals the lower load wins. When both draws are open it draws
- * again, up to {@link PANIC_REPICKS} times, then returns the last pick (panic: the breaker gate then
- * decides). O(1) in the number of candidates, unlike filtering the open hosts out first.
+ * {@link p2cPick} over the hosts whose breaker is not open, without filtering the list: each of the
+ * two choices is drawn again while it lands on an open host (or on the other choice), at most
+ * {@link PANIC_REPICKS} + 1 draws each, so the pick is P2C over the eligible hosts in O(1).
+ *
+ * Returns undefined when no eligible first choice turned up in those draws (most hosts open): the
+ * caller then filters the list (O(n)), which also handles the every-host-open panic. Taking "the
+ * other draw" whenever one is open, as a plain health comparison would, sends an open host's share
+ * to whatever it was drawn with — a slow host included.
  */
 export function p2cPickEligible(
   candidates: readonly Address[],
@@ -36,21 +40,31 @@ export function p2cPickEligible(
   state: (address: Address) => CandidateState,
 ): Address | undefined {
   const n = candidates.length;
-  if (n <= 1) return candidates[0];
-  let pick: Address | undefined;
-  for (let round = 0; round <= PANIC_REPICKS; round++) {
-    const i = randomInt(ctx.random, n);
-    let j = randomInt(ctx.random, n - 1);
-    if (j >= i) j += 1;
-    const a = candidates[i]!;
-    const b = candidates[j]!;
-    const aOpen = state(a) === 'open';
-    const bOpen = state(b) === 'open';
-    if (aOpen !== bOpen) return aOpen ? b : a;
-    pick = load(a, ctx) <= load(b, ctx) ? a : b;
-    if (!aOpen) return pick;
+  if (n <= 1) return n === 1 && state(candidates[0]!) !== 'open' ? candidates[0] : undefined;
+  const i = drawEligible(candidates, ctx, state, -1);
+  if (i < 0) return undefined;
+  const j = drawEligible(candidates, ctx, state, i);
+  const a = candidates[i]!;
+  if (j < 0) return a;
+  const b = candidates[j]!;
+  return load(a, ctx) <= load(b, ctx) ? a : b;
+}
+
+/** A random index of a host not open and not `other`, or -1 after PANIC_REPICKS + 1 misses. */
+function drawEligible(
+  candidates: readonly Address[],
+  ctx: PickContext,
+  state: (address: Address) => CandidateState,
+  other: number,
+): number {
+  const n = candidates.length;
+  for (let k = 0; k <= PANIC_REPICKS; k++) {
+    // The second choice is drawn among the n − 1 others, as in P2CPick.
+    let x = other < 0 ? randomInt(ctx.random, n) : randomInt(ctx.random, n - 1);
+    if (other >= 0 && x >= other) x += 1;
+    if (state(candidates[x]!) !== 'open') return x;
   }
-  return pick;
+  return -1;
 }
 
 const outstanding = (address: Address, ctx: PickContext): number => ctx.load(address).outstanding;
