@@ -4,6 +4,7 @@ import { Subject } from 'rxjs';
 import zipkin from 'zipkin';
 import type { AttemptEndEvent, AttemptStartEvent, CallEvent } from '../../lib/events/events.js';
 import { Tracing, type TracingOptions } from '../../lib/observability/tracing.js';
+import { systemClock } from '../../lib/internal/clock.js';
 import type { JsonSpan } from '../helpers/zipkin-collector.js';
 
 /**
@@ -407,5 +408,141 @@ describe('Tracing spans as a zipkin BatchRecorder reports them (JSON v2)', () =>
     events$.complete();
     assert.equal(records.length, 0);
     assert.equal(spans.length, 0);
+  });
+
+  it("stamps spans from the events' system-clock times when told they are", () => {
+    const { events$, tracing, spans } = rig({ eventsOnSystemClock: true });
+    const from = wallMicros();
+    const t0 = systemClock.now();
+    events$.next({ ...scoped(7), time: t0, type: 'call-start', path: '/t' });
+    const s1 = { ...attemptStart(7, 1, '127.0.0.1', 8080, '/t'), time: t0 };
+    events$.next(s1);
+    tracing.headersFor(s1);
+    const t1 = t0 + 5.25;
+    events$.next({ ...attemptEnd(s1, { status: 200 }), time: t1 });
+    events$.next({
+      ...scoped(7),
+      time: t1,
+      type: 'call-end',
+      durationMs: 5.25,
+      attempts: 1,
+      status: 200,
+      outcome: 'ok',
+    });
+    const to = wallMicros() + 5250;
+
+    const [client, root] = spans as [JsonSpan, JsonSpan];
+    assert.equal(client.timestamp, root.timestamp, 'both start at the call-start reading');
+    assert.ok(Math.abs((client.duration ?? NaN) - 5250) <= 1, `duration ${client.duration}`);
+    assert.equal(root.duration, client.duration);
+    assert.deepEqual(
+      normalize(spans, from, to).map((s) => (s as { name: string }).name),
+      ['get', 'get'],
+    );
+  });
+
+  it('makes 128-bit trace ids when the tracer does', () => {
+    const { events$, tracing, spans } = rig({}, zipkin.sampler.alwaysSample, (tracer) => {
+      (tracer as unknown as { traceId128Bit: boolean }).traceId128Bit = true;
+    });
+    events$.next({ ...scoped(8), type: 'call-start', path: '/w' });
+    const s1 = attemptStart(8, 1);
+    events$.next(s1);
+    const h = tracing.headersFor(s1);
+    events$.next(attemptEnd(s1, { status: 200 }));
+    events$.next({ ...scoped(8), type: 'call-end', durationMs: 1, attempts: 1, status: 200, outcome: 'ok' });
+    const [client, root] = spans as [JsonSpan, JsonSpan];
+    assert.match(root.traceId, /^[0-9a-f]{32}$/);
+    assert.equal(root.traceId.slice(16), root.id, 'the low half is the root span id, as zipkin-js makes it');
+    assert.equal(client.traceId, root.traceId);
+    assert.equal(h['X-B3-TraceId'], root.traceId);
+  });
+
+  it('asks a sampler of its own class once per call, through its shouldSample', () => {
+    let asked = 0;
+    class OddSampler extends zipkin.sampler.Sampler {
+      override shouldSample(): zipkin.option.IOption<boolean> {
+        asked++;
+        return new zipkin.option.Some(asked % 2 === 1);
+      }
+    }
+    const { events$, tracing, spans } = rig({}, zipkin.sampler.alwaysSample, (tracer) => {
+      (tracer as unknown as { sampler: zipkin.sampler.Sampler }).sampler = new OddSampler(() => true);
+    });
+    const sampled: string[] = [];
+    for (const callId of [9, 10]) {
+      events$.next({ ...scoped(callId), type: 'call-start', path: '/s' });
+      for (const attempt of [1, 2]) {
+        const s = attemptStart(callId, attempt);
+        events$.next(s);
+        sampled.push(tracing.headersFor(s)['X-B3-Sampled'] ?? '');
+        events$.next(attemptEnd(s, { status: attempt === 1 ? 503 : 200 }));
+      }
+      events$.next({
+        ...scoped(callId),
+        type: 'call-end',
+        durationMs: 1,
+        attempts: 2,
+        status: 200,
+        outcome: 'ok',
+      });
+    }
+    assert.equal(asked, 2);
+    assert.deepEqual(sampled, ['1', '1', '0', '0']);
+    assert.equal(spans.length, 3, 'the first call only: a root and two attempts');
+  });
+
+  it('decides once for a current context without a sampling decision', () => {
+    let asked = 0;
+    const { tracer, events$, tracing, spans } = rig({}, () => (asked++, true));
+    const parent = new zipkin.TraceId({ traceId: 'a'.repeat(16), spanId: 'b'.repeat(16) });
+    const before = asked; // the tracer asked once for its sentinel id
+    tracer.letId(parent, () => events$.next({ ...scoped(11), type: 'call-start', path: '/u' }));
+    const s1 = attemptStart(11, 1);
+    events$.next(s1);
+    const h = tracing.headersFor(s1);
+    events$.next(attemptEnd(s1, { status: 200 }));
+    events$.next({ ...scoped(11), type: 'call-end', durationMs: 1, attempts: 1, status: 200, outcome: 'ok' });
+    assert.equal(asked - before, 1);
+    assert.equal(h['X-B3-Sampled'], '1');
+    assert.equal(h['X-B3-ParentSpanId'], 'b'.repeat(16));
+    assert.equal(spans.length, 1);
+    assert.equal(spans[0]?.parentId, 'b'.repeat(16));
+  });
+
+  it('keeps calls apart whose ids share a slot, and detaches open calls in start order', () => {
+    const { events$, spans } = rig();
+    // 1024 apart: the same slot of the call table, so the second goes beside it.
+    for (const [callId, path] of [
+      [5, '/five'],
+      [1029, '/other'],
+      [6, '/six'],
+    ] as const) {
+      events$.next({ ...scoped(callId), type: 'call-start', path });
+      events$.next(attemptStart(callId, 1, '127.0.0.1', 8080, path));
+    }
+    events$.next(attemptEnd(attemptStart(1029, 1, '127.0.0.1', 8080, '/other'), { status: 200 }));
+    events$.next({
+      ...scoped(1029),
+      type: 'call-end',
+      durationMs: 1,
+      attempts: 1,
+      status: 200,
+      outcome: 'ok',
+    });
+    events$.complete();
+    const paths = spans.map((s) => `${s.kind ?? 'root'} ${s.tags?.['http.path']}`);
+    assert.deepEqual(paths, [
+      'CLIENT /other',
+      'root /other',
+      'CLIENT /five',
+      'root /five',
+      'CLIENT /six',
+      'root /six',
+    ]);
+    assert.deepEqual(
+      spans.map((s) => s.annotations?.map((a) => a.value) ?? []),
+      [[], [], ['rxhttp.detached'], ['rxhttp.detached'], ['rxhttp.detached'], ['rxhttp.detached']],
+    );
   });
 });
