@@ -18,6 +18,7 @@ import type { ResolvedRetry } from '../resilience/retry-policy.js';
 import { clearTimer, startTimer, type TimerHandle } from '../internal/clock.js';
 import { Exchange, type AttemptTimeouts, type ExchangeOwner, type RawResponse } from '../transport/undici.js';
 import type { Address, AttemptOutcome, GroupLike, HostLoad, PickContext, XResponse } from '../types.js';
+import { NO_HEADERS } from './config.js';
 import type { CallSpec } from './request.js';
 import { CallResponse } from './response.js';
 import type { Runtime } from './runtime.js';
@@ -230,7 +231,11 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     };
     rt.bus.emit(startEvent);
     let headers = spec.headers;
-    if (attempt > 1 || rt.attemptHeaders) {
+    if (attempt === 1 && rt.attemptHeaders && headers === NO_HEADERS) {
+      // A first attempt without headers of its own sends the tracing headers object as it is: a
+      // fresh literal each time, never shared; no copy, no dictionary-mode record for undici to walk.
+      headers = rt.attemptHeaders(startEvent);
+    } else if (attempt > 1 || rt.attemptHeaders) {
       headers = Object.assign(Object.create(null) as Record<string, string>, headers);
       if (attempt > 1) headers['x-rxhttp-attempt'] = String(attempt);
       if (rt.attemptHeaders) Object.assign(headers, rt.attemptHeaders(startEvent));

@@ -106,6 +106,9 @@ export class Client {
       tracing = new Tracing(config.tracer as never, {
         ...(config.remoteServiceName ? { remoteServiceName: config.remoteServiceName } : {}),
         ...(config.b3Single ? { b3Single: true } : {}),
+        // Spans stamped from the times our events carry (no clock reads of their own): only on the
+        // system clock, never with a virtual scheduler.
+        ...(this.#clock === systemClock ? { eventsOnSystemClock: true } : {}),
       });
       this.#subscriptions.add(tracing.attach(this.#bus.events$));
     }

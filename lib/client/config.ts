@@ -84,6 +84,11 @@ const CONFIG_KEYS = [
 const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'checkServerIdentity'];
 
 /** Validated config with defaults applied (breaker and budget resolved by their modules). */
+/** The header record of every call without headers of its own (shared, frozen, empty). */
+export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze(
+  Object.create(null) as Record<string, string>,
+);
+
 export interface ResolvedConfig {
   readonly requestTimeout: number;
   readonly connectTimeout: number;
@@ -136,11 +141,8 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
     keepAliveTimeout: positive(config.keepAliveTimeout, 'keepAliveTimeout') ?? DEFAULT_KEEP_ALIVE_TIMEOUT,
     connections: optionalPositiveInt(config.connections, 'connections', 65_536) ?? DEFAULT_CONNECTIONS,
     // Frozen: calls without headers of their own share this record.
-    headers: Object.freeze(
-      config.headers === undefined
-        ? (Object.create(null) as Record<string, string>)
-        : normalizeHeaders(config.headers, 'headers'),
-    ),
+    headers:
+      config.headers === undefined ? NO_HEADERS : Object.freeze(normalizeHeaders(config.headers, 'headers')),
     tls: config.tls,
   };
 }
