@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { mergeMap, type Observable } from 'rxjs';
+import { defer, mergeMap, type Observable } from 'rxjs';
 import { Agent, interceptors, Pool, type Dispatcher } from 'undici';
 import { Registry } from 'prom-client';
 import zipkin from 'zipkin';
@@ -104,6 +104,7 @@ export const CONTENDERS = [
   'rxhttp client.fetch',
   'rxhttp + metrics',
   'rxhttp + tracing',
+  'undici Pool.request (Rx loop)',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
@@ -116,6 +117,17 @@ export async function createContender(name: ContenderName, port: number): Promis
       return {
         name,
         call: async () => (await pool.request({ path: '/', method: 'GET' })).body.text(),
+        close: () => pool.close(),
+      };
+    }
+    case 'undici Pool.request (Rx loop)': {
+      // The reference for 'rxhttp Observable': Pool.request driven by the same Rx loop, so the loop's
+      // own cost (defer, repeat, mergeMap, catchError, finalize per call) is on both sides.
+      const pool = undiciPool(origin);
+      return {
+        name,
+        call$: () =>
+          defer(() => pool.request({ path: '/', method: 'GET' })).pipe(mergeMap((res) => res.body.text())),
         close: () => pool.close(),
       };
     }

@@ -236,6 +236,13 @@ function targets(all: Map<number, Samples>): string {
       const floor = ratio(s64, rx, 'undici dispatch', (x) => x.rps);
       out.push(verdict(floor >= 0.85, 'full chain req/s ≥ 0.85× undici dispatch (c = 64)', `${fmt(floor)}×`));
     }
+    if (s64.has('rxhttp Observable') && s64.has('undici Pool.request (Rx loop)')) {
+      // Not an issue target: the Observable API against Pool.request driven by the same Rx loop.
+      const o = ratio(s64, 'rxhttp Observable', 'undici Pool.request (Rx loop)', (x) => x.userUs);
+      out.push(
+        verdict(o <= 1, 'Observable API CPU ≤ 1.00× Pool.request in the same Rx loop (c = 64)', `${fmt(o)}×`),
+      );
+    }
     if (s64.has('rxhttp + metrics')) {
       const m = ratio(s64, 'rxhttp + metrics', REF, (x) => x.userUs);
       out.push(verdict(m <= 1.1, 'with metrics CPU ≤ 1.10× Pool.request', `${fmt(m)}×`));
