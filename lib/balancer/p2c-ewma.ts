@@ -1,6 +1,5 @@
 import type { Address, HostLoad, PickContext } from '../types.js';
-import type { CandidateState, EligibleBalancer } from './eligible.js';
-import { p2cPick, p2cPickEligible } from './p2c.js';
+import { P2CLoadBalancer } from './p2c.js';
 
 /**
  * Load of a host that has requests in flight but no latency sample yet: far above any real cost, so
@@ -38,16 +37,8 @@ const hostLoad = (address: Address, ctx: PickContext): number => ewmaLoad(ctx.lo
  * new AddressGroup('dns+srv://_api._tcp.internal'); // p2c-ewma by default
  * ```
  */
-export class P2CEwmaBalancer implements EligibleBalancer {
-  pick(candidates: readonly Address[], ctx: PickContext): Address | undefined {
-    return p2cPick(candidates, ctx, hostLoad);
-  }
-
-  pickEligible(
-    candidates: readonly Address[],
-    ctx: PickContext,
-    state: (address: Address) => CandidateState,
-  ): Address | undefined {
-    return p2cPickEligible(candidates, ctx, hostLoad, state);
+export class P2CEwmaBalancer extends P2CLoadBalancer {
+  constructor() {
+    super(hostLoad);
   }
 }

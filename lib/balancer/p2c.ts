@@ -67,6 +67,26 @@ function drawEligible(
   return -1;
 }
 
+/**
+ * P2C over a load function, with the O(1) pass past open breakers: what `p2c` and `p2c-ewma` share;
+ * they differ only in the load they compare.
+ */
+export class P2CLoadBalancer implements EligibleBalancer {
+  constructor(readonly load: (address: Address, ctx: PickContext) => number) {}
+
+  pick(candidates: readonly Address[], ctx: PickContext): Address | undefined {
+    return p2cPick(candidates, ctx, this.load);
+  }
+
+  pickEligible(
+    candidates: readonly Address[],
+    ctx: PickContext,
+    state: (address: Address) => CandidateState,
+  ): Address | undefined {
+    return p2cPickEligible(candidates, ctx, this.load, state);
+  }
+}
+
 const outstanding = (address: Address, ctx: PickContext): number => ctx.load(address).outstanding;
 
 /**
@@ -81,16 +101,8 @@ const outstanding = (address: Address, ctx: PickContext): number => ctx.load(add
  * new AddressGroup('dns://api.internal:8080', { loadBalancer: 'p2c' });
  * ```
  */
-export class P2CBalancer implements EligibleBalancer {
-  pick(candidates: readonly Address[], ctx: PickContext): Address | undefined {
-    return p2cPick(candidates, ctx, outstanding);
-  }
-
-  pickEligible(
-    candidates: readonly Address[],
-    ctx: PickContext,
-    state: (address: Address) => CandidateState,
-  ): Address | undefined {
-    return p2cPickEligible(candidates, ctx, outstanding, state);
+export class P2CBalancer extends P2CLoadBalancer {
+  constructor() {
+    super(outstanding);
   }
 }
