@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Subject } from 'rxjs';
 import zipkin from 'zipkin';
-import type { AttemptEndEvent, AttemptStartEvent, CallEvent } from '../../lib/events/events.js';
+import type { CallEvent } from '../../lib/events/events.js';
 import { Tracing, type TracingOptions } from '../../lib/observability/tracing.js';
 import { systemClock } from '../../lib/internal/clock.js';
 import type { JsonSpan } from '../helpers/zipkin-collector.js';
+import { eventFixtures } from '../helpers/events.js';
 
 /**
  * The exact Zipkin JSON v2 spans a real `BatchRecorder` builds from rxhttp's records, for every shape
@@ -13,40 +14,7 @@ import type { JsonSpan } from '../helpers/zipkin-collector.js';
  * (names, kinds, tags, annotations, endpoints, parent links) is compared whole.
  */
 
-const scoped = (callId: number, method = 'GET') => ({ time: 0, callId, group: 'dns://users:80', method });
-
-function attemptStart(
-  callId: number,
-  attempt: number,
-  host = '127.0.0.1',
-  port = 8080,
-  path = '/users/42/orders?token=x',
-): AttemptStartEvent {
-  return {
-    ...scoped(callId),
-    type: 'attempt-start',
-    attempt,
-    address: { host, port },
-    key: `${host}:${port}`,
-    breakerKey: `${host}:${port}`,
-    path,
-  };
-}
-
-function attemptEnd(start: AttemptStartEvent, result: Partial<AttemptEndEvent>): AttemptEndEvent {
-  return {
-    ...scoped(start.callId),
-    type: 'attempt-end',
-    attempt: start.attempt,
-    address: start.address,
-    key: start.key,
-    breakerKey: start.breakerKey,
-    durationMs: 5,
-    cancelled: false,
-    verdict: 'success',
-    ...result,
-  };
-}
+const { scoped, attemptStart, attemptEnd } = eventFixtures('dns://users:80', '/users/42/orders?token=x');
 
 interface Rig {
   readonly tracer: zipkin.Tracer;

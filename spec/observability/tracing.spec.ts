@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Subject } from 'rxjs';
-import type { AttemptEndEvent, AttemptStartEvent, CallEvent } from '../../lib/events/events.js';
+import type { CallEvent } from '../../lib/events/events.js';
 import { Tracing } from '../../lib/observability/tracing.js';
 import {
   createSpecTracer,
@@ -9,37 +9,11 @@ import {
   type JsonSpan,
   type ZipkinCollector,
 } from '../helpers/zipkin-collector.js';
+import { eventFixtures } from '../helpers/events.js';
 
-const scoped = (callId: number, method = 'GET') => ({ time: 0, callId, group: 'users', method });
 /** A query that must never reach a span, although events already carry the path alone. */
 const PATH = '/secret/42?token=x';
-
-function attemptStart(callId: number, attempt: number, host = '127.0.0.1', port = 8080): AttemptStartEvent {
-  return {
-    ...scoped(callId),
-    type: 'attempt-start',
-    attempt,
-    address: { host, port },
-    key: `${host}:${port}`,
-    breakerKey: `${host}:${port}`,
-    path: PATH,
-  };
-}
-
-function attemptEnd(start: AttemptStartEvent, result: Partial<AttemptEndEvent>): AttemptEndEvent {
-  return {
-    ...scoped(start.callId),
-    type: 'attempt-end',
-    attempt: start.attempt,
-    address: start.address,
-    key: start.key,
-    breakerKey: start.breakerKey,
-    durationMs: 5,
-    cancelled: false,
-    verdict: 'success',
-    ...result,
-  };
-}
+const { scoped, attemptStart, attemptEnd } = eventFixtures('users', PATH);
 
 /** Emits a two-attempt call (503, then 200) and returns the headers `headersFor` gave each attempt. */
 function twoAttemptCall(
