@@ -9,6 +9,9 @@ import {
   attachMetrics,
   type MetricSources,
 } from '../../lib/observability/metrics.js';
+import { eventFixtures } from '../helpers/events.js';
+
+const users = eventFixtures('users', '/');
 
 // rxhttp keeps its histograms in plain numbers and hands them to prom-client at scrape time; these
 // specs hold that to the output of prom-client's own Histogram fed the same observations.
@@ -72,31 +75,17 @@ function feed(
   const observeMore = (): void => {
     for (const a of ATTEMPTS_FED) {
       callId++;
-      const address = { host: a.host, port: 8080 };
-      const key = `${a.host}:8080`;
-      const scoped = { time: 0, callId, group: 'users', method: 'GET' };
-      events$.next({
-        ...scoped,
-        type: 'attempt-start',
-        attempt: 1,
-        address,
-        key,
-        breakerKey: key,
-        path: '/',
-      });
-      events$.next({
-        ...scoped,
-        type: 'attempt-end',
-        attempt: 1,
-        address,
-        key,
-        breakerKey: key,
-        durationMs: a.durationMs,
-        ...(a.status === undefined ? {} : { status: a.status }),
-        ...(a.errorCode === undefined ? {} : { errorCode: a.errorCode }),
-        cancelled: a.cancelled ?? false,
-        verdict: 'ignored',
-      });
+      const start = users.attemptStart(callId, 1, a.host, 8080, '/');
+      events$.next(start);
+      events$.next(
+        users.attemptEnd(start, {
+          durationMs: a.durationMs,
+          ...(a.status === undefined ? {} : { status: a.status }),
+          ...(a.errorCode === undefined ? {} : { errorCode: a.errorCode }),
+          cancelled: a.cancelled ?? false,
+          verdict: 'ignored',
+        }),
+      );
       const errorType =
         a.errorCode?.toLowerCase() ?? (a.cancelled === true ? 'aborted' : a.status === 503 ? '503' : '');
       attempts
@@ -112,7 +101,7 @@ function feed(
       const outcome = OUTCOMES[callId % 3]!;
       const method = callId % 5 === 0 ? 'POST' : 'GET';
       events$.next({
-        ...scoped,
+        ...users.scoped(callId),
         method,
         type: 'call-end',
         durationMs: a.durationMs * 2,
@@ -196,30 +185,11 @@ describe('attachMetrics histograms', () => {
       [1, 'api:443/users/1'],
       [2, 'api:443/users/2'],
     ] as const) {
-      const address = { host: '10.0.0.1', port: 8080 };
-      const scoped = { time: 0, callId, group, method: 'GET' };
-      const key = '10.0.0.1:8080';
-      events$.next({
-        ...scoped,
-        type: 'attempt-start',
-        attempt: 1,
-        address,
-        key,
-        breakerKey: key,
-        path: '/',
-      });
-      events$.next({
-        ...scoped,
-        type: 'attempt-end',
-        attempt: 1,
-        address,
-        key,
-        breakerKey: key,
-        durationMs: 20,
-        status: 200,
-        cancelled: false,
-        verdict: 'success',
-      });
+      const { scoped: scopedTo, attemptStart, attemptEnd } = eventFixtures(group, '/');
+      const scoped = scopedTo(callId);
+      const start = attemptStart(callId, 1, '10.0.0.1', 8080);
+      events$.next(start);
+      events$.next(attemptEnd(start, { durationMs: 20, status: 200 }));
       events$.next({ ...scoped, type: 'call-end', durationMs: 20, attempts: 1, status: 200, outcome: 'ok' });
     }
     for (const name of [ATTEMPTS, CALLS]) {
