@@ -1,4 +1,4 @@
-import { BehaviorSubject, firstValueFrom, Observable, of, Subscription, type SchedulerLike } from 'rxjs';
+import { BehaviorSubject, Observable, of, Subscription, type SchedulerLike } from 'rxjs';
 import { Pool, type Dispatcher } from 'undici';
 import { CircuitBreakers } from '../breaker/breakers.js';
 import { resolveBreakerConfig } from '../breaker/config.js';
@@ -210,11 +210,7 @@ export class Client {
     body: string | Uint8Array,
     options?: CallOptions,
   ): Observable<XResponse> {
-    if (typeof contentType !== 'string') throw invalidArgument('contentType', 'must be a string');
-    return this.request$(
-      { method: 'POST', group: this.#groupArg(group), path, headers: { 'content-type': contentType }, body },
-      options,
-    );
+    return this.request$(this.#postRequest(group, path, contentType, body), options);
   }
 
   /** POST an `application/x-www-form-urlencoded` body. */
@@ -224,6 +220,41 @@ export class Client {
     data: URLSearchParams | Record<string, string>,
     options?: CallOptions,
   ): Observable<XResponse> {
+    return this.request$(this.#formRequest(group, path, data), options);
+  }
+
+  /** The call of the request `build` makes; a throw (bad arguments) becomes a rejection. */
+  #requestOf(build: () => XRequest, options: CallOptions | undefined): Promise<XResponse> {
+    let req: XRequest;
+    try {
+      req = build();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.request(req, options);
+  }
+
+  #postRequest(
+    group: GroupLike | string,
+    path: string,
+    contentType: string,
+    body: string | Uint8Array,
+  ): XRequest {
+    if (typeof contentType !== 'string') throw invalidArgument('contentType', 'must be a string');
+    return {
+      method: 'POST',
+      group: this.#groupArg(group),
+      path,
+      headers: { 'content-type': contentType },
+      body,
+    };
+  }
+
+  #formRequest(
+    group: GroupLike | string,
+    path: string,
+    data: URLSearchParams | Record<string, string>,
+  ): XRequest {
     let params: URLSearchParams;
     if (data instanceof URLSearchParams) params = data;
     else if (typeof data === 'object' && data !== null) {
@@ -234,16 +265,13 @@ export class Client {
         params.append(k, v);
       }
     } else throw invalidArgument('data', 'must be URLSearchParams or a record of strings');
-    return this.request$(
-      {
-        method: 'POST',
-        group: this.#groupArg(group),
-        path,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: params.toString(),
-      },
-      options,
-    );
+    return {
+      method: 'POST',
+      group: this.#groupArg(group),
+      path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: params.toString(),
+    };
   }
 
   /** Promise twin of {@link Client.request$}: the same call, without an Observable around it. */
@@ -264,16 +292,10 @@ export class Client {
 
   /** Promise twin of {@link Client.get$}. */
   get(group: GroupLike | string, path: string, options?: CallOptions): Promise<XResponse> {
-    let g: GroupLike;
-    try {
-      g = this.#groupArg(group);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    return this.request({ method: 'GET', group: g, path }, options);
+    return this.#requestOf(() => ({ method: 'GET', group: this.#groupArg(group), path }), options);
   }
 
-  /** Promise twin of {@link Client.post$}. */
+  /** Promise twin of {@link Client.post$}: bad arguments reject, as for every Promise method. */
   post(
     group: GroupLike | string,
     path: string,
@@ -281,7 +303,7 @@ export class Client {
     body: string | Uint8Array,
     options?: CallOptions,
   ): Promise<XResponse> {
-    return firstValueFrom(this.post$(group, path, contentType, body, options));
+    return this.#requestOf(() => this.#postRequest(group, path, contentType, body), options);
   }
 
   /** Promise twin of {@link Client.postForm$}. */
@@ -291,7 +313,7 @@ export class Client {
     data: URLSearchParams | Record<string, string>,
     options?: CallOptions,
   ): Promise<XResponse> {
-    return firstValueFrom(this.postForm$(group, path, data, options));
+    return this.#requestOf(() => this.#formRequest(group, path, data), options);
   }
 
   /**

@@ -86,6 +86,22 @@ describe('calls against real loopback servers', () => {
     await x.close();
   });
 
+  test('the Promise methods reject bad arguments with INVALID_ARGUMENT; they never throw', async () => {
+    const group = new AddressGroup(staticTarget(a));
+    const calls = [
+      () => client.get('no-such-name', '/'),
+      () => client.post(group, '/', 42 as unknown as string, 'x'),
+      () => client.postForm(group, '/', { n: 1 as unknown as string }),
+      () => client.request({ group, path: 'no-slash' }),
+    ];
+    for (const call of calls) {
+      let pending: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => (pending = call()));
+      await assert.rejects(pending!, { code: 'INVALID_ARGUMENT' });
+    }
+    group.close();
+  });
+
   test('unsubscribe aborts the request on the server side', async () => {
     const x = await startBackend(() => undefined); // never answers
     const group = new AddressGroup(staticTarget(x));
