@@ -27,6 +27,7 @@ const BENCHES: readonly Bench[] = [
   { name: 'ceiling', file: 'ceiling.ts' },
   { name: 'memory', file: 'memory.ts', node: ['--expose-gc'] },
   { name: 'micro', file: 'micro.ts' },
+  { name: 'chain', file: 'chain.ts' },
   { name: 'breaker-window', file: 'breaker-window.ts', full: true },
   { name: 'balance', file: 'balance.ts' },
 ];
