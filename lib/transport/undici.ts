@@ -1,4 +1,3 @@
-import { Observable } from 'rxjs';
 import type { Dispatcher } from 'undici';
 import { TimeoutError, XhttpError, type TimeoutPhase } from '../errors.js';
 import { clearTimer, startTimer, type Clock, type TimerHandle } from '../internal/clock.js';
@@ -15,7 +14,7 @@ export interface AttemptTimeouts {
   readonly attempt: number;
 }
 
-/** Who hears how an {@link Exchange} ends: a call, or the {@link attempt$} Observable. */
+/** Who hears how an {@link Exchange} ends: the call that started it. */
 export interface ExchangeOwner {
   /** The response: buffered, at completion; stream mode, at headers (the body owns the rest). */
   onExchangeResponse(response: RawResponse): void;
@@ -27,19 +26,6 @@ export interface ExchangeOwner {
    * a call needs no timer of its own while an attempt runs.
    */
   onExchangeDeadline(): void;
-}
-
-/** One attempt, ready for the wire: headers already validated. */
-export interface AttemptRequest {
-  readonly dispatcher: Dispatcher;
-  readonly address: Address;
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string>;
-  readonly body: string | Uint8Array | null;
-  readonly stream: boolean;
-  readonly maxResponseBytes: number;
-  readonly timeouts: AttemptTimeouts;
 }
 
 /**
@@ -340,40 +326,5 @@ export class Exchange implements Dispatcher.DispatchHandler {
 function tooLarge(x: { readonly maxResponseBytes: number; readonly address: Address }): XhttpError {
   return new XhttpError('RESPONSE_TOO_LARGE', `response exceeds ${x.maxResponseBytes} bytes`, {
     address: x.address,
-  });
-}
-
-/**
- * One attempt as a cold Observable over `dispatcher.dispatch()`: emits the response once and
- * completes; unsubscribing aborts the request. In stream mode it emits at headers and the body
- * takes over the connection (and the body-idle timer).
- */
-export function attempt$(req: AttemptRequest, clock: Clock): Observable<RawResponse> {
-  return new Observable<RawResponse>((subscriber) => {
-    const owner: ExchangeOwner = {
-      onExchangeResponse: (r) => {
-        subscriber.next(r);
-        subscriber.complete();
-      },
-      onExchangeError: (e) => subscriber.error(e),
-      onExchangeDeadline: () => undefined, // no owner deadline here
-    };
-    const exchange = new Exchange(
-      owner,
-      req.address,
-      req.timeouts,
-      req.stream,
-      req.maxResponseBytes,
-      clock,
-      clock.now(),
-      Infinity,
-    );
-    exchange.send(req.dispatcher, {
-      path: req.path,
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-    });
-    return () => exchange.cancel();
   });
 }
