@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   const pool = new Pool('http://127.0.0.1:1');
   const client = new rx.Client();
   const group = new rx.AddressGroup('static://127.0.0.1:1');
+  client.register('bench', group);
   const contenders: [string, () => Promise<unknown>][] = [
     [
       'fake dispatch alone (baseline)',
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
         }),
     ],
     ['rxhttp Promise (client.get)', async () => (await client.get(group, '/', RX_CALL)).body.text()],
+    ['rxhttp client.fetch', async () => (await client.fetch('http://bench/', RX_CALL)).text()],
     [
       'rxhttp Observable (client.get$)',
       () => firstValueFrom(client.get$(group, '/', RX_CALL).pipe(mergeMap((r) => r.body.text()))),
