@@ -12,15 +12,15 @@ import { attachMetrics } from '../observability/metrics.js';
 import { Tracing } from '../observability/tracing.js';
 import { RetryBudget, resolveRetryBudget } from '../resilience/retry-budget.js';
 import type { Address, BreakerSnapshot, CallOptions, GroupLike, XRequest, XResponse } from '../types.js';
-import { call$, callPromise, SharedPickContext, startCall } from './call.js';
+import { call$, callPromise, SharedPickContext, startCall, type CallSink } from './call.js';
 import {
   resolveConfig,
   DEFAULT_MAX_RESPONSE_BYTES,
   type ClientConfig,
   type ResolvedConfig,
 } from './config.js';
-import { clientFetch } from './fetch.js';
-import { followRedirects, followRedirectsAsync } from './redirect.js';
+import { fetchCall, toFetchResponse, type FetchCall } from './fetch.js';
+import { followRedirects, followRedirectsPromise } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
 import { healthViewFor, type ClientHealth, clientHealth$ } from './health.js';
@@ -283,11 +283,7 @@ export class Client {
       return Promise.reject(error as Error);
     }
     if (spec.redirect === 'manual') return callPromise(this.#runtime, spec);
-    return followRedirectsAsync(
-      spec,
-      (next) => callPromise(this.#runtime, next),
-      (url) => this.#route({ url }),
-    );
+    return followRedirectsPromise(spec, this.#startHop, this.#routeUrl, sameResponse);
   }
 
   /** Promise twin of {@link Client.get$}. */
@@ -321,8 +317,32 @@ export class Client {
    * `name`; other URLs go to that origin. Follows redirects by default, as fetch does.
    */
   fetch(input: string | URL | Request, init?: RequestInit & CallOptions): Promise<Response> {
-    return clientFetch(input, init, (req, options) => this.request(req, options));
+    let call: FetchCall | Promise<FetchCall>;
+    try {
+      call = fetchCall(input, init);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (call instanceof Promise) return call.then((c) => this.#fetch(c));
+    return this.#fetch(call);
   }
+
+  #fetch(call: FetchCall): Promise<Response> {
+    let spec: CallSpec;
+    try {
+      spec = this.#spec(call.req, call.options);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return followRedirectsPromise(spec, this.#startHop, this.#routeUrl, toFetchResponse);
+  }
+
+  /** Starts one hop of a Promise call: handed to the redirect sinks, built once per client. */
+  readonly #startHop = (spec: CallSpec, sink: CallSink): void => {
+    startCall(this.#runtime, spec, sink);
+  };
+
+  readonly #routeUrl = (url: string): { group: GroupLike; target: string } => this.#route({ url });
 
   /** Releases every connection, timer and subscription; in-flight calls fail with `ABORTED`. */
   async close(): Promise<void> {
@@ -473,4 +493,8 @@ export class Client {
 
 function isGroup(g: unknown): g is GroupLike {
   return typeof g === 'object' && g !== null && 'addresses$' in g && 'balancer' in g && 'name' in g;
+}
+
+function sameResponse(res: XResponse): XResponse {
+  return res;
 }

@@ -1,5 +1,6 @@
 import { invalidArgument } from '../errors.js';
 import type { CallOptions, RequestBody, XRequest, XResponse } from '../types.js';
+import { BufferedBody } from '../transport/body.js';
 import { FetchResponse } from './fetch-response.js';
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
@@ -68,48 +69,82 @@ function checkInit(init: unknown): void {
       throw invalidArgument(`init.${k}`, 'unknown option');
 }
 
+/** A fetch as rxhttp runs it: the request and the call's options. */
+export interface FetchCall {
+  readonly req: XRequest;
+  readonly options: CallOptions;
+}
+
 /**
- * WHATWG `fetch` on rxhttp's own chain (not undici's fetch, which costs about 9× the CPU):
- * builds an {@link XRequest}, runs it with `redirect: 'follow'` by default, and resolves to a
- * real `Response` over the buffered body. A string URL without `init` costs a few µs over
- * `client.request`.
+ * WHATWG `fetch` arguments as an {@link XRequest} and call options, with `redirect: 'follow'` by
+ * default (throws `INVALID_ARGUMENT`). A Promise only when a `Request`'s or a `Blob`'s body must be
+ * read first; a string URL without `init` costs next to nothing.
  */
-export async function clientFetch(
+export function fetchCall(
   input: string | URL | Request,
   init: (RequestInit & CallOptions) | undefined,
-  run: (req: XRequest, options: CallOptions) => Promise<XResponse>,
-): Promise<Response> {
+): FetchCall | Promise<FetchCall> {
   if (init !== undefined) checkInit(init);
-  let url: string;
-  let method = init?.method;
-  let headers: XRequest['headers'];
-  let body: unknown = init?.body;
-  let signal = init?.signal ?? undefined;
-  if (typeof input === 'string') url = input;
-  else if (input instanceof URL) url = input.href;
-  else if (typeof Request !== 'undefined' && input instanceof Request) {
-    url = input.url;
-    method ??= input.method;
+  if (typeof input === 'string') return fetchCallOf(input, undefined, undefined, undefined, init);
+  if (input instanceof URL) return fetchCallOf(input.href, undefined, undefined, undefined, init);
+  if (typeof Request !== 'undefined' && input instanceof Request) {
     const fromRequest: Record<string, string> = {};
     input.headers.forEach((v, k) => (fromRequest[k] = v));
-    headers = fromRequest;
-    if (body === undefined && input.body !== null) body = new Uint8Array(await input.arrayBuffer());
-    signal ??= input.signal;
-  } else throw invalidArgument('input', 'must be a URL string, URL or Request');
-  let options = FOLLOW;
-  if (init !== undefined) {
-    if (init.headers !== undefined) headers = headersInit(init.headers);
-    if (typeof Blob !== 'undefined' && body instanceof Blob) body = new Uint8Array(await body.arrayBuffer());
-    // Absent and undefined mean the same to the call: one literal, no spreads.
-    options = {
-      redirect: init.redirect ?? 'follow',
-      signal: signal || undefined,
-      retry: init.retry || undefined,
-      timeout: init.timeout,
-      maxResponseBytes: init.maxResponseBytes,
-    } as CallOptions;
-  } else if (signal !== undefined) options = { redirect: 'follow', signal };
-  const res = await run({ url, method: method ?? 'GET', headers, body: bodyOf(body) } as XRequest, options);
-  const bytes = NULL_BODY_STATUSES.has(res.status) ? null : await res.body.bytes();
-  return new FetchResponse(res, bytes);
+    if (init?.body === undefined && input.body !== null)
+      return input
+        .arrayBuffer()
+        .then((b) => fetchCallOf(input.url, input.method, fromRequest, input.signal, init, new Uint8Array(b)));
+    return fetchCallOf(input.url, input.method, fromRequest, input.signal, init);
+  }
+  throw invalidArgument('input', 'must be a URL string, URL or Request');
+}
+
+function fetchCallOf(
+  url: string,
+  requestMethod: string | undefined,
+  requestHeaders: Record<string, string> | undefined,
+  requestSignal: AbortSignal | undefined,
+  init: (RequestInit & CallOptions) | undefined,
+  requestBody?: Uint8Array,
+): FetchCall | Promise<FetchCall> {
+  if (init === undefined) {
+    const options = requestSignal === undefined ? FOLLOW : { redirect: 'follow' as const, signal: requestSignal };
+    const req = { url, method: requestMethod ?? 'GET', headers: requestHeaders, body: requestBody ?? null };
+    return { req: req as XRequest, options };
+  }
+  const body: unknown = init.body ?? requestBody;
+  if (typeof Blob !== 'undefined' && body instanceof Blob)
+    return body
+      .arrayBuffer()
+      .then((b) =>
+        fetchCallOf(url, requestMethod, requestHeaders, requestSignal, { ...init, body: new Uint8Array(b) }),
+      );
+  const signal = init.signal ?? requestSignal;
+  // Absent and undefined mean the same to the call: one literal, no spreads.
+  const options = {
+    redirect: init.redirect ?? 'follow',
+    signal: signal || undefined,
+    retry: init.retry || undefined,
+    timeout: init.timeout,
+    maxResponseBytes: init.maxResponseBytes,
+  } as CallOptions;
+  const req = {
+    url,
+    method: init.method ?? requestMethod ?? 'GET',
+    headers: init.headers !== undefined ? headersInit(init.headers) : requestHeaders,
+    body: bodyOf(body),
+  };
+  return { req: req as XRequest, options };
+}
+
+/**
+ * The `Response` over a call's answer: a buffered body (the usual case) is handed over without a
+ * Promise; a streamed one (`responseType: 'stream'`) is read in full first.
+ */
+export function toFetchResponse(res: XResponse): Response | Promise<Response> {
+  if (NULL_BODY_STATUSES.has(res.status)) return new FetchResponse(res, null);
+  const body = res.body;
+  if (!(body instanceof BufferedBody)) return body.bytes().then((bytes) => new FetchResponse(res, bytes));
+  body.bodyUsed = true;
+  return new FetchResponse(res, body.buffer);
 }

@@ -1,6 +1,7 @@
 import { Observable, of, switchMap } from 'rxjs';
 import { XhttpError } from '../errors.js';
 import type { GroupLike, XResponse } from '../types.js';
+import type { CallSink } from './call.js';
 import type { CallSpec } from './request.js';
 
 /** Most hops a call follows, as WHATWG fetch. */
@@ -30,30 +31,81 @@ export function followRedirects(
   return hop(spec, 0);
 }
 
-/** {@link followRedirects} for the Promise API: the same hops, without Observables around them. */
-export async function followRedirectsAsync(
-  spec: CallSpec,
-  run: (spec: CallSpec) => Promise<XResponse>,
-  route: Route,
-): Promise<XResponse> {
-  let s = spec;
-  for (let n = 0; ; n++) {
-    const res = await run(s);
-    const next = nextHop(s, res, n, route);
-    if (next === undefined) return res;
-    s = next;
+/** Starts one call of a hop, reporting to `sink` (the client's `startCall` on its runtime). */
+export type StartHop = (spec: CallSpec, sink: CallSink) => void;
+
+/**
+ * {@link followRedirects} for the Promise API, as a call sink: each hop's Call reports here, a
+ * redirect starts the next hop with a sink of its own, and the answer goes through `finish` (the
+ * response itself, or fetch's `Response`) to `resolve`. One Promise per call, however many hops,
+ * and no async frame around the Call.
+ */
+export class RedirectSink<T> implements CallSink {
+  #starting = true;
+
+  constructor(
+    readonly spec: CallSpec,
+    readonly hop: number,
+    readonly start: StartHop,
+    readonly route: Route,
+    readonly finish: (res: XResponse) => T | PromiseLike<T>,
+    readonly resolve: (value: T | PromiseLike<T>) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** Starts this hop's call. */
+  run(): this {
+    this.start(this.spec, this);
+    this.#starting = false;
+    return this;
   }
+
+  next(res: XResponse): void {
+    let next: CallSpec | undefined;
+    try {
+      next = nextHop(this.spec, res, this.hop, this.route);
+      if (next === undefined) {
+        this.resolve(this.finish(res));
+        return;
+      }
+    } catch (error) {
+      this.reject(error);
+      return;
+    }
+    new RedirectSink(next, this.hop + 1, this.start, this.route, this.finish, this.resolve, this.reject).run();
+  }
+
+  error(error: XhttpError): void {
+    // A call that fails inside start() (fail fast, no address) would reject before the caller could
+    // attach a handler; Node's unhandled-rejection tracking costs more than the fail fast itself.
+    if (this.#starting) queueMicrotask(() => this.reject(error));
+    else this.reject(error);
+  }
+
+  complete(): void {}
+}
+
+/** Runs `spec` and its redirect hops; resolves to `finish` of the answer. */
+export function followRedirectsPromise<T>(
+  spec: CallSpec,
+  start: StartHop,
+  route: Route,
+  finish: (res: XResponse) => T | PromiseLike<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    new RedirectSink(spec, 0, start, route, finish, resolve, reject).run();
+  });
 }
 
 type Route = (url: string) => { group: GroupLike; target: string };
 
 /**
  * The spec of the next hop after `res` (the `n`-th response of the call), or undefined when `res`
- * is the answer. Throws `PROTOCOL` for a redirect under `redirect: 'error'` or past {@link MAX_REDIRECTS}.
+ * is the answer (always under `redirect: 'manual'`). Throws `PROTOCOL` for a redirect under `redirect: 'error'` or past {@link MAX_REDIRECTS}.
  */
 function nextHop(s: CallSpec, res: XResponse, n: number, route: Route): CallSpec | undefined {
   // The status first: most responses are not redirects, and reading headers parses them.
-  if (!REDIRECT_STATUSES.has(res.status)) return undefined;
+  if (!REDIRECT_STATUSES.has(res.status) || s.redirect === 'manual') return undefined;
   const location = res.headers['location'];
   if (typeof location !== 'string') return undefined;
   void res.body.dump();
