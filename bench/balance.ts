@@ -23,6 +23,8 @@ import {
   QUICK,
   sleep,
   startServer,
+  startStallMonitor,
+  type Stalls,
   table,
   verdict,
   watchdog,
@@ -162,6 +164,17 @@ async function openLoop(
   return { inTime: inTime / total, slowShare: hits[SLOW]! / hits.reduce((a, b) => a + b, 0) };
 }
 
+/**
+ * The machine's own pauses while a phase ran: every attempt in flight during one gets it added to
+ * its latency sample, and peak EWMA holds such a peak for seconds (τ = 10 s).
+ */
+function stallLine(s: Stalls): string {
+  return (
+    `Machine stalls while this ran (an idle process ticking every 1 ms, late by ≥ 5 ms): ${s.count} in ` +
+    `${fmt(s.seconds, 1)} s (${fmt(s.count / s.seconds, 1)} per s), longest ${fmt(s.maxMs, 1)} ms.`
+  );
+}
+
 async function main(): Promise<void> {
   watchdog(QUICK ? 40 : 400, 'balance');
   const lines: string[] = ['## Load balancing under a slow host (issue 4)', ''];
@@ -177,8 +190,10 @@ async function main(): Promise<void> {
   const healthyPorts = server.ports.slice(5, 10);
   const cappedPorts = server.ports.slice(10, 15);
   const verdicts: string[] = [];
+  const stalls = startStallMonitor();
   try {
     for (const c of [16, 64]) {
+      await stalls.take();
       const samples = new Map<Contender, Sample[]>(CLOSED.map((n) => [n, []]));
       // One client per balancer for the whole phase, warmed by one unmeasured round: the figures are
       // the steady state (the balancers have seen every host), not the first second of a new client.
@@ -191,6 +206,7 @@ async function main(): Promise<void> {
         for (const n of CLOSED) samples.get(n)!.push(await closedRound(n, callers.get(n)!, server, c));
       }
       process.stderr.write('\n');
+      const phaseStalls = await stalls.take();
       for (const k of callers.values()) await k.close();
       const m = (n: Contender, f: (s: Sample) => number) => median(samples.get(n)!.map(f));
       const ratio = (a: Contender, b: Contender, f: (s: Sample) => number) =>
@@ -219,6 +235,8 @@ async function main(): Promise<void> {
           ]),
         ),
         '',
+        stallLine(phaseStalls),
+        '',
       );
       const base = 'all-healthy (p2c-ewma)';
       const p99x = ratio('p2c-ewma', base, (s) => s.p99);
@@ -242,6 +260,7 @@ async function main(): Promise<void> {
       : ['round-robin', 'random', 'p2c', 'p2c-ewma', 'undici BalancedPool'];
     const open = new Map<Contender, { inTime: number; slowShare: number }[]>(openNames.map((n) => [n, []]));
     const openRounds = QUICK ? 1 : 3;
+    await stalls.take();
     for (let r = 0; r < openRounds; r++) {
       for (const n of openNames) {
         process.stderr.write(`balance open loop ${n} round ${r + 1}/${openRounds}        \r`);
@@ -249,6 +268,7 @@ async function main(): Promise<void> {
       }
     }
     process.stderr.write('\n');
+    const openStalls = await stalls.take();
     const om = (n: Contender, f: (s: { inTime: number; slowShare: number }) => number) =>
       median(open.get(n)!.map(f));
     lines.push(
@@ -266,6 +286,8 @@ async function main(): Promise<void> {
         ]),
       ),
       '',
+      stallLine(openStalls),
+      '',
     );
     for (const n of (['p2c', 'p2c-ewma'] as const).filter((x) => open.has(x))) {
       const v = om(n, (s) => s.inTime);
@@ -282,6 +304,7 @@ async function main(): Promise<void> {
       ),
     );
   } finally {
+    stalls.stop();
     await server.stop();
   }
   lines.push('### Targets (issue 4)', '', ...verdicts, '');

@@ -104,6 +104,48 @@ export async function startServer(
   };
 }
 
+// ---------------------------------------------------------------- machine stalls
+
+/** Timer stalls an idle process saw: the machine did not run it (the VM, or every core busy). */
+export interface Stalls {
+  readonly seconds: number;
+  /** Stalls of 5 ms or more. */
+  readonly count: number;
+  /** The longest, ms. */
+  readonly maxMs: number;
+}
+
+export interface StallMonitor {
+  /** Stalls since the last call (or since start). */
+  take(): Promise<Stalls>;
+  stop(): void;
+}
+
+/**
+ * An idle child process that ticks every millisecond and counts how late its ticks are: it does no
+ * work, so a late tick means the machine did not run it (the VM paused, or every core was busy) —
+ * noise that a latency-driven balancer sees in every sample taken meanwhile. Stops with the parent, and after 30 minutes whatever happens.
+ */
+export function startStallMonitor(): StallMonitor {
+  const code = `
+    let last = performance.now(), count = 0, max = 0, since = last;
+    setInterval(() => { const n = performance.now(), late = n - last - 1; if (late >= 5) count++; if (late > max) max = late; last = n; }, 1);
+    process.on('message', () => { const n = performance.now(); process.send({ seconds: (n - since) / 1000, count, maxMs: max }); count = 0; max = 0; since = n; });
+    process.on('disconnect', () => process.exit(0));
+    setTimeout(() => process.exit(0), 30 * 60000).unref();`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    take: () =>
+      new Promise<Stalls>((resolve) => {
+        child.once('message', (m) => resolve(m as Stalls));
+        child.send('take');
+      }),
+    stop: () => {
+      if (child.connected) child.disconnect();
+    },
+  };
+}
+
 // ---------------------------------------------------------------- load
 
 export interface RoundResult {
