@@ -334,7 +334,7 @@ export class Client {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    return followRedirectsPromise(spec, this.#startHop, this.#routeUrl, toFetchResponse);
+    return followRedirectsPromise(spec, this.#startHop, this.#routeUrl, toFetchResponse, call.req.url);
   }
 
   /** Starts one hop of a Promise call: handed to the redirect sinks, built once per client. */

@@ -6,7 +6,6 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HTTP_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
-
 function isHttpWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
@@ -138,11 +137,33 @@ export class FetchResponse extends Response {
   /** Holds the body stream once it was asked for; every read goes through it from then on. */
   #streamed: Response | undefined;
 
-  constructor(res: XResponse, bytes: Uint8Array | null, headers?: Headers) {
+  /** The URL as the call was given it (or a redirect's, absolute): serialized on first read. */
+  #url: string;
+  #urlSerialized = false;
+  readonly #redirected: boolean;
+
+  constructor(res: XResponse, bytes: Uint8Array | null, url = '', redirected = false, headers?: Headers) {
     super(null, { status: res.status, statusText: res.statusText });
     this.#res = res;
     this.#bytes = bytes;
+    this.#url = url;
+    this.#redirected = redirected;
     this.#headers = headers;
+  }
+
+  /** The URL of the response (the last one after redirects), serialized as WHATWG URL does. */
+  override get url(): string {
+    if (!this.#urlSerialized) {
+      this.#urlSerialized = true;
+      // fetch's response URL has no fragment; an unparsable one (never sent) reads as ''.
+      this.#url = URL.canParse(this.#url) ? new URL(this.#url).href.replace(/#.*$/s, '') : '';
+    }
+    return this.#url;
+  }
+
+  /** True when at least one redirect was followed. */
+  override get redirected(): boolean {
+    return this.#redirected;
   }
 
   override get headers(): Headers {
@@ -186,7 +207,7 @@ export class FetchResponse extends Response {
       throw new TypeError('Response.clone: Body has already been consumed.');
     // The bytes are never handed out (reads copy them), so a clone may share them.
     const headers = this.#headers === undefined ? undefined : new Headers(this.#headers);
-    return new FetchResponse(this.#res, this.#bytes, headers);
+    return new FetchResponse(this.#res, this.#bytes, this.url, this.#redirected, headers);
   }
 
   /** The bytes, marking the body used; a null body reads as empty any number of times, as fetch's. */

@@ -93,7 +93,9 @@ export function fetchCall(
     if (init?.body === undefined && input.body !== null)
       return input
         .arrayBuffer()
-        .then((b) => fetchCallOf(input.url, input.method, fromRequest, input.signal, init, new Uint8Array(b)));
+        .then((b) =>
+          fetchCallOf(input.url, input.method, fromRequest, input.signal, init, new Uint8Array(b)),
+        );
     return fetchCallOf(input.url, input.method, fromRequest, input.signal, init);
   }
   throw invalidArgument('input', 'must be a URL string, URL or Request');
@@ -108,7 +110,8 @@ function fetchCallOf(
   requestBody?: Uint8Array,
 ): FetchCall | Promise<FetchCall> {
   if (init === undefined) {
-    const options = requestSignal === undefined ? FOLLOW : { redirect: 'follow' as const, signal: requestSignal };
+    const options =
+      requestSignal === undefined ? FOLLOW : { redirect: 'follow' as const, signal: requestSignal };
     const req = { url, method: requestMethod ?? 'GET', headers: requestHeaders, body: requestBody ?? null };
     return { req: req as XRequest, options };
   }
@@ -139,12 +142,19 @@ function fetchCallOf(
 
 /**
  * The `Response` over a call's answer: a buffered body (the usual case) is handed over without a
- * Promise; a streamed one (`responseType: 'stream'`) is read in full first.
+ * Promise; a streamed one (`responseType: 'stream'`) is read in full first. `url` and `redirected`
+ * come from the hop that answered.
  */
-export function toFetchResponse(res: XResponse): Response | Promise<Response> {
-  if (NULL_BODY_STATUSES.has(res.status)) return new FetchResponse(res, null);
+export function toFetchResponse(
+  res: XResponse,
+  hop: { readonly url: string | undefined; readonly hop: number },
+): Response | Promise<Response> {
+  const url = hop.url ?? '';
+  const redirected = hop.hop > 0;
+  if (NULL_BODY_STATUSES.has(res.status)) return new FetchResponse(res, null, url, redirected);
   const body = res.body;
-  if (!(body instanceof BufferedBody)) return body.bytes().then((bytes) => new FetchResponse(res, bytes));
+  if (!(body instanceof BufferedBody))
+    return body.bytes().then((bytes) => new FetchResponse(res, bytes, url, redirected));
   body.bodyUsed = true;
-  return new FetchResponse(res, body.buffer);
+  return new FetchResponse(res, body.buffer, url, redirected);
 }

@@ -45,10 +45,13 @@ export class RedirectSink<T> implements CallSink {
 
   constructor(
     readonly spec: CallSpec,
+    /** Redirects followed before this hop: 0 for the first request. */
     readonly hop: number,
+    /** This hop's absolute URL when the call was made by URL (fetch's `res.url`), else undefined. */
+    readonly url: string | undefined,
     readonly start: StartHop,
     readonly route: Route,
-    readonly finish: (res: XResponse) => T | PromiseLike<T>,
+    readonly finish: (res: XResponse, sink: RedirectSink<T>) => T | PromiseLike<T>,
     readonly resolve: (value: T | PromiseLike<T>) => void,
     readonly reject: (error: unknown) => void,
   ) {}
@@ -65,14 +68,26 @@ export class RedirectSink<T> implements CallSink {
     try {
       next = nextHop(this.spec, res, this.hop, this.route);
       if (next === undefined) {
-        this.resolve(this.finish(res));
+        this.resolve(this.finish(res, this));
         return;
       }
     } catch (error) {
       this.reject(error);
       return;
     }
-    new RedirectSink(next, this.hop + 1, this.start, this.route, this.finish, this.resolve, this.reject).run();
+    // nextHop parsed the location already; this URL is only what a fetch Response reports.
+    const url =
+      this.url === undefined ? undefined : new URL(res.headers['location'] as string, this.url).href;
+    new RedirectSink(
+      next,
+      this.hop + 1,
+      url,
+      this.start,
+      this.route,
+      this.finish,
+      this.resolve,
+      this.reject,
+    ).run();
   }
 
   error(error: XhttpError): void {
@@ -85,15 +100,16 @@ export class RedirectSink<T> implements CallSink {
   complete(): void {}
 }
 
-/** Runs `spec` and its redirect hops; resolves to `finish` of the answer. */
+/** Runs `spec` and its redirect hops; resolves to `finish` of the answer. `url`: the first hop's, if by URL. */
 export function followRedirectsPromise<T>(
   spec: CallSpec,
   start: StartHop,
   route: Route,
-  finish: (res: XResponse) => T | PromiseLike<T>,
+  finish: (res: XResponse, sink: RedirectSink<T>) => T | PromiseLike<T>,
+  url?: string,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    new RedirectSink(spec, 0, start, route, finish, resolve, reject).run();
+    new RedirectSink(spec, 0, url, start, route, finish, resolve, reject).run();
   });
 }
 

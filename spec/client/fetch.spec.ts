@@ -101,7 +101,8 @@ describe('client.fetch returns a real Response', () => {
     assert.equal(res.statusText, 'OK');
     assert.equal(res.ok, true);
     assert.equal(res.type, 'default');
-    assert.equal(typeof res.url, 'string');
+    assert.equal(res.url, 'http://svc/json');
+    assert.equal(res.redirected, false);
     assert.deepEqual(await res.json(), { path: '/json', n: 7 });
 
     const teapot = await client.fetch(new URL('http://svc/teapot'));
@@ -302,12 +303,18 @@ describe('client.fetch returns a real Response', () => {
   });
 
   test('redirects are followed by default, and returned with redirect: manual', async () => {
-    const res = await client.fetch('http://svc/redirect');
+    const res = await client.fetch('http://SVC/redirect#top');
     assert.equal(res.status, 200);
+    // As fetch reports them: the last URL (serialized, no fragment), and that a redirect was followed.
+    assert.equal(res.url, 'http://svc/json?from=redirect');
+    assert.equal(res.redirected, true);
+    assert.equal(res.clone().url, 'http://svc/json?from=redirect');
     assert.deepEqual(await res.json(), { path: '/json?from=redirect', n: 7 });
 
     const manual = await client.fetch('http://svc/redirect', { redirect: 'manual' });
     assert.equal(manual.status, 302);
+    assert.equal(manual.url, 'http://svc/redirect');
+    assert.equal(manual.redirected, false);
     assert.equal(manual.headers.get('location'), '/json?from=redirect');
     await rejectsWith(client.fetch('http://svc/redirect', { redirect: 'error' }), 'PROTOCOL');
   });
