@@ -30,6 +30,7 @@ const BENCHES: readonly Bench[] = [
   { name: 'chain', file: 'chain.ts' },
   { name: 'breaker-window', file: 'breaker-window.ts', full: true },
   { name: 'balance', file: 'balance.ts' },
+  { name: 'balance-sim', file: 'balance-sim.ts' },
 ];
 
 const ONLY = arg('only')?.split(',');
