@@ -147,11 +147,13 @@ function fetchCallOf(
  */
 export function toFetchResponse(
   res: XResponse,
-  hop: { readonly url: string | undefined; readonly hop: number },
+  hop: { readonly url: string | undefined; readonly hop: number; readonly spec: { readonly method: string } },
 ): Response | Promise<Response> {
   const url = hop.url ?? '';
   const redirected = hop.hop > 0;
-  if (NULL_BODY_STATUSES.has(res.status)) return new FetchResponse(res, null, url, redirected);
+  // As fetch: no body for a null-body status, nor for the answer to a HEAD request.
+  if (NULL_BODY_STATUSES.has(res.status) || hop.spec.method === 'HEAD')
+    return new FetchResponse(res, null, url, redirected);
   const body = res.body;
   if (!(body instanceof BufferedBody))
     return body.bytes().then((bytes) => new FetchResponse(res, bytes, url, redirected));

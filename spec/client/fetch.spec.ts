@@ -302,6 +302,14 @@ describe('client.fetch returns a real Response', () => {
     }
   });
 
+  test('the answer to HEAD has a null body, as fetch gives it', async () => {
+    const res = await client.fetch('http://svc/json', { method: 'HEAD' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(res.body, null);
+    assert.equal(await res.text(), '');
+  });
+
   test('redirects are followed by default, and returned with redirect: manual', async () => {
     const res = await client.fetch('http://SVC/redirect#top');
     assert.equal(res.status, 200);
