@@ -279,9 +279,27 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   cache.set(key, value);
 }
 
+/** Whether every metric of `m` is still the one registered under its name (`clear()` drops them all). */
+function stillRegistered(registry: Registry, m: Metrics): boolean {
+  const own: readonly (readonly [string, object])[] = [
+    ['http_client_request_duration_seconds', m.attemptDuration],
+    ['http_client_active_requests', m.activeGauge],
+    ['rxhttp_call_duration_seconds', m.callDuration],
+    ['rxhttp_retries_total', m.retries],
+    ['rxhttp_retry_budget_refusals_total', m.budgetRefusals],
+    ['rxhttp_fail_fast_total', m.failFast],
+    ['rxhttp_circuit_breaker_state', m.breakerState],
+    ['rxhttp_circuit_breaker_transitions_total', m.transitions],
+    ['rxhttp_group_addresses', m.groupAddresses],
+    ['rxhttp_resolver_errors_total', m.resolverErrors],
+  ];
+  return own.every(([name, metric]) => registry.getSingleMetric(name) === metric);
+}
+
 function metricsFor(registry: Registry): Metrics {
   const cached = cache.get(registry);
-  if (cached !== undefined) return cached;
+  // Once per attach: after `registry.clear()` (or a removed metric) the family is registered anew.
+  if (cached !== undefined && stillRegistered(registry, cached)) return cached;
   const registers = [registry];
 
   // Found on the registry but not in our cache: another copy of rxhttp created it; share its sources.

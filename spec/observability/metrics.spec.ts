@@ -324,6 +324,21 @@ describe('attachMetrics', () => {
     );
   });
 
+  it('registers its metrics again on a registry that was cleared since', async () => {
+    const registry = new Registry();
+    const first$ = new Subject<CallEvent>();
+    attachMetrics(first$, registry, noSources);
+    registry.clear();
+    const events$ = new Subject<CallEvent>();
+    const sub = attachMetrics(events$, registry, noSources);
+    events$.next(start({ callId: 1 }));
+    events$.next(end({ callId: 1 }, { status: 200 }));
+    const text = await registry.metrics();
+    assert.match(text, /http_client_request_duration_seconds_count\{[^}]*\} 1/);
+    sub.unsubscribe();
+    first$.complete();
+  });
+
   it('refuses a registry whose metric of the same name was made by someone else', () => {
     const registry = new Registry();
     new Counter({ name: 'rxhttp_retries_total', help: 'mine', registers: [registry] });
