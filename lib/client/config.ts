@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import type { SchedulerLike } from 'rxjs';
 import { invalidArgument } from '../errors.js';
 import type { CircuitBreakerConfig } from '../breaker/config.js';
@@ -47,7 +47,7 @@ export interface ClientConfig {
   /** @defaultValue `{ ratio: 0.2, minRetriesPerSecond: 10 }` */
   readonly retryBudget?: RetryBudgetConfig | false;
   /** Prometheus metrics into the user's registry. */
-  readonly metrics?: { readonly registry: Registry };
+  readonly metrics?: { readonly registry: Registry<RegistryContentType> };
   /** A zipkin-js Tracer. */
   readonly tracer?: unknown;
   /** Zipkin remote service name for client spans. */

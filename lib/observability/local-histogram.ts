@@ -1,4 +1,4 @@
-import type { Metric, Registry } from 'prom-client';
+import type { Metric, Registry, RegistryContentType } from 'prom-client';
 
 /** One label set of a {@link LocalHistogram}: plain numbers, bumped on the hot path. */
 export interface Series {
@@ -48,7 +48,7 @@ export class LocalHistogram {
   readonly #series = new Map<string, Series>();
 
   constructor(
-    registry: Registry,
+    registry: Registry<RegistryContentType>,
     readonly name: string,
     readonly help: string,
     readonly upperBounds: readonly number[],

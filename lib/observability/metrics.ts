@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry, type RegistryContentType } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
 import { invalidArgument } from '../errors.js';
 import type { AttemptEndEvent, AttemptStartEvent, CallEndEvent, CallEvent } from '../events/events.js';
@@ -80,7 +80,7 @@ interface Metrics {
   readonly callSeries: Map<string, Map<string, CallSlot>>;
 }
 
-const cache = new WeakMap<Registry, Metrics>();
+const cache = new WeakMap<Registry<RegistryContentType>, Metrics>();
 
 /**
  * Records the client's events into `registry` until the returned subscription is unsubscribed (or
@@ -109,7 +109,7 @@ const cache = new WeakMap<Registry, Metrics>();
  */
 export function attachMetrics(
   events$: Observable<CallEvent>,
-  registry: Registry,
+  registry: Registry<RegistryContentType>,
   sources: MetricSources,
 ): Subscription {
   const m = metricsFor(registry);
@@ -280,7 +280,7 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
 }
 
 /** Whether every metric of `m` is still the one registered under its name (`clear()` drops them all). */
-function stillRegistered(registry: Registry, m: Metrics): boolean {
+function stillRegistered(registry: Registry<RegistryContentType>, m: Metrics): boolean {
   const own: readonly (readonly [string, object])[] = [
     ['http_client_request_duration_seconds', m.attemptDuration],
     ['http_client_active_requests', m.activeGauge],
@@ -296,7 +296,7 @@ function stillRegistered(registry: Registry, m: Metrics): boolean {
   return own.every(([name, metric]) => registry.getSingleMetric(name) === metric);
 }
 
-function metricsFor(registry: Registry): Metrics {
+function metricsFor(registry: Registry<RegistryContentType>): Metrics {
   const cached = cache.get(registry);
   // Once per attach: after `registry.clear()` (or a removed metric) the family is registered anew.
   if (cached !== undefined && stillRegistered(registry, cached)) return cached;
@@ -454,7 +454,11 @@ function metricsFor(registry: Registry): Metrics {
 }
 
 /** The registry's metric of that name if rxhttp made it, else a new one; never a double registration. */
-function shared<M extends object>(registry: Registry, name: string, create: (name: string) => M): M {
+function shared<M extends object>(
+  registry: Registry<RegistryContentType>,
+  name: string,
+  create: (name: string) => M,
+): M {
   const existing = registry.getSingleMetric(name) as (Branded & object) | undefined;
   if (existing !== undefined) {
     if (existing[BRAND] !== true) {
@@ -472,7 +476,7 @@ function shared<M extends object>(registry: Registry, name: string, create: (nam
 
 /** {@link shared} for a {@link LocalHistogram}; one made by an older rxhttp (a prom-client one) is refused. */
 function sharedHistogram(
-  registry: Registry,
+  registry: Registry<RegistryContentType>,
   name: string,
   help: string,
   upperBounds: readonly number[],

@@ -47,9 +47,8 @@ function feed(
   ours: Registry<RegistryContentType>,
   reference: Registry<RegistryContentType>,
 ): { unsubscribe(): void; observeMore(): void } {
-  // attachMetrics is typed for the default (Prometheus text) registry; an OpenMetrics one works the same.
   const events$ = new Subject<CallEvent>();
-  const sub = attachMetrics(events$, ours as Registry, noSources);
+  const sub = attachMetrics(events$, ours, noSources);
   const attempts = new Histogram({
     name: ATTEMPTS,
     help: 'Duration of HTTP client attempts (one per request sent on the wire).',
