@@ -34,8 +34,9 @@ const SEEDS = count('seeds', QUICK ? 1 : 16);
 const SEED = count('seed', 1);
 /** Client time per call on top of the host's answer, ms (the real client's CPU, constant here). */
 const OVERHEAD_MS = Math.max(0, Number(arg('overhead') ?? 0.3) || 0);
-/** Calls per round, as in balance.ts; more shows the rounds' drain tail (the last slow call) shrink. */
-const CALLS = count('calls', 3_000);
+/** Calls per round: 200 per worker as in balance.ts, or `--calls` (fewer shows the drain tail grow). */
+const CALLS_ARG = arg('calls') === undefined ? undefined : count('calls', 1);
+const callsPerRound = (c: number) => CALLS_ARG ?? 200 * c;
 const FAST_MS = 2;
 const SLOW_MS = 20;
 /** Node timer granularity on the bench server: each answer is late by U[0, 1) ms. */
@@ -184,6 +185,7 @@ function simulate(who: Contender, sc: Scenario, c: number, seed: number): Sample
   for (let r = 0; r <= ROUNDS; r++) {
     now = release(now);
     const t0 = now;
+    const CALLS = callsPerRound(c);
     const latencies = new Float64Array(CALLS);
     let issued = 0;
     let done = 0;
@@ -244,7 +246,7 @@ async function main(): Promise<void> {
     `\`${['npx tsx bench/balance-sim.ts', ...process.argv.slice(2)].join(' ')}\`: a seeded discrete-event`,
     "simulation in virtual time through dist/'s `selectAddress`, balancers and `LoadStats` (no network).",
     `Hosts 2 ms (four) and 20 ms (one), each + U[0, 1) ms, + ${fmt(OVERHEAD_MS, 1)} ms client overhead;`,
-    `closed loop, ${CALLS} calls per round, one warm-up round, median of ${ROUNDS} rounds × ${SEEDS}`,
+    `closed loop, ${CALLS_ARG ?? '200 × c'} calls per round, one warm-up round, median of ${ROUNDS} rounds × ${SEEDS}`,
     `seed(s) from ${SEED}; idle ${CONTENDERS - 1} rounds' time between rounds (the interleaving of`,
     'balance.ts). Stalls: Poisson, machine-wide; calls due inside one complete at its end.',
     '',
