@@ -1,6 +1,5 @@
 import type { Observable, Subscription } from 'rxjs';
 import type zipkin from 'zipkin';
-import type { Address } from '../types.js';
 import type {
   AttemptEndEvent,
   AttemptStartEvent,
@@ -9,11 +8,15 @@ import type {
   CallStartEvent,
   FailFastEvent,
 } from '../events/events.js';
-import { b3MultiHeaders, b3SingleHeader, type B3Context } from './b3.js';
+import { b3MultiHeaders, b3SingleHeader } from './b3.js';
 import { onEvents } from '../events/bus.js';
 import { labelSafe, routeTemplate } from './redact.js';
 import { CallTable } from './call-table.js';
 import { zipkinBackend } from './zipkin-backend.js';
+import { findAttempt, note, takeAttempt, type CallTrace } from './call-trace.js';
+import type { TraceBackend } from './trace-backend.js';
+
+export type { TraceBackend } from './trace-backend.js';
 
 /** Options of {@link Tracing}. */
 export interface TracingOptions {
@@ -28,68 +31,6 @@ export interface TracingOptions {
    * four span events, and a reading costs ~0.1 µs. @defaultValue false
    */
   readonly eventsOnSystemClock?: boolean;
-}
-
-/**
- * What rxhttp needs from a tracer, and nothing more. zipkin-js has had no release since 2020, so all of
- * its use sits in {@link zipkinBackend}; another tracer would be another implementation of this.
- *
- * Recording is one call per tag or annotation, each given the timestamp taken once for the span event
- * (`now()`, or `atSystemTime()` of the event's time), so a backend can hand records straight to its
- * recorder: no intermediate tag objects, no context switch per record. Callers record only for ids
- * where `recorded(id)`, so an unsampled call costs no clock reading and no record.
- */
-export interface TraceBackend<Id> {
-  /**
-   * A new span id under the caller's current context (`parent` is that context), or a new root when
-   * no context is in scope (`parent` absent). One call, so a counting sampler is consulted once.
-   */
-  childOfCurrent(): { readonly id: Id; readonly parent?: Id };
-  newChild(parent: Id): Id;
-  propagation(id: Id): B3Context;
-  /** Whether spans of `id` are recorded (its sampling decision). */
-  recorded(id: Id): boolean;
-  /** The tracer's clock, in epoch microseconds. */
-  now(): number;
-  /** The tracer's clock at the moment `systemClock` read `epochMs`. */
-  atSystemTime(epochMs: number): number;
-  /** Starts a CLIENT span to `remote` (named by `remoteServiceName`) at `at`. */
-  startClient(id: Id, name: string, remoteServiceName: string, remote: Address, at: number): void;
-  /** Starts a local span (no kind) at `at`. */
-  startLocal(id: Id, name: string, at: number): void;
-  annotate(id: Id, value: string, at: number): void;
-  tag(id: Id, key: string, value: string, at: number): void;
-  /** Finishes the span at `at`; record its tags and annotations before. */
-  finish(id: Id, kind: 'client' | 'local', at: number): void;
-}
-
-/** An attempt span still open: attempts of one call are few, so a small array beats a Map per call. */
-interface OpenAttempt<Id> {
-  readonly attempt: number;
-  readonly id: Id;
-}
-
-/** One call's spans: the parent of its attempts and what is waiting for the next span. */
-interface CallTrace<Id> {
-  readonly callId: number;
-  /** Start order, so spans left open are finished in the order their calls started. */
-  readonly seq: number;
-  readonly parent: Id;
-  /** True when `parent` is a local root span we started (no context was current), finished at call-end. */
-  readonly ownsParent: boolean;
-  readonly method: string;
-  /** The span name: the method in lower case. */
-  readonly name: string;
-  /** The path as the first event carried it, and its route template, so an attempt reuses it. */
-  readonly rawPath: string;
-  readonly path: string;
-  readonly remoteServiceName: string;
-  /** Retry notes for the next span (the previous attempt's is already finished). */
-  pending: string[] | undefined;
-  /** The child id made while reading the caller's context, kept for the first span under `parent`. */
-  spare: Id | undefined;
-  /** Open attempt spans in start order; usually one, so it is not allocated until it is. */
-  attempts: OpenAttempt<Id> | OpenAttempt<Id>[] | undefined;
 }
 
 /**
@@ -388,35 +329,6 @@ export class Tracing {
     }
     return this.#lastName;
   }
-}
-
-/** Queues a note for the call's next span. */
-function note(call: CallTrace<unknown>, value: string): void {
-  if (call.pending === undefined) call.pending = [value];
-  else call.pending.push(value);
-}
-
-function findAttempt<Id>(open: CallTrace<Id>['attempts'], attempt: number): Id | undefined {
-  if (open === undefined) return undefined;
-  if (!Array.isArray(open)) return open.attempt === attempt ? open.id : undefined;
-  for (const entry of open) if (entry.attempt === attempt) return entry.id;
-  return undefined;
-}
-
-/** Removes the open span of `attempt` and returns its id, keeping the others in start order. */
-function takeAttempt<Id>(call: CallTrace<Id>, attempt: number): Id | undefined {
-  const open = call.attempts;
-  if (open === undefined) return undefined;
-  if (!Array.isArray(open)) {
-    if (open.attempt !== attempt) return undefined;
-    call.attempts = undefined;
-    return open.id;
-  }
-  const i = open.findIndex((entry) => entry.attempt === attempt);
-  if (i === -1) return undefined;
-  const [entry] = open.splice(i, 1);
-  if (open.length === 0) call.attempts = undefined;
-  return entry?.id;
 }
 
 /** A group name as a zipkin service name: `dns://users:80` reads better as `users:80`. */

@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type zipkin from 'zipkin';
 import { systemClock } from '../internal/clock.js';
-import type { TraceBackend } from './tracing.js';
+import type { TraceBackend } from './trace-backend.js';
 
 type ZipkinModule = typeof zipkin;
 type Decision = zipkin.option.IOption<boolean>;
