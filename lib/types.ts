@@ -30,6 +30,12 @@ export interface HostLoad {
   readonly cost: number;
   /** True once a latency sample exists. */
   readonly sampled: boolean;
+  /**
+   * Typical latency in ms: an EWMA over samples (each weighs 0.1), not over time, so one peak moves it
+   * a tenth of the way and a host that turns slow moves it within a few responses; 0 before the
+   * first sample. Set by the client's statistics; optional for loads built elsewhere.
+   */
+  readonly typical?: number;
 }
 
 /** What a balancer learns for one pick. */

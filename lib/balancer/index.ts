@@ -7,8 +7,14 @@ import { RoundRobinBalancer } from './round-robin.js';
 import { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
 
 export { PANIC_REPICKS, selectAddress, type CandidateState } from './eligible.js';
-export { DEFAULT_STATS_WINDOW_MS, LoadStats, type HostStats, type LoadStatsOptions } from './load-stats.js';
-export { P2CEwmaBalancer, UNSAMPLED_PENALTY, ewmaLoad } from './p2c-ewma.js';
+export {
+  DEFAULT_STATS_WINDOW_MS,
+  LoadStats,
+  TYPICAL_WEIGHT,
+  type HostStats,
+  type LoadStatsOptions,
+} from './load-stats.js';
+export { P2CEwmaBalancer, UNSAMPLED_PENALTY, ewmaLoad, type P2CEwmaOptions } from './p2c-ewma.js';
 export { P2CBalancer, p2cPick } from './p2c.js';
 export { RandomBalancer } from './random.js';
 export { RoundRobinBalancer } from './round-robin.js';

@@ -9,6 +9,9 @@ import { onEvents } from '../events/bus.js';
 /** Span of the rolling ok / error / timeout counts, ms (two half-width buckets). @defaultValue 20_000 */
 export const DEFAULT_STATS_WINDOW_MS = 20_000;
 
+/** Weight of each latency sample in {@link HostLoad.typical}. */
+export const TYPICAL_WEIGHT = 0.1;
+
 /** Options of {@link LoadStats}. */
 export interface LoadStatsOptions {
   /** Decay time constant τ of the peak-EWMA latency, ms. @defaultValue 10_000 */
@@ -39,6 +42,8 @@ interface HostRecord {
   cost: number;
   stamp: number;
   sampled: boolean;
+  /** EWMA of latency over samples, ms: see {@link HostLoad.typical}. */
+  typical: number;
   /** Start of the current count bucket; the previous bucket is the half-window before it. */
   bucketStart: number;
   ok: number;
@@ -51,7 +56,7 @@ interface HostRecord {
   dropped: boolean;
 }
 
-const NO_LOAD: HostLoad = Object.freeze({ outstanding: 0, cost: 0, sampled: false });
+const NO_LOAD: HostLoad = Object.freeze({ outstanding: 0, cost: 0, sampled: false, typical: 0 });
 const NO_STATS: HostStats = Object.freeze({
   outstanding: 0,
   latencyMs: 0,
@@ -119,6 +124,8 @@ export class LoadStats {
     // Failed attempts count too (Finagle): a host that times out must look slow, not unmeasured.
     rec.cost = nextCost(rec.cost, rec.stamp, e.durationMs, e.time, this.#decayMs);
     if (e.time > rec.stamp) rec.stamp = e.time;
+    const x = e.durationMs > 0 ? e.durationMs : 0;
+    rec.typical = rec.sampled ? rec.typical + TYPICAL_WEIGHT * (x - rec.typical) : x;
     rec.sampled = true;
     this.#roll(rec, e.time);
     if (e.errorCode !== undefined || (e.status !== undefined && e.status >= 500)) {
@@ -158,7 +165,7 @@ export class LoadStats {
     }
     const elapsed = now - rec.stamp;
     const cost = elapsed > 0 ? rec.cost * Math.exp(-elapsed / this.#decayMs) : rec.cost;
-    return { outstanding: rec.outstanding, cost, sampled: rec.sampled };
+    return { outstanding: rec.outstanding, cost, sampled: rec.sampled, typical: rec.typical };
   }
 
   /** Statistics of the host with this `addressKey`, for `group.health$` and the dashboard. */
@@ -196,6 +203,7 @@ function newRecord(now: number): HostRecord {
     cost: 0,
     stamp: now,
     sampled: false,
+    typical: 0,
     bucketStart: now,
     ok: 0,
     errors: 0,

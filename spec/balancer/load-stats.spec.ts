@@ -93,7 +93,7 @@ describe('LoadStats', () => {
 
   it('reports zeroes, unsampled, for an unknown host', () => {
     const { stats } = setup();
-    assert.deepEqual(stats.load(A), { outstanding: 0, cost: 0, sampled: false });
+    assert.deepEqual(stats.load(A), { outstanding: 0, cost: 0, sampled: false, typical: 0 });
     assert.deepEqual(stats.host('nope:1'), {
       outstanding: 0,
       latencyMs: 0,
@@ -109,10 +109,11 @@ describe('LoadStats', () => {
     events.next(start(A, 0));
     assert.equal(stats.load(A).sampled, false, 'in flight, no sample yet');
     events.next(end(A, 30, 30, { status: 200 }));
-    assert.deepEqual(stats.load(A, 30), { outstanding: 0, cost: 30, sampled: true });
+    assert.deepEqual(stats.load(A, 30), { outstanding: 0, cost: 30, sampled: true, typical: 30 });
     events.next(start(A, 40));
     events.next(end(A, 340, 300, { status: 200 }));
     assert.equal(stats.load(A, 340).cost, 300, 'jumps to the peak');
+    assert.ok(Math.abs(stats.load(A, 340).typical! - 57) < 1e-9, 'the typical moves a tenth of the way');
     const tau = stats.load(A, 10_340).cost;
     assert.ok(Math.abs(tau - 300 / Math.E) < 1e-9, `decays with τ: ${tau}`);
     clock.t = 10_340;
@@ -128,7 +129,7 @@ describe('LoadStats', () => {
     events.next(start(B, 0));
     events.next(start(B, 0));
     events.next(end(B, 5_000, 5_000, { errorCode: 'ABORTED', cancelled: true }));
-    assert.deepEqual(stats.load(B, 5_000), { outstanding: 1, cost: 0, sampled: false });
+    assert.deepEqual(stats.load(B, 5_000), { outstanding: 1, cost: 0, sampled: false, typical: 0 });
     assert.equal(stats.host(addressKey(B)).errors, 0);
   });
 

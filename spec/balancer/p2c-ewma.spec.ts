@@ -4,6 +4,7 @@ import { LoadStats } from '../../lib/balancer/load-stats.js';
 import { P2CEwmaBalancer, UNSAMPLED_PENALTY, ewmaLoad } from '../../lib/balancer/p2c-ewma.js';
 import { P2CBalancer } from '../../lib/balancer/p2c.js';
 import { RoundRobinBalancer } from '../../lib/balancer/round-robin.js';
+import { isXhttpError } from '../../lib/errors.js';
 import { addressKey } from '../../lib/events/events.js';
 import { seededRandom } from '../../lib/internal/random.js';
 import type { Address, HostLoad, LoadBalancer, PickContext } from '../../lib/types.js';
@@ -25,6 +26,81 @@ describe('ewmaLoad', () => {
         ewmaLoad({ outstanding: 1, cost: 0, sampled: false }),
     );
     assert.ok(UNSAMPLED_PENALTY > ewmaLoad({ outstanding: 10_000, cost: 60_000, sampled: true }));
+  });
+});
+
+describe('ewmaLoad with a typical cap', () => {
+  it('caps the peak at cap × typical, and leaves it alone without a cap or a typical', () => {
+    const paused = { outstanding: 2, cost: 15, sampled: true, typical: 4 };
+    assert.equal(ewmaLoad(paused), 45, "Finagle's formula without a cap");
+    assert.equal(ewmaLoad(paused, 1.5), 18, 'min(15, 1.5 × 4) × 3');
+    assert.equal(ewmaLoad({ outstanding: 2, cost: 5, sampled: true, typical: 4 }, 1.5), 15, 'below the cap');
+    assert.equal(ewmaLoad({ outstanding: 2, cost: 15, sampled: true }, 1.5), 45, 'no typical: no cap');
+    assert.equal(
+      ewmaLoad({ outstanding: 1, cost: 0, sampled: false, typical: 0 }, 1.5),
+      UNSAMPLED_PENALTY + 1,
+    );
+  });
+
+  it('refuses a cap that is not a finite number ≥ 1, naming the field', () => {
+    for (const typicalCap of [0.5, 0, -1, Number.NaN, Number.POSITIVE_INFINITY, '2' as unknown as number])
+      assert.throws(
+        () => new P2CEwmaBalancer({ typicalCap }),
+        (e: unknown) => isXhttpError(e) && e.code === 'INVALID_ARGUMENT' && e.field === 'typicalCap',
+      );
+    assert.doesNotThrow(() => new P2CEwmaBalancer({ typicalCap: 1 }));
+  });
+
+  it('after a pause inflated a fast host, still prefers it to an idle slow host; plain p2c-ewma does not', () => {
+    const [fast, slow] = hosts(2) as [Address, Address];
+    let t = 0;
+    const stats = new LoadStats({ now: () => t, setTimer: () => assert.fail('no timers') });
+    const base = { group: 'g', method: 'GET', attempt: 1, path: '/' } as const;
+    let callId = 0;
+    const sample = (a: Address, ms: number) => {
+      const key = addressKey(a);
+      const id = ++callId;
+      stats.update({ ...base, type: 'attempt-start', time: t, callId: id, address: a, key, breakerKey: key });
+      t += ms;
+      stats.update({
+        ...base,
+        type: 'attempt-end',
+        time: t,
+        callId: id,
+        address: a,
+        key,
+        breakerKey: key,
+        durationMs: ms,
+        status: 200,
+        cancelled: false,
+        verdict: 'success',
+      });
+    };
+    for (let i = 0; i < 20; i++) sample(fast, 3);
+    for (let i = 0; i < 20; i++) sample(slow, 20);
+    sample(fast, 15); // a machine pause: one response 12 ms late
+    // Two calls in flight on the fast host, none on the slow one.
+    for (let i = 0; i < 2; i++) {
+      const key = addressKey(fast);
+      stats.update({
+        ...base,
+        type: 'attempt-start',
+        time: t,
+        callId: ++callId,
+        address: fast,
+        key,
+        breakerKey: key,
+      });
+    }
+    const ctx: PickContext = { now: t, random: seededRandom(3), attempt: 1, load: (a) => stats.load(a, t) };
+    // Plain: 15 × 3 = 45 against 20 × 1; capped: min(15, 1.5 × 4.2) × 3 ≈ 18.9 against 20.
+    assert.equal(new P2CEwmaBalancer().pick([fast, slow], ctx), slow);
+    assert.equal(new P2CEwmaBalancer({ typicalCap: 1.5 }).pick([fast, slow], ctx), fast);
+    // A host that turns slow raises its typical within a few responses: after 10 at 20 ms the cap no
+    // longer hides the peak.
+    for (let i = 0; i < 10; i++) sample(fast, 20);
+    const load = stats.load(fast, t);
+    assert.equal(ewmaLoad(load, 1.5), load.cost * (load.outstanding + 1));
   });
 });
 
