@@ -46,13 +46,22 @@ const FAST_MS = 2;
 const SLOW_MS = 20;
 const SLOW = 4; // index of the slow backend
 
+/** The opt-in `new P2CEwmaBalancer({ typicalCap: 1.5 })`: not Finagle's formula, not the default. */
+const CAPPED = 'p2c-ewma, typical cap 1.5 (opt-in)';
 type Contender =
-  'round-robin' | 'random' | 'p2c' | 'p2c-ewma' | 'undici BalancedPool' | 'all-healthy (p2c-ewma)';
+  | 'round-robin'
+  | 'random'
+  | 'p2c'
+  | 'p2c-ewma'
+  | typeof CAPPED
+  | 'undici BalancedPool'
+  | 'all-healthy (p2c-ewma)';
 const CLOSED: readonly Contender[] = [
   'round-robin',
   'random',
   'p2c',
   'p2c-ewma',
+  CAPPED,
   'undici BalancedPool',
   'all-healthy (p2c-ewma)',
 ];
@@ -77,7 +86,12 @@ function caller(name: Contender, ports: readonly number[]): Caller {
       close: () => pool.close(),
     };
   }
-  const loadBalancer = name === 'all-healthy (p2c-ewma)' ? 'p2c-ewma' : name;
+  const loadBalancer =
+    name === 'all-healthy (p2c-ewma)'
+      ? 'p2c-ewma'
+      : name === CAPPED
+        ? new rx.P2CEwmaBalancer({ typicalCap: 1.5 })
+        : name;
   const client = new rx.Client({ requestTimeout: 10_000 });
   const group = new rx.AddressGroup(`static://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, {
     loadBalancer,
@@ -246,25 +260,29 @@ async function main(): Promise<void> {
         '',
       );
       const base = 'all-healthy (p2c-ewma)';
-      const p99x = ratio('p2c-ewma', base, (s) => s.p99);
-      const rpsx = ratio('p2c-ewma', base, (s) => s.rps);
-      const share = m('p2c-ewma', (s) => s.slowShare);
-      const vsBp = ratio('p2c-ewma', 'undici BalancedPool', (s) => s.p99);
+      // The issue's targets are p2c-ewma's (the default); the opt-in cap is measured against the same
+      // lines, labelled as such, for the decision on leaving Finagle's formula.
+      for (const n of ['p2c-ewma', CAPPED] as const) {
+        const p99x = ratio(n, base, (s) => s.p99);
+        const rpsx = ratio(n, base, (s) => s.rps);
+        const share = m(n, (s) => s.slowShare);
+        const vsBp = ratio(n, 'undici BalancedPool', (s) => s.p99);
+        verdicts.push(
+          verdict(p99x <= 1.5, `c = ${c}: ${n} p99 ≤ 1.5× all-healthy p99`, `${fmt(p99x)}×`),
+          verdict(rpsx >= 0.9, `c = ${c}: ${n} throughput ≥ 0.9× all-healthy`, `${fmt(rpsx)}×`),
+          verdict(share <= 0.015, `c = ${c}: ${n} slow-host share ≤ 1.5 %`, `${fmt(100 * share, 2)} %`),
+          verdict(vsBp <= 0.25, `c = ${c}: ${n} p99 ≤ 0.25× BalancedPool p99`, `${fmt(vsBp)}×`),
+        );
+      }
       const p2cBp = ratio('p2c', 'undici BalancedPool', (s) => s.rps);
-      verdicts.push(
-        verdict(p99x <= 1.5, `c = ${c}: p2c-ewma p99 ≤ 1.5× all-healthy p99`, `${fmt(p99x)}×`),
-        verdict(rpsx >= 0.9, `c = ${c}: p2c-ewma throughput ≥ 0.9× all-healthy`, `${fmt(rpsx)}×`),
-        verdict(share <= 0.015, `c = ${c}: p2c-ewma slow-host share ≤ 1.5 %`, `${fmt(100 * share, 2)} %`),
-        verdict(vsBp <= 0.25, `c = ${c}: p2c-ewma p99 ≤ 0.25× BalancedPool p99`, `${fmt(vsBp)}×`),
-        verdict(p2cBp >= 2, `c = ${c}: p2c throughput ≥ 2× BalancedPool`, `${fmt(p2cBp)}×`),
-      );
+      verdicts.push(verdict(p2cBp >= 2, `c = ${c}: p2c throughput ≥ 2× BalancedPool`, `${fmt(p2cBp)}×`));
     }
 
     const rate = 1_000;
     const seconds = QUICK ? 1.5 : 4;
     const openNames: Contender[] = QUICK
       ? ['round-robin', 'p2c-ewma']
-      : ['round-robin', 'random', 'p2c', 'p2c-ewma', 'undici BalancedPool'];
+      : ['round-robin', 'random', 'p2c', 'p2c-ewma', CAPPED, 'undici BalancedPool'];
     const open = new Map<Contender, { inTime: number; slowShare: number }[]>(openNames.map((n) => [n, []]));
     const openRounds = QUICK ? 1 : 3;
     await stalls.take();
@@ -296,7 +314,7 @@ async function main(): Promise<void> {
       stallLine(openStalls),
       '',
     );
-    for (const n of (['p2c', 'p2c-ewma'] as const).filter((x) => open.has(x))) {
+    for (const n of (['p2c', 'p2c-ewma', CAPPED] as const).filter((x) => open.has(x))) {
       const v = om(n, (s) => s.inTime);
       verdicts.push(
         verdict(v >= 0.999, `open loop: ${n} completes ≥ 99.9 % in time`, `${fmt(100 * v, 2)} %`),
