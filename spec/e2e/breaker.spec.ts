@@ -88,9 +88,20 @@ describe('circuit breakers end to end, on real loopback servers', () => {
       `# fail-fast median ${med.toFixed(3)} ms, max ${Math.max(...took).toFixed(3)} ms over 20 calls`,
     );
     assert.ok(med < 5, `median fail-fast ${med.toFixed(3)} ms`);
+    // client.fetch and request() with redirect 'follow' run through the redirect sink: the same fail fast.
+    c.register('bad', g);
+    const viaSink: Promise<unknown>[] = [
+      c.fetch('http://bad/'),
+      c.request({ group: g, path: '/' }, { redirect: 'follow' }),
+    ];
+    for (const p of viaSink) {
+      const r = await outcome(p);
+      assert.ok(typeof r === 'object' && r !== null && 'code' in r, 'the call failed');
+      assert.equal(r.code, 'FAIL_FAST');
+    }
     assert.equal(bad.hits, hits, 'no request reached the host');
     assert.equal(log.of('attempt-start').length, startsBefore, 'no attempt was even started');
-    assert.equal(log.of('fail-fast').length, 20);
+    assert.equal(log.of('fail-fast').length, 22);
     assert.equal(states.state(bad.hostPort), 'open');
     log.stop();
     states.stop();
