@@ -65,19 +65,20 @@ export class RedirectSink<T> implements CallSink {
 
   next(res: XResponse): void {
     let next: CallSpec | undefined;
+    let url: string | undefined;
     try {
       next = nextHop(this.spec, res, this.hop, this.route);
       if (next === undefined) {
         this.resolve(this.finish(res, this));
         return;
       }
+      // nextHop parsed the location already; this URL is only what a fetch Response reports.
+      if (this.url !== undefined) url = new URL(res.headers['location'] as string, this.url).href;
     } catch (error) {
+      // Nothing thrown here may reach the Call that reported: it settles this call's Promise instead.
       this.reject(error);
       return;
     }
-    // nextHop parsed the location already; this URL is only what a fetch Response reports.
-    const url =
-      this.url === undefined ? undefined : new URL(res.headers['location'] as string, this.url).href;
     new RedirectSink(
       next,
       this.hop + 1,
