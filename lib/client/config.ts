@@ -3,7 +3,12 @@ import type { SchedulerLike } from 'rxjs';
 import { invalidArgument } from '../errors.js';
 import type { CircuitBreakerConfig } from '../breaker/config.js';
 import type { RetryBudgetConfig } from '../resilience/retry-budget.js';
-import { checkOptions, optionalDuration, optionalPositiveInt } from '../internal/validate.js';
+import {
+  checkOptions,
+  optionalDuration,
+  optionalPositiveDuration,
+  optionalPositiveInt,
+} from '../internal/validate.js';
 import { normalizeHeaders } from './headers.js';
 
 /** Deadline for a whole call, retries and back-off included, ms. */
@@ -81,6 +86,8 @@ const CONFIG_KEYS = [
   'scheduler',
   'random',
 ];
+/** What 0 means for `headersTimeout` and `bodyTimeout`, as validation messages say it. */
+const NO_LIMIT = 'no limit';
 const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'checkServerIdentity'];
 
 /** Validated config with defaults applied (breaker and budget resolved by their modules). */
@@ -103,7 +110,8 @@ export interface ResolvedConfig {
 /** Validates `config`; throws `INVALID_ARGUMENT` naming the field at fault. */
 export function resolveConfig(config: ClientConfig): ResolvedConfig {
   checkOptions(config, CONFIG_KEYS, '');
-  const requestTimeout = positive(config.requestTimeout, 'requestTimeout') ?? DEFAULT_REQUEST_TIMEOUT;
+  const requestTimeout =
+    optionalPositiveDuration(config.requestTimeout, 'requestTimeout') ?? DEFAULT_REQUEST_TIMEOUT;
   if (config.metrics !== undefined) {
     checkOptions(config.metrics, ['registry'], 'metrics');
     const r = config.metrics.registry as unknown as Record<string, unknown> | undefined;
@@ -135,20 +143,16 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
   }
   return {
     requestTimeout,
-    connectTimeout: positive(config.connectTimeout, 'connectTimeout') ?? DEFAULT_CONNECT_TIMEOUT,
-    headersTimeout: optionalDuration(config.headersTimeout, 'headersTimeout') ?? requestTimeout,
-    bodyTimeout: optionalDuration(config.bodyTimeout, 'bodyTimeout') ?? DEFAULT_BODY_TIMEOUT,
-    keepAliveTimeout: positive(config.keepAliveTimeout, 'keepAliveTimeout') ?? DEFAULT_KEEP_ALIVE_TIMEOUT,
+    connectTimeout: optionalPositiveDuration(config.connectTimeout, 'connectTimeout') ?? DEFAULT_CONNECT_TIMEOUT,
+    // 0 turns these two phase limits off, as in undici; the call's deadline still applies.
+    headersTimeout: optionalDuration(config.headersTimeout, 'headersTimeout', NO_LIMIT) ?? requestTimeout,
+    bodyTimeout: optionalDuration(config.bodyTimeout, 'bodyTimeout', NO_LIMIT) ?? DEFAULT_BODY_TIMEOUT,
+    keepAliveTimeout:
+      optionalPositiveDuration(config.keepAliveTimeout, 'keepAliveTimeout') ?? DEFAULT_KEEP_ALIVE_TIMEOUT,
     connections: optionalPositiveInt(config.connections, 'connections', 65_536) ?? DEFAULT_CONNECTIONS,
     // Frozen: calls without headers of their own share this record.
     headers:
       config.headers === undefined ? NO_HEADERS : Object.freeze(normalizeHeaders(config.headers, 'headers')),
     tls: config.tls,
   };
-}
-
-function positive(value: unknown, field: string): number | undefined {
-  const v = optionalDuration(value, field);
-  if (v === 0) throw invalidArgument(field, 'must be greater than 0');
-  return v;
 }
