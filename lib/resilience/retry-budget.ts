@@ -26,11 +26,21 @@ const MAX_WITHDRAWAL = SCALE * 1e9;
 
 const KEYS = ['ratio', 'minRetriesPerSecond', 'ttl'];
 
-/** Client-wide retry budget (`ClientConfig.retryBudget`), after Finagle's `RetryBudget`. */
+/**
+ * Client-wide retry budget (`ClientConfig.retryBudget`), after Finagle's `RetryBudget`: retries
+ * may add about `ratio` × the calls of the last `ttl` ms, plus `minRetriesPerSecond`. A retry the
+ * budget refuses is not made (a `retry-refused` event, reason `budget`); the call ends with its
+ * last outcome. Transparent retries of connect failures never draw on it.
+ *
+ * @example
+ * ```ts
+ * new Client({ retryBudget: { ratio: 0.1, minRetriesPerSecond: 5 } });
+ * ```
+ */
 export interface RetryBudgetConfig {
   /** Retries allowed per recent call, in [0, 1]; 0 leaves only the minimum. @defaultValue 0.2 */
   readonly ratio?: number;
-  /** Retries per second allowed regardless of traffic. @defaultValue 10 */
+  /** Retries per second allowed regardless of traffic, a finite number ≥ 0. @defaultValue 10 */
   readonly minRetriesPerSecond?: number;
   /** How long a call counts towards the budget, ms, 1 000 to 60 000. @defaultValue 10_000 */
   readonly ttl?: number;
