@@ -193,7 +193,8 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
   }
   return {
     requestTimeout,
-    connectTimeout: optionalPositiveDuration(config.connectTimeout, 'connectTimeout') ?? DEFAULT_CONNECT_TIMEOUT,
+    connectTimeout:
+      optionalPositiveDuration(config.connectTimeout, 'connectTimeout') ?? DEFAULT_CONNECT_TIMEOUT,
     // 0 turns these two phase limits off, as in undici; the call's deadline still applies.
     headersTimeout: optionalDuration(config.headersTimeout, 'headersTimeout', NO_LIMIT) ?? requestTimeout,
     bodyTimeout: optionalDuration(config.bodyTimeout, 'bodyTimeout', NO_LIMIT) ?? DEFAULT_BODY_TIMEOUT,

@@ -33,7 +33,10 @@ test('timeout: -1 and timeout: 0 get one story, naming the value', async () => {
 test('retry.timeoutPerAttempt follows the same rule as timeout', async () => {
   for (const v of [-1, 0]) {
     assert.equal(
-      await callMessage({ retry: { maxAttempts: 2, timeoutPerAttempt: v } }, 'options.retry.timeoutPerAttempt'),
+      await callMessage(
+        { retry: { maxAttempts: 2, timeoutPerAttempt: v } },
+        'options.retry.timeoutPerAttempt',
+      ),
       `invalid options.retry.timeoutPerAttempt: must be a positive number of milliseconds, at most 2147483647 (got ${v})`,
     );
   }
@@ -41,7 +44,10 @@ test('retry.timeoutPerAttempt follows the same rule as timeout', async () => {
 
 test('back-off delays may be 0 (retry at once); a negative one gets the shared duration message', async () => {
   assert.equal(
-    await callMessage({ retry: { maxAttempts: 2, backoff: { maxDelay: -1 } } }, 'options.retry.backoff.maxDelay'),
+    await callMessage(
+      { retry: { maxAttempts: 2, backoff: { maxDelay: -1 } } },
+      'options.retry.backoff.maxDelay',
+    ),
     'invalid options.retry.backoff.maxDelay: must be a number of milliseconds from 0 to 2147483647 (got -1)',
   );
 });

@@ -20,7 +20,10 @@ test('a static target with a path says it takes no path and names the path, not 
   assert.match(m, /static:\/\/ target takes no path/);
   assert.match(m, /'\/api'/);
   assert.doesNotMatch(m, /port/);
-  assert.match(messageFor('static://10.0.0.1:80,10.0.0.2:80/v1/users'), /takes no path \(got '\/v1\/users' after 10\.0\.0\.2:80\)/);
+  assert.match(
+    messageFor('static://10.0.0.1:80,10.0.0.2:80/v1/users'),
+    /takes no path \(got '\/v1\/users' after 10\.0\.0\.2:80\)/,
+  );
 });
 
 test('http(s) and dns targets with a path get the same story', () => {
