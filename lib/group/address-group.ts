@@ -64,7 +64,7 @@ export interface AddressGroupOptions {
   readonly name?: string;
   /** Scheduler for refresh timers (virtual in specs). @defaultValue asyncScheduler */
   readonly scheduler?: SchedulerLike;
-  /** Random source for jitter and random balancers. @defaultValue Math.random */
+  /** Uniform random in [0, 1) for the jitter of resolver retries. @defaultValue Math.random */
   readonly random?: () => number;
 }
 
