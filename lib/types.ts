@@ -354,6 +354,7 @@ export interface XResponse {
 
 /** Health of one host, as on `group.health$` and the dashboard. */
 export interface HostHealth {
+  /** The host. */
   readonly address: Address;
   /** `host:port`, IPv6 in brackets. */
   readonly key: AddressKey;

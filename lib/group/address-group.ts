@@ -192,6 +192,7 @@ export class AddressGroup implements GroupLike {
     return this.#list.value;
   }
 
+  /** True once `close()` was called: calls through the group then fail. */
   get closed(): boolean {
     return this.#closed;
   }
