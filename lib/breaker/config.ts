@@ -5,6 +5,7 @@ import {
   optionalDuration,
   optionalPositiveDuration,
   optionalRatio,
+  describeValue,
 } from '../internal/validate.js';
 import type { Address, AttemptOutcome, XRequest } from '../types.js';
 
@@ -111,7 +112,7 @@ const KEYS = [
 function optionalCount(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw invalidArgument(field, 'must be a non-negative integer');
+    throw invalidArgument(field, `must be an integer from 0 up (got ${describeValue(value)})`);
   return value;
 }
 

@@ -2,7 +2,7 @@ import type { Observable, Subscription } from 'rxjs';
 import { invalidArgument } from '../errors.js';
 import type { CallEvent } from '../events/events.js';
 import type { Clock } from '../internal/clock.js';
-import { checkOptions, optionalRatio } from '../internal/validate.js';
+import { checkOptions, describeValue, optionalRatio } from '../internal/validate.js';
 import { onEvents } from '../events/bus.js';
 
 /** Share of recent calls that may be retried on top of them (Finagle's `percentCanRetry`). */
@@ -70,7 +70,10 @@ export function resolveRetryBudget(
   const own = (k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
   const min = own('minRetriesPerSecond');
   if (min !== undefined && (typeof min !== 'number' || !Number.isFinite(min) || min < 0))
-    throw invalidArgument(`${field}.minRetriesPerSecond`, 'must be a finite number ≥ 0');
+    throw invalidArgument(
+      `${field}.minRetriesPerSecond`,
+      `must be a number from 0 up, retries per second (got ${describeValue(min)})`,
+    );
   const ttl = own('ttl');
   if (
     ttl !== undefined &&
@@ -78,7 +81,7 @@ export function resolveRetryBudget(
   )
     throw invalidArgument(
       `${field}.ttl`,
-      `must be a number of ms from ${MIN_RETRY_BUDGET_TTL} to ${MAX_RETRY_BUDGET_TTL}`,
+      `must be a number of milliseconds from ${MIN_RETRY_BUDGET_TTL} to ${MAX_RETRY_BUDGET_TTL} (got ${describeValue(ttl)})`,
     );
   return {
     ratio: optionalRatio(own('ratio'), `${field}.ratio`) ?? DEFAULT_RETRY_BUDGET_RATIO,

@@ -158,3 +158,21 @@ test('headersTimeout and bodyTimeout take 0 as "no limit", and their message say
     await new Client({ [field]: 0 }).close();
   }
 });
+
+test('retry budget and breaker counts say their range and what they got', () => {
+  assert.equal(
+    configMessage({ retryBudget: { ttl: 500 } }, 'retryBudget.ttl'),
+    'invalid retryBudget.ttl: must be a number of milliseconds from 1000 to 60000 (got 500)',
+  );
+  assert.match(
+    configMessage({ retryBudget: { minRetriesPerSecond: -1 } }, 'retryBudget.minRetriesPerSecond'),
+    /from 0 up, retries per second \(got -1\)/,
+  );
+  assert.equal(
+    configMessage(
+      { circuitBreaker: { minimumRequestThreshold: 2.5 } },
+      'circuitBreaker.minimumRequestThreshold',
+    ),
+    'invalid circuitBreaker.minimumRequestThreshold: must be an integer from 0 up (got 2.5)',
+  );
+});
