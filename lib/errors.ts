@@ -26,15 +26,22 @@ export type ErrorCode =
   | 'RESPONSE_TOO_LARGE'
   | 'PROTOCOL';
 
-/** Which deadline a {@link TimeoutError} reports. */
+/**
+ * Which deadline a {@link TimeoutError} reports: `call` (the call's `timeout`, retries included),
+ * `attempt` (`retry.timeoutPerAttempt`), `connect` (`connectTimeout`), `headers` (`headersTimeout`)
+ * or `body` (`bodyTimeout`, silence between chunks).
+ */
 export type TimeoutPhase = 'call' | 'attempt' | 'connect' | 'headers' | 'body';
 
 const BRAND = Symbol.for('rxhttp.XhttpError');
 
 /** Options accepted by every rxhttp error constructor. */
 export interface XhttpErrorOptions {
+  /** The underlying error (an undici or Node error), kept as `error.cause`. */
   readonly cause?: unknown;
+  /** The server the failing attempt went to. */
   readonly address?: Address;
+  /** Attempts made before the failure. */
   readonly attempts?: number;
   /** The config field, option or argument at fault (for `INVALID_ARGUMENT`). */
   readonly field?: string;
@@ -49,9 +56,13 @@ export interface XhttpErrorOptions {
  * ```
  */
 export class XhttpError extends Error {
+  /** Stable code: branch on it, not on the message (see {@link ErrorCode}). */
   readonly code: ErrorCode;
+  /** The server of the failing attempt, when one was picked. */
   readonly address?: Address;
+  /** Attempts the call made, the failing one included; absent for errors before any call. */
   attempts?: number;
+  /** For `INVALID_ARGUMENT`: the config field, option or argument at fault (`options.timeout`, `target`). */
   readonly field?: string;
   readonly [BRAND] = true;
 
@@ -65,7 +76,10 @@ export class XhttpError extends Error {
   }
 }
 
-/** Thrown by a call whose every candidate address has an open circuit breaker. */
+/**
+ * Code `FAIL_FAST`: every candidate address of the call's group has an open circuit breaker, so
+ * nothing was sent. Not retried; try again after the breakers' `circuitOpenWindow`.
+ */
 export class FailFastError extends XhttpError {
   constructor(message = 'circuit breaker open for every candidate address', options: XhttpErrorOptions = {}) {
     super('FAIL_FAST', message, options);
@@ -74,10 +88,16 @@ export class FailFastError extends XhttpError {
 }
 
 /**
- * A deadline passed. Not rxjs's `TimeoutError`: import ours as
+ * Code `TIMEOUT`: a deadline passed; `phase` says which. Not rxjs's `TimeoutError`: import ours as
  * `import { TimeoutError as XTimeoutError } from 'rxhttp'` when both are in scope.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof XTimeoutError && e.phase === 'call') metrics.deadlineExceeded.inc();
+ * ```
  */
 export class TimeoutError extends XhttpError {
+  /** Which deadline passed. */
   readonly phase: TimeoutPhase;
   constructor(phase: TimeoutPhase, ms: number, options: XhttpErrorOptions = {}) {
     super('TIMEOUT', `${phase} timeout after ${ms} ms`, options);

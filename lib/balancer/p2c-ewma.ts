@@ -44,7 +44,7 @@ export interface P2CEwmaOptions {
    * turns slow raises its typical within a few responses (outstanding counts steer meanwhile). It also
    * lets a host that was slow win traffic back in a fraction of a second instead of ~10 s. What it
    * gives up: a host whose _tail_ is slow (say 10 % of calls at 100 ms) is costed near the cap × its
-   * mean, not at its peak. bench/balance.ts and bench/balance-sim.ts measure 1.5.
+   * mean, not at its peak. The project's balance benchmarks use 1.5.
    * Must be ≥ 1. @defaultValue undefined (no cap: Finagle's peak EWMA)
    */
   readonly typicalCap?: number;
@@ -54,7 +54,7 @@ export interface P2CEwmaOptions {
  * `p2c-ewma` (the default): power of two choices on peak-EWMA latency × (outstanding + 1), after
  * Finagle's `P2CPeakEwma`.
  *
- * The cost jumps to any latency peak and decays over τ = 10 s (see `peak-ewma.ts`), so a host that
+ * The cost jumps to any latency peak and decays over τ = 10 s (Finagle's peak EWMA), so a host that
  * turns slow (GC, overload) loses traffic within a request or two and wins it back only as it proves
  * fast again; multiplying by outstanding keeps a fast host from being flooded. O(1) per pick.
  * `new P2CEwmaBalancer({ typicalCap: 1.5 })` caps the peak at 1.5× the typical latency (see

@@ -30,7 +30,7 @@ interface Entry {
  * chain asks {@link CircuitBreakers.tryAcquire} before each attempt.
  *
  * Idle breakers cost nothing: there are no timers; time is read from the clock only when an event
- * or a request arrives, and OPEN → HALF_OPEN happens lazily (see `reducer.ts`). An unknown key is a
+ * or a request arrives, and OPEN → HALF_OPEN happens lazily, in the breaker's pure reducer. An unknown key is a
  * closed breaker with an empty window; its entry is made by its first attempt.
  *
  * @example

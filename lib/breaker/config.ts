@@ -5,12 +5,17 @@ import {
   optionalDuration,
   optionalPositiveDuration,
   optionalRatio,
+  describeValue,
 } from '../internal/validate.js';
 import type { Address, AttemptOutcome, XRequest } from '../types.js';
 
 /**
- * Circuit-breaker settings, Armeria's parameter for parameter (see `API.md`). Every field is
- * optional; {@link resolveBreakerConfig} fills in the defaults below.
+ * Circuit-breaker settings (`ClientConfig.circuitBreaker`), Armeria's parameter for parameter. Every
+ * field is optional; {@link resolveBreakerConfig} fills in the defaults below. A breaker opens when,
+ * over the sliding window, failures / total exceed `failureRateThreshold` and total reaches
+ * `minimumRequestThreshold`; while open, calls whose every candidate is open fail with `FAIL_FAST`
+ * without sending; after `circuitOpenWindow` one trial request per `trialRequestInterval` decides
+ * whether it closes again. A cancelled attempt counts neither way.
  *
  * @example
  * ```ts
@@ -20,19 +25,29 @@ import type { Address, AttemptOutcome, XRequest } from '../types.js';
 export interface CircuitBreakerConfig {
   /** Open when failures / total over the window exceed this (strictly). @defaultValue 0.5 */
   readonly failureRateThreshold?: number;
-  /** …and the window holds at least this many results. @defaultValue 10 */
+  /** …and the window holds at least this many results (an integer ≥ 0). @defaultValue 10 */
   readonly minimumRequestThreshold?: number;
-  /** Half-open admits one trial per this many ms. @defaultValue 3_000 */
+  /** Half-open admits one trial per this many ms; 0 allowed. @defaultValue 3_000 */
   readonly trialRequestInterval?: number;
-  /** Time open, rejecting every request, before the next request becomes a trial. @defaultValue 10_000 */
+  /** Time open, ms, rejecting every request, before the next request becomes a trial; 0 allowed. @defaultValue 10_000 */
   readonly circuitOpenWindow?: number;
-  /** Span of the sliding counter, ms. @defaultValue 20_000 */
+  /** Span of the sliding counter, ms; a positive number. @defaultValue 20_000 */
   readonly counterSlidingWindow?: number;
-  /** Bucket width of the sliding counter: counts refresh at most this often, ms. @defaultValue 1_000 */
+  /** Bucket width of the sliding counter, ms: counts refresh at most this often; positive, at most `counterSlidingWindow`. @defaultValue 1_000 */
   readonly counterUpdateInterval?: number;
-  /** Says which outcomes count as failures. @defaultValue {@link defaultIsFailure} */
+  /**
+   * Says which outcomes count as failures. @defaultValue a 5xx status, or a `CONNECT`, `RESET`,
+   * `TIMEOUT` (any phase) or `PROTOCOL` error ({@link defaultIsFailure})
+   */
   readonly isFailure?: (outcome: AttemptOutcome) => boolean;
-  /** Names the breaker an attempt belongs to. @defaultValue {@link defaultBreakerKey} (`host:port`) */
+  /**
+   * Names the breaker an attempt belongs to; the request it gets has the path without its query.
+   * @defaultValue `host:port` of the address, one breaker per host ({@link defaultBreakerKey})
+   * @example
+   * ```ts
+   * key: (req, address) => `${address.host}:${address.port}${req.path?.startsWith('/slow') ? '/slow' : ''}`
+   * ```
+   */
   readonly key?: (req: XRequest, address: Address) => string;
 }
 
@@ -97,7 +112,7 @@ const KEYS = [
 function optionalCount(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw invalidArgument(field, 'must be a non-negative integer');
+    throw invalidArgument(field, `must be an integer from 0 up (got ${describeValue(value)})`);
   return value;
 }
 

@@ -50,11 +50,27 @@ const NUMERIC_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i;
  * ```
  */
 export class Client {
-  /** Every attempt start and end, retry, fail-fast, breaker transition and resolver update. */
+  /**
+   * Every call start and end, attempt start and end, retry scheduled or refused, fail-fast, breaker
+   * transition and resolver update, as they happen (hot: no replay). Never holds header values or
+   * query strings. Completes on `close()`.
+   *
+   * @example
+   * ```ts
+   * client.events$.pipe(filter((e) => e.type === 'breaker-transition')).subscribe((e) => log(e.breakerKey, e.to));
+   * ```
+   */
   readonly events$: Observable<CallEvent>;
-  /** Breaker state per key; replays the current map. */
+  /**
+   * Breaker state per key (`host:port` by default); replays the current map and emits on each
+   * change. An empty map, once, when breakers are turned off.
+   */
   readonly breakers$: Observable<ReadonlyMap<string, BreakerSnapshot>>;
-  /** One current-value view of the whole client; replays the present, costs nothing unobserved. */
+  /**
+   * One current-value view of the whole client: every group and host, call rate, error %, latency
+   * percentiles, retries and fail-fasts per second. Replays the present to a new subscriber, then
+   * updates at most every 250 ms on traffic and every second while observed.
+   */
   readonly health$: Observable<ClientHealth>;
 
   readonly #config: ResolvedConfig;
@@ -149,7 +165,15 @@ export class Client {
   }
 
   /**
-   * Names a group, so `client.fetch('http://name/path')` and `request$({ url })` go through it.
+   * Names a group, so `client.fetch('http://name/path')`, `request$({ url: 'http://name/path' })`
+   * and `get(name, path)` go through it: existing fetch code changes one identifier. Names are
+   * host-like (`[A-Za-z0-9_.-]`, case-insensitive); registering a name again replaces it.
+   *
+   * @example
+   * ```ts
+   * client.register('users', new AddressGroup('dns+srv://_http._tcp.users.svc.cluster.local'));
+   * const res = await client.fetch('http://users/users/42');
+   * ```
    */
   register(name: string, group: GroupLike): this {
     if (typeof name !== 'string' || !NAME.test(name))
@@ -170,7 +194,17 @@ export class Client {
     return this.#groupsChanged.value;
   }
 
-  /** Sends `req`; emits one response (any status) and completes. Cold; unsubscribe cancels. */
+  /**
+   * Sends `req`; emits one response (any status) and completes, or errors with an `XhttpError`.
+   * Cold: nothing is sent until subscribed, and each subscription is a new call; unsubscribing
+   * cancels it. Invalid arguments are an `INVALID_ARGUMENT` error notification.
+   *
+   * @example
+   * ```ts
+   * client.request$({ method: 'DELETE', group: users, path: '/users/42' }, { retry: { maxAttempts: 2 } })
+   *   .subscribe({ next: (res) => console.log(res.status), error: (e: XhttpError) => console.error(e.code) });
+   * ```
+   */
   request$(req: XRequest, options?: CallOptions): Observable<XResponse> {
     return new Observable<XResponse>((subscriber) => {
       const spec = this.#spec(req, options);
@@ -197,12 +231,20 @@ export class Client {
     );
   }
 
-  /** GET `path` from `group` (an AddressGroup or a registered name). */
+  /** GET `path` (with its query, percent-encoded) from `group`, an AddressGroup or a registered name. See {@link Client.request$}. */
   get$(group: GroupLike | string, path: string, options?: CallOptions): Observable<XResponse> {
     return this.request$({ method: 'GET', group: this.#groupArg(group), path }, options);
   }
 
-  /** POST `body` with `contentType`. Not retried unless it provably never reached a server (or `retryNonIdempotent`). */
+  /**
+   * POST `body` with `contentType`. Not retried unless the failure proves it never reached a server,
+   * or `retry.retryNonIdempotent` is true.
+   *
+   * @example
+   * ```ts
+   * client.post$(orders, '/orders', 'application/json', JSON.stringify(order));
+   * ```
+   */
   post$(
     group: GroupLike | string,
     path: string,
@@ -213,7 +255,7 @@ export class Client {
     return this.request$(this.#postRequest(group, path, contentType, body), options);
   }
 
-  /** POST an `application/x-www-form-urlencoded` body. */
+  /** POST `data` as an `application/x-www-form-urlencoded` body (values must be strings). */
   postForm$(
     group: GroupLike | string,
     path: string,
@@ -314,7 +356,16 @@ export class Client {
 
   /**
    * WHATWG fetch through rxhttp's chain: `http://name/path` goes through the group registered as
-   * `name`; other URLs go to that origin. Follows redirects by default, as fetch does.
+   * `name`; other URLs go to that origin. Follows redirects by default, as fetch does. `init` takes
+   * fetch's options (`method`, `headers`, `body`, `signal`, `redirect`; browser-only ones are
+   * ignored) and the {@link CallOptions} (`retry`, `timeout`, …). A 4xx or 5xx resolves; a
+   * transport failure rejects with an `XhttpError` (not a `TypeError`).
+   *
+   * @example
+   * ```ts
+   * const res = await client.fetch('http://users/users/42', { retry: { maxAttempts: 3 } });
+   * const user = await res.json();
+   * ```
    */
   fetch(input: string | URL | Request, init?: RequestInit & CallOptions): Promise<Response> {
     let call: FetchCall | Promise<FetchCall>;
@@ -344,7 +395,12 @@ export class Client {
 
   readonly #routeUrl = (url: string): { group: GroupLike; target: string } => this.#route({ url });
 
-  /** Releases every connection, timer and subscription; in-flight calls fail with `ABORTED`. */
+  /**
+   * Releases every connection, timer and subscription and completes `events$`, `breakers$` and
+   * `health$`; in-flight calls fail with `ABORTED`, and later calls with `INVALID_ARGUMENT`. Closes
+   * the groups the client built itself (from URLs); an `AddressGroup` you built stays yours to
+   * close. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -3,7 +3,12 @@ import type { SchedulerLike } from 'rxjs';
 import { invalidArgument } from '../errors.js';
 import type { CircuitBreakerConfig } from '../breaker/config.js';
 import type { RetryBudgetConfig } from '../resilience/retry-budget.js';
-import { checkOptions, optionalDuration, optionalPositiveInt } from '../internal/validate.js';
+import {
+  checkOptions,
+  optionalDuration,
+  optionalPositiveDuration,
+  optionalPositiveInt,
+} from '../internal/validate.js';
 import { normalizeHeaders } from './headers.js';
 
 /** Deadline for a whole call, retries and back-off included, ms. */
@@ -19,43 +24,93 @@ export const DEFAULT_CONNECTIONS = 128;
 /** Largest buffered response body, bytes (64 MiB). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-/** TLS settings passed to undici's connector. Verification is always on. */
+/**
+ * TLS settings for `https` groups, passed to undici's connector. Certificate verification is always
+ * on; there is no switch to turn it off.
+ *
+ * @example
+ * ```ts
+ * new Client({ tls: { ca: readFileSync('ca.pem'), cert: readFileSync('client.pem'), key: readFileSync('client.key') } });
+ * ```
+ */
 export interface TlsOptions {
+  /** Trusted CA certificates (PEM). @defaultValue Node's bundled root CAs */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** Client certificate (PEM), for mutual TLS. */
   readonly cert?: string | Buffer;
+  /** Private key of `cert` (PEM). */
   readonly key?: string | Buffer;
+  /** SNI and verification name, when it differs from the address's host (as for IP addresses). */
   readonly servername?: string;
+  /** Extra check of the server's certificate: return an `Error` to refuse it. @defaultValue Node's `tls.checkServerIdentity` */
   readonly checkServerIdentity?: (host: string, cert: unknown) => Error | undefined;
 }
 
-/** Client-wide settings; see API.md for the contract. */
+/**
+ * Client-wide settings, all optional (the full table is in docs/api.md). Durations are in
+ * milliseconds, at most 2147483647. Invalid settings throw `XhttpError` `INVALID_ARGUMENT` from
+ * `new Client()`, with `field` naming the setting.
+ *
+ * @example
+ * ```ts
+ * const client = new Client({
+ *   requestTimeout: 5_000,
+ *   connectTimeout: 1_000,
+ *   headers: { 'user-agent': 'orders/1.4' },
+ *   circuitBreaker: { failureRateThreshold: 0.3 },
+ *   metrics: { registry },
+ * });
+ * ```
+ */
 export interface ClientConfig {
-  /** @defaultValue 30_000 */
+  /**
+   * Default deadline of a whole call, ms: every attempt, back-off delay and buffered body read
+   * included; a positive number. A call's `timeout` option overrides it. @defaultValue 30_000
+   */
   readonly requestTimeout?: number;
-  /** @defaultValue 10_000 */
+  /** Longest TCP + TLS connect, per attempt, ms; a positive number. @defaultValue 10_000 */
   readonly connectTimeout?: number;
-  /** @defaultValue requestTimeout */
+  /**
+   * Longest wait for the response headers once the request is sent, per attempt, ms. 0 means no
+   * limit of its own (the call's deadline still applies). @defaultValue the `requestTimeout`
+   */
   readonly headersTimeout?: number;
-  /** @defaultValue 30_000 */
+  /**
+   * Longest silence between two body chunks, per attempt, ms. 0 means no limit of its own (the
+   * call's deadline still applies to buffered bodies). @defaultValue 30_000
+   */
   readonly bodyTimeout?: number;
-  /** @defaultValue 4_000 */
+  /** How long an idle pooled connection is kept open, ms; a positive number. @defaultValue 4_000 */
   readonly keepAliveTimeout?: number;
-  /** @defaultValue 128 */
+  /** Most connections per origin (host:port), an integer from 1 to 65536. @defaultValue 128 */
   readonly connections?: number;
-  /** Breaker settings, or `false` to remove the gate. @defaultValue enabled */
+  /**
+   * Circuit-breaker settings (one breaker per `host:port` by default), or `false` to turn breakers
+   * off. @defaultValue enabled, with the {@link CircuitBreakerConfig} defaults
+   */
   readonly circuitBreaker?: CircuitBreakerConfig | false;
-  /** @defaultValue `{ ratio: 0.2, minRetriesPerSecond: 10 }` */
+  /**
+   * Limit on retries across the whole client, or `false` for none.
+   * @defaultValue `{ ratio: 0.2, minRetriesPerSecond: 10, ttl: 10_000 }`
+   */
   readonly retryBudget?: RetryBudgetConfig | false;
-  /** Prometheus metrics into the user's registry. */
+  /**
+   * Prometheus metrics (OpenTelemetry HTTP client names) registered in the given prom-client
+   * registry. No label holds a path, query or header value. @defaultValue none
+   */
   readonly metrics?: { readonly registry: Registry<RegistryContentType> };
-  /** A zipkin-js Tracer. */
+  /** A zipkin-js `Tracer`: one CLIENT span per attempt, B3 headers propagated. @defaultValue none */
   readonly tracer?: unknown;
-  /** Zipkin remote service name for client spans. */
+  /** Zipkin remote service name for client spans. @defaultValue the group's name */
   readonly remoteServiceName?: string;
-  /** Also write the single `b3` header. @defaultValue false */
+  /** Also write the single `b3` header besides the multi-header B3 form. @defaultValue false */
   readonly b3Single?: boolean;
-  /** Default request headers. */
+  /**
+   * Headers sent with every call; a call's own headers win. Names are case-insensitive; framing
+   * headers (`content-length`, `connection`, …) are refused. @defaultValue none
+   */
   readonly headers?: Record<string, string>;
+  /** TLS settings for `https` groups. @defaultValue system CAs, verification on */
   readonly tls?: TlsOptions;
   /** Time source for every timer and time stamp (virtual in specs). @defaultValue native timers */
   readonly scheduler?: SchedulerLike;
@@ -81,6 +136,8 @@ const CONFIG_KEYS = [
   'scheduler',
   'random',
 ];
+/** What 0 means for `headersTimeout` and `bodyTimeout`, as validation messages say it. */
+const NO_LIMIT = 'no limit';
 const TLS_KEYS = ['ca', 'cert', 'key', 'servername', 'checkServerIdentity'];
 
 /** Validated config with defaults applied (breaker and budget resolved by their modules). */
@@ -103,7 +160,8 @@ export interface ResolvedConfig {
 /** Validates `config`; throws `INVALID_ARGUMENT` naming the field at fault. */
 export function resolveConfig(config: ClientConfig): ResolvedConfig {
   checkOptions(config, CONFIG_KEYS, '');
-  const requestTimeout = positive(config.requestTimeout, 'requestTimeout') ?? DEFAULT_REQUEST_TIMEOUT;
+  const requestTimeout =
+    optionalPositiveDuration(config.requestTimeout, 'requestTimeout') ?? DEFAULT_REQUEST_TIMEOUT;
   if (config.metrics !== undefined) {
     checkOptions(config.metrics, ['registry'], 'metrics');
     const r = config.metrics.registry as unknown as Record<string, unknown> | undefined;
@@ -135,20 +193,17 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
   }
   return {
     requestTimeout,
-    connectTimeout: positive(config.connectTimeout, 'connectTimeout') ?? DEFAULT_CONNECT_TIMEOUT,
-    headersTimeout: optionalDuration(config.headersTimeout, 'headersTimeout') ?? requestTimeout,
-    bodyTimeout: optionalDuration(config.bodyTimeout, 'bodyTimeout') ?? DEFAULT_BODY_TIMEOUT,
-    keepAliveTimeout: positive(config.keepAliveTimeout, 'keepAliveTimeout') ?? DEFAULT_KEEP_ALIVE_TIMEOUT,
+    connectTimeout:
+      optionalPositiveDuration(config.connectTimeout, 'connectTimeout') ?? DEFAULT_CONNECT_TIMEOUT,
+    // 0 turns these two phase limits off, as in undici; the call's deadline still applies.
+    headersTimeout: optionalDuration(config.headersTimeout, 'headersTimeout', NO_LIMIT) ?? requestTimeout,
+    bodyTimeout: optionalDuration(config.bodyTimeout, 'bodyTimeout', NO_LIMIT) ?? DEFAULT_BODY_TIMEOUT,
+    keepAliveTimeout:
+      optionalPositiveDuration(config.keepAliveTimeout, 'keepAliveTimeout') ?? DEFAULT_KEEP_ALIVE_TIMEOUT,
     connections: optionalPositiveInt(config.connections, 'connections', 65_536) ?? DEFAULT_CONNECTIONS,
     // Frozen: calls without headers of their own share this record.
     headers:
       config.headers === undefined ? NO_HEADERS : Object.freeze(normalizeHeaders(config.headers, 'headers')),
     tls: config.tls,
   };
-}
-
-function positive(value: unknown, field: string): number | undefined {
-  const v = optionalDuration(value, field);
-  if (v === 0) throw invalidArgument(field, 'must be greater than 0');
-  return v;
 }

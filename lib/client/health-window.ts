@@ -46,8 +46,11 @@ interface Bucket {
 
 /** Latency percentiles in ms; 0 when no call ended in the window. */
 export interface LatencyPercentiles {
+  /** Median, ms. */
   readonly p50: number;
+  /** 90th percentile, ms. */
   readonly p90: number;
+  /** 99th percentile, ms. */
   readonly p99: number;
 }
 

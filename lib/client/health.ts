@@ -39,13 +39,17 @@ export interface TrafficHealth {
   readonly errorPercent: number;
   /** Call latency percentiles, ms, retries and back-off included. */
   readonly latencyMs: LatencyPercentiles;
+  /** Retries scheduled per second. */
   readonly retriesPerSecond: number;
+  /** Calls failed fast (every breaker open) per second. */
   readonly failFastPerSecond: number;
 }
 
 /** Health of one group on `client.health$`. */
 export interface GroupHealth extends TrafficHealth {
+  /** The group's name (its `name` option, or its target). */
   readonly name: string;
+  /** One row per current address of the group. */
   readonly hosts: readonly HostHealthRow[];
   /** p90 call latency of each of the last 60 seconds, ms, oldest first; 0 for a quiet second. */
   readonly sparkline: readonly number[];
@@ -57,6 +61,7 @@ export interface ClientHealth extends TrafficHealth {
   readonly time: number;
   /** Span of the rates, error % and percentiles, ms. */
   readonly windowMs: number;
+  /** Every group the client has called or registered. */
   readonly groups: readonly GroupHealth[];
 }
 

@@ -21,9 +21,9 @@ export interface DashboardOptions {
   readonly port?: number;
   /** Interface to bind. @defaultValue '127.0.0.1' */
   readonly host?: string;
-  /** @defaultValue 1_000 */
+  /** Least time between two updates on `/events`, ms; positive. @defaultValue 1_000 */
   readonly updateIntervalMs?: number;
-  /** @defaultValue 15_000 */
+  /** Interval of the comment heartbeat that keeps `/events` open through proxies, ms; positive. @defaultValue 15_000 */
   readonly heartbeatMs?: number;
 }
 
@@ -37,6 +37,7 @@ export interface Dashboard {
 
 /** What the dashboard reads: anything with a `health$`, such as a `Client`. */
 export interface HealthSource {
+  /** Replays the current view to each subscriber, as `client.health$` does. */
   readonly health$: Observable<ClientHealth>;
 }
 

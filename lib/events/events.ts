@@ -21,7 +21,9 @@ export type CallEvent =
   | ResolverErrorEvent;
 
 interface CallScoped {
+  /** The client clock's time of the event, ms. */
   readonly time: number;
+  /** Identifies the call among this client's calls (1, 2, …). */
   readonly callId: number;
   /** Group name (its `name` option, or the target). */
   readonly group: string;
@@ -32,15 +34,20 @@ interface CallScoped {
 /** A call was subscribed to. */
 export interface CallStartEvent extends CallScoped {
   readonly type: 'call-start';
+  /** Request path, without the query. */
   readonly path: string;
 }
 
 /** A call settled: response, error, or cancellation. */
 export interface CallEndEvent extends CallScoped {
   readonly type: 'call-end';
+  /** From subscription to settling, ms. */
   readonly durationMs: number;
+  /** Attempts made. */
   readonly attempts: number;
+  /** Status of the emitted response, when `outcome` is `ok`. */
   readonly status?: number;
+  /** Code of the error, when `outcome` is `error`. */
   readonly errorCode?: ErrorCode;
   /** `ok`: a response was emitted (any status); `error`: the call failed; `cancelled`: unsubscribed. */
   readonly outcome: 'ok' | 'error' | 'cancelled';
@@ -49,8 +56,10 @@ export interface CallEndEvent extends CallScoped {
 /** One attempt goes on the wire to `address`. */
 export interface AttemptStartEvent extends CallScoped {
   readonly type: 'attempt-start';
+  /** 1-based attempt number; 2 and up carry the `x-rxhttp-attempt` request header. */
   readonly attempt: number;
   readonly address: Address;
+  /** `host:port` of the address, IPv6 in brackets. */
   readonly key: AddressKey;
   /** Circuit-breaker key for this attempt (default `host:port`). */
   readonly breakerKey: string;
@@ -64,9 +73,13 @@ export interface AttemptEndEvent extends CallScoped {
   readonly address: Address;
   readonly key: AddressKey;
   readonly breakerKey: string;
+  /** Time the attempt took, ms. */
   readonly durationMs: number;
+  /** Response status, when headers arrived. */
   readonly status?: number;
+  /** Code of the attempt's error, if it failed. */
   readonly errorCode?: ErrorCode;
+  /** Which deadline passed, when `errorCode` is `TIMEOUT`. */
   readonly timeoutPhase?: TimeoutPhase;
   /** Unsubscribed or aborted by the caller (or superseded): neither success nor failure. */
   readonly cancelled: boolean;
@@ -89,7 +102,9 @@ export interface RetryScheduledEvent extends CallScoped {
 /** A retry that the policy wanted was not made. */
 export interface RetryRefusedEvent extends CallScoped {
   readonly type: 'retry-refused';
+  /** The attempt that was not made. */
   readonly attempt: number;
+  /** `budget`: the client's retry budget was spent; `deadline`: the retry could not start before the call's deadline. */
   readonly reason: 'budget' | 'deadline';
 }
 
@@ -121,6 +136,7 @@ export interface ResolverErrorEvent {
   readonly type: 'resolver-error';
   readonly time: number;
   readonly group: string;
+  /** The error's code (`NO_ADDRESS` for an empty answer, a DNS code such as `ENOTFOUND`, …). */
   readonly errorCode: string;
   readonly message: string;
 }

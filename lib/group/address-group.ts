@@ -26,23 +26,45 @@ export const DEFAULT_MIN_TTL = 1_000;
 /** Upper clamp on DNS TTL refresh, ms. */
 export const DEFAULT_MAX_TTL = 300_000;
 
-/** Options of {@link AddressGroup}. */
+/**
+ * Options of {@link AddressGroup}, all optional. Invalid options throw `INVALID_ARGUMENT` naming
+ * `options.<name>`.
+ *
+ * @example
+ * ```ts
+ * new AddressGroup('dns://users.internal:8080', {
+ *   loadBalancer: 'round-robin',
+ *   dnsServers: ['127.0.0.1:5353'],
+ *   minTtl: 5_000,
+ *   name: 'users',
+ * });
+ * ```
+ */
 export interface AddressGroupOptions {
-  /** @defaultValue 'p2c-ewma' */
+  /**
+   * How each attempt picks an address: a built-in name or your own {@link LoadBalancer}.
+   * @defaultValue 'p2c-ewma'
+   */
   readonly loadBalancer?: LoadBalancerName | LoadBalancer;
   /** Protocol for resolved addresses. @defaultValue 'http' (or the target's, for http(s):// targets) */
   readonly protocol?: 'http' | 'https';
-  /** DNS servers such as `['127.0.0.1:5353']`. @defaultValue the system's */
+  /** DNS servers for `dns://` and `dns+srv://` targets: IP addresses with an optional `:port`, such as `['127.0.0.1:5353']`. @defaultValue the system's */
   readonly dnsServers?: readonly string[];
-  /** @defaultValue 1_000 */
+  /**
+   * Shortest time between two DNS lookups, ms, whatever the records' TTL says; from 0 (follow the
+   * TTL, never more often than every 50 ms). @defaultValue 1_000
+   */
   readonly minTtl?: number;
-  /** @defaultValue 300_000 */
+  /**
+   * Longest time between two DNS lookups, ms, however long the TTL; records without a TTL (TXT,
+   * SRV) are re-read every 30 s clamped to `[minTtl, maxTtl]`. At least `minTtl`. @defaultValue 300_000
+   */
   readonly maxTtl?: number;
   /** Label in metrics, traces and the dashboard. @defaultValue the target */
   readonly name?: string;
   /** Scheduler for refresh timers (virtual in specs). @defaultValue asyncScheduler */
   readonly scheduler?: SchedulerLike;
-  /** Random source for jitter and random balancers. @defaultValue Math.random */
+  /** Uniform random in [0, 1) for the jitter of resolver retries. @defaultValue Math.random */
   readonly random?: () => number;
 }
 
@@ -70,13 +92,20 @@ export type HealthView = (group: AddressGroup) => Observable<readonly HostHealth
  * ```
  */
 export class AddressGroup implements GroupLike {
+  /** Label in events, metrics, traces and the dashboard: the `name` option, or the target. */
   readonly name: string;
+  /** The target string as given. */
   readonly target: string;
+  /** Protocol of every address of the group. */
   readonly protocol: 'http' | 'https';
+  /** This group's balancer instance (a fresh one per group for a built-in name). */
   readonly balancer: LoadBalancer;
   /** Replays the current list (once resolved) and emits on change only. */
   readonly addresses$: Observable<readonly Address[]>;
-  /** Resolves at the first resolution. */
+  /**
+   * Resolves at the first non-empty resolution (at once for `static://` and `http(s)://`); rejects
+   * with `NO_ADDRESS` if the group is closed first. Calls wait for it on their own, within their deadline.
+   */
   readonly ready: Promise<void>;
   /** Health of each host, as the clients using this group see it. */
   readonly health$: Observable<readonly HostHealth[]>;
@@ -158,11 +187,12 @@ export class AddressGroup implements GroupLike {
     }).subscribe((list) => this.#publish(list));
   }
 
-  /** The current list (empty before the first resolution). */
+  /** The current list (empty before the first resolution); a failed or empty re-resolution keeps the last good list. */
   get addresses(): readonly Address[] {
     return this.#list.value;
   }
 
+  /** True once `close()` was called: calls through the group then fail. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -177,7 +207,10 @@ export class AddressGroup implements GroupLike {
     if (!this.#closed) this.#healthView.next(view);
   }
 
-  /** Stops resolving and completes every stream. */
+  /**
+   * Stops resolving and completes every stream. A group you built is yours to close (after the
+   * clients using it); groups a client built itself from URLs are closed by `client.close()`.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -9,9 +9,9 @@ const IPV6 = /^[0-9A-Fa-f:.]+$/;
 
 /** Validates a port number (1–65535). */
 export function parsePort(text: string, field: string): number {
-  if (!/^\d{1,5}$/.test(text)) throw invalidArgument(field, 'port must be an integer 1-65535');
-  const port = Number(text);
-  if (port < 1 || port > 65535) throw invalidArgument(field, 'port must be an integer 1-65535');
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : 0;
+  if (port < 1 || port > 65535)
+    throw invalidArgument(field, `port must be an integer from 1 to 65535 (got '${text.slice(0, 16)}')`);
   return port;
 }
 

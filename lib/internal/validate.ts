@@ -16,26 +16,51 @@ export function checkOptions(value: unknown, allowed: readonly string[], field: 
 /** Longest delay a Node timer honours (a longer one fires at once). */
 export const MAX_DURATION = 2_147_483_647;
 
-/** A duration in ms: finite, ≥ 0 and at most 2^31−1, or undefined. */
-export function optionalDuration(value: unknown, field: string): number | undefined {
+/**
+ * What a user gave, for a message: a number as written (`-1`, `NaN`, `Infinity`), anything else by
+ * its kind only (`a string`), so a message never echoes a value that might be a secret.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const kind = typeof value;
+  return kind === 'object' ? 'an object' : `a ${kind}`;
+}
+
+/**
+ * A duration in ms that may be 0: finite, from 0 to 2^31−1, or undefined. `zero` says what 0 means
+ * for this field (`'no limit'`), so the message tells the user; one message for every bad value.
+ */
+export function optionalDuration(value: unknown, field: string, zero?: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DURATION)
-    throw invalidArgument(field, 'must be a non-negative number of ms, at most 2^31-1');
+    throw invalidArgument(
+      field,
+      `must be a number of milliseconds from 0${zero === undefined ? '' : ` (${zero})`} to ${MAX_DURATION} (got ${describeValue(value)})`,
+    );
   return value;
 }
 
-/** A strictly positive duration in ms, or undefined. */
+/**
+ * A strictly positive duration in ms, or undefined. 0 and negatives get the same message: for these
+ * fields 0 is not "off", it is as wrong as -1.
+ */
 export function optionalPositiveDuration(value: unknown, field: string): number | undefined {
-  const v = optionalDuration(value, field);
-  if (v === 0) throw invalidArgument(field, 'must be greater than 0');
-  return v;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_DURATION)
+    throw invalidArgument(
+      field,
+      `must be a positive number of milliseconds, at most ${MAX_DURATION} (got ${describeValue(value)})`,
+    );
+  return value;
 }
 
 /** A number in [0, 1], or undefined. */
 export function optionalRatio(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
-    throw invalidArgument(field, 'must be a number in [0, 1]');
+    throw invalidArgument(field, `must be a number from 0 to 1 (got ${describeValue(value)})`);
   return value;
 }
 
@@ -47,6 +72,6 @@ export function optionalPositiveInt(
 ): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max)
-    throw invalidArgument(field, `must be an integer from 1 to ${max}`);
+    throw invalidArgument(field, `must be an integer from 1 to ${max} (got ${describeValue(value)})`);
   return value;
 }

@@ -10,6 +10,7 @@ export type RxHttpBody = RequestBody | ArrayBuffer | ArrayBufferView | object | 
 
 /** A request as {@link RxHttpService.request} takes it: an `XRequest` whose body may be JSON. */
 export interface RxHttpRequest extends Omit<XRequest, 'body'> {
+  /** Strings, bytes and `URLSearchParams` as they are; other objects as JSON. */
   readonly body?: RxHttpBody;
 }
 

@@ -1,5 +1,5 @@
 /**
- * `rxhttp/nest`: rxhttp as a drop-in for `@nestjs/axios` (Nest 11 on Node 20; Nest 10 also fits).
+ * `rxhttp/nest`: rxhttp as a drop-in for `@nestjs/axios` (NestJS 11: the peer range is `^11`).
  * Loads `reflect-metadata`; the core entry `rxhttp` never loads anything of Nest.
  *
  * @example

@@ -20,9 +20,14 @@ export interface RxHttpModuleOptions extends ClientConfig {
 
 /** For `registerAsync({ useClass })` / `forRootAsync({ useExisting })`, like `HttpModuleOptionsFactory`. */
 export interface RxHttpOptionsFactory {
+  /** The module options, or a Promise of them. */
   createRxHttpOptions(): RxHttpModuleOptions | Promise<RxHttpModuleOptions>;
 }
 
+/**
+ * Nest's generated module builder. `RXHTTP_MODULE_OPTIONS` is the injection token of the resolved
+ * {@link RxHttpModuleOptions}: `@Inject(RXHTTP_MODULE_OPTIONS) options: RxHttpModuleOptions`.
+ */
 export const {
   ConfigurableModuleClass: RxHttpConfigurableModule,
   MODULE_OPTIONS_TOKEN: RXHTTP_MODULE_OPTIONS,

@@ -8,7 +8,7 @@ import { LocalHistogram, type Series } from './local-histogram.js';
 /**
  * The metric family rxhttp registers once per prom-client registry and every attached client shares:
  * the histograms, counters and scrape-time gauges, the sources those gauges read, and the lookup
- * caches of the hot path (see `metrics.ts`). Shared across copies of rxhttp through branded metrics.
+ * caches of the hot path (used by `attachMetrics`). Shared across copies of rxhttp through branded metrics.
  */
 
 /** OpenTelemetry's advice for `http.client.request.duration`, in seconds. */

@@ -1,5 +1,5 @@
 import { invalidArgument } from '../errors.js';
-import { checkOptions } from '../internal/validate.js';
+import { checkOptions, optionalDuration } from '../internal/validate.js';
 import type { BackoffOptions, Jitter } from '../types.js';
 
 /** Delay before the first retry, before jitter, ms. */
@@ -77,10 +77,8 @@ const DEFAULT_BACKOFF: ResolvedBackoff = Object.freeze({
 });
 
 function delay(value: unknown, field: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_DELAY)
-    throw invalidArgument(field, `must be a number of ms from 0 to ${MAX_TIMER_DELAY}`);
-  return value;
+  // 0 is a valid delay (retry at once); the shared helper gives every duration field one message.
+  return optionalDuration(value, field);
 }
 
 /**

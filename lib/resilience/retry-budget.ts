@@ -2,7 +2,7 @@ import type { Observable, Subscription } from 'rxjs';
 import { invalidArgument } from '../errors.js';
 import type { CallEvent } from '../events/events.js';
 import type { Clock } from '../internal/clock.js';
-import { checkOptions, optionalRatio } from '../internal/validate.js';
+import { checkOptions, describeValue, optionalRatio } from '../internal/validate.js';
 import { onEvents } from '../events/bus.js';
 
 /** Share of recent calls that may be retried on top of them (Finagle's `percentCanRetry`). */
@@ -26,11 +26,21 @@ const MAX_WITHDRAWAL = SCALE * 1e9;
 
 const KEYS = ['ratio', 'minRetriesPerSecond', 'ttl'];
 
-/** Client-wide retry budget (`ClientConfig.retryBudget`), after Finagle's `RetryBudget`. */
+/**
+ * Client-wide retry budget (`ClientConfig.retryBudget`), after Finagle's `RetryBudget`: retries
+ * may add about `ratio` × the calls of the last `ttl` ms, plus `minRetriesPerSecond`. A retry the
+ * budget refuses is not made (a `retry-refused` event, reason `budget`); the call ends with its
+ * last outcome. Transparent retries of connect failures never draw on it.
+ *
+ * @example
+ * ```ts
+ * new Client({ retryBudget: { ratio: 0.1, minRetriesPerSecond: 5 } });
+ * ```
+ */
 export interface RetryBudgetConfig {
   /** Retries allowed per recent call, in [0, 1]; 0 leaves only the minimum. @defaultValue 0.2 */
   readonly ratio?: number;
-  /** Retries per second allowed regardless of traffic. @defaultValue 10 */
+  /** Retries per second allowed regardless of traffic, a finite number ≥ 0. @defaultValue 10 */
   readonly minRetriesPerSecond?: number;
   /** How long a call counts towards the budget, ms, 1 000 to 60 000. @defaultValue 10_000 */
   readonly ttl?: number;
@@ -60,7 +70,10 @@ export function resolveRetryBudget(
   const own = (k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
   const min = own('minRetriesPerSecond');
   if (min !== undefined && (typeof min !== 'number' || !Number.isFinite(min) || min < 0))
-    throw invalidArgument(`${field}.minRetriesPerSecond`, 'must be a finite number ≥ 0');
+    throw invalidArgument(
+      `${field}.minRetriesPerSecond`,
+      `must be a number from 0 up, retries per second (got ${describeValue(min)})`,
+    );
   const ttl = own('ttl');
   if (
     ttl !== undefined &&
@@ -68,7 +81,7 @@ export function resolveRetryBudget(
   )
     throw invalidArgument(
       `${field}.ttl`,
-      `must be a number of ms from ${MIN_RETRY_BUDGET_TTL} to ${MAX_RETRY_BUDGET_TTL}`,
+      `must be a number of milliseconds from ${MIN_RETRY_BUDGET_TTL} to ${MAX_RETRY_BUDGET_TTL} (got ${describeValue(ttl)})`,
     );
   return {
     ratio: optionalRatio(own('ratio'), `${field}.ratio`) ?? DEFAULT_RETRY_BUDGET_RATIO,

@@ -1,7 +1,7 @@
 import { invalidArgument, type XhttpError } from '../errors.js';
-import { checkOptions, optionalPositiveInt } from '../internal/validate.js';
+import { checkOptions, optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
 import type { AttemptOutcome, RetryOptions } from '../types.js';
-import { MAX_TIMER_DELAY, resolveBackoff, type ResolvedBackoff } from './backoff.js';
+import { resolveBackoff, type ResolvedBackoff } from './backoff.js';
 
 /**
  * Most attempts one call may make. More is never a recovery strategy, only load: a typo such as
@@ -154,20 +154,16 @@ export function resolveRetryOptions(
   const retryOn = ownValue(o, 'retryOn');
   if (retryOn !== undefined && typeof retryOn !== 'function')
     throw invalidArgument(`${field}.retryOn`, 'must be a function');
-  const timeoutPerAttempt = ownValue(o, 'timeoutPerAttempt');
-  if (
-    timeoutPerAttempt !== undefined &&
-    (typeof timeoutPerAttempt !== 'number' || !(timeoutPerAttempt > 0) || timeoutPerAttempt > MAX_TIMER_DELAY)
-  )
-    throw invalidArgument(
-      `${field}.timeoutPerAttempt`,
-      `must be a number of ms greater than 0, at most ${MAX_TIMER_DELAY}`,
-    );
+  // One story for 0, negatives and non-numbers: an attempt needs time to run; no option means no limit.
+  const timeoutPerAttempt = optionalPositiveDuration(
+    ownValue(o, 'timeoutPerAttempt'),
+    `${field}.timeoutPerAttempt`,
+  );
   return {
     maxAttempts,
     retryOn: (retryOn as ResolvedRetry['retryOn'] | undefined) ?? defaultRetryOn,
     // Always present (undefined when unset): a conditional spread cost ~1 µs a call on Node 20.
-    timeoutPerAttempt: timeoutPerAttempt as number | undefined,
+    timeoutPerAttempt,
     backoff: resolveBackoff(ownValue(o, 'backoff') as RetryOptions['backoff'], `${field}.backoff`),
     retryNonIdempotent: flag(ownValue(o, 'retryNonIdempotent'), `${field}.retryNonIdempotent`) ?? false,
     respectRetryAfter: flag(ownValue(o, 'respectRetryAfter'), `${field}.respectRetryAfter`) ?? true,

@@ -1,6 +1,6 @@
 /**
  * What `decideRetry` returns when an attempt's outcome should be retried. Carries the delay the
- * decision chose (back-off, Retry-After or transparent), so the call only waits (see `Call` in lib/client/call.ts).
+ * decision chose (back-off, Retry-After or transparent), so the call only waits (the client's `Call` runs it).
  */
 export class RetryDecision {
   constructor(

@@ -119,3 +119,60 @@ test('bad call options and requests throw INVALID_ARGUMENT naming the field', as
   await c.close();
   g.close();
 });
+
+/** The message `new Client(config)` throws for `field`, after checking code and field. */
+function configMessage(config: Record<string, unknown>, field: string): string {
+  try {
+    new Client(config as never);
+  } catch (e) {
+    assert.ok(e instanceof XhttpError, String(e));
+    assert.equal(e.code, 'INVALID_ARGUMENT');
+    assert.equal(e.field, field);
+    return e.message;
+  }
+  assert.fail(`${JSON.stringify(config)} was accepted`);
+}
+
+test('timeouts that must be positive tell one story for 0, negatives and non-numbers, with the value', () => {
+  for (const field of ['requestTimeout', 'connectTimeout', 'keepAliveTimeout']) {
+    for (const [bad, shown] of [
+      [-1, '-1'],
+      [0, '0'],
+      [Number.NaN, 'NaN'],
+      ['5000', 'a string'],
+    ] as const) {
+      assert.equal(
+        configMessage({ [field]: bad }, field),
+        `invalid ${field}: must be a positive number of milliseconds, at most 2147483647 (got ${shown})`,
+      );
+    }
+  }
+});
+
+test('headersTimeout and bodyTimeout take 0 as "no limit", and their message says so', async () => {
+  for (const field of ['headersTimeout', 'bodyTimeout']) {
+    assert.equal(
+      configMessage({ [field]: -1 }, field),
+      `invalid ${field}: must be a number of milliseconds from 0 (no limit) to 2147483647 (got -1)`,
+    );
+    await new Client({ [field]: 0 }).close();
+  }
+});
+
+test('retry budget and breaker counts say their range and what they got', () => {
+  assert.equal(
+    configMessage({ retryBudget: { ttl: 500 } }, 'retryBudget.ttl'),
+    'invalid retryBudget.ttl: must be a number of milliseconds from 1000 to 60000 (got 500)',
+  );
+  assert.match(
+    configMessage({ retryBudget: { minRetriesPerSecond: -1 } }, 'retryBudget.minRetriesPerSecond'),
+    /from 0 up, retries per second \(got -1\)/,
+  );
+  assert.equal(
+    configMessage(
+      { circuitBreaker: { minimumRequestThreshold: 2.5 } },
+      'circuitBreaker.minimumRequestThreshold',
+    ),
+    'invalid circuitBreaker.minimumRequestThreshold: must be an integer from 0 up (got 2.5)',
+  );
+});
