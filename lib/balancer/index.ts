@@ -21,6 +21,7 @@ export { RoundRobinBalancer } from './round-robin.js';
 export {
   DEFAULT_DECAY_MS,
   EMPTY_PEAK_EWMA,
+  decayFactor,
   decayed,
   nextCost,
   observe,
