@@ -58,7 +58,8 @@ export const PANIC_REPICKS = 4;
  * within that tier. The tier's hosts are grouped by weight (Finagle's weight classes): one class is
  * drawn with probability ∝ weight × hosts, and the balancer picks within it, so shares follow the
  * weights while p2c / p2c-ewma still steer among hosts of equal weight. A {@link TierBalancer}
- * (round-robin, weighted-round-robin) gets the whole tier and weighs by itself. Every host open in every tier is the panic of step 3.
+ * (round-robin, weighted-round-robin) gets the whole tier and weighs by itself. Every host open in
+ * every tier is the panic of step 3. See docs/algorithms.md.
  *
  * Allocates nothing in the common case (no open breaker, first attempt); a list without SRV
  * metadata costs one identity comparison more. Pass `breakerState` undefined when there are no
