@@ -125,7 +125,7 @@ describe('DNS resolvers against a real dnsmasq', { skip: skip ?? false }, () => 
     assert.equal(res.status, 200);
   });
 
-  test('SRV: port and priority of each record, its weight shared by the target\'s A records', async () => {
+  test("SRV: port and priority of each record, its weight shared by the target's A records", async () => {
     const g = group('dns+srv://_http._tcp.srv.test');
     const list = await firstValueFrom(g.addresses$.pipe(timeout(5_000)));
     const rows = list.map((a) => `${a.host}:${a.port}/${a.priority}/${a.weight}`).sort();
