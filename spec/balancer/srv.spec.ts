@@ -121,6 +121,33 @@ describe('SRV priority and weight under every balancer (selectAddress)', () => {
     }
   });
 
+  it('a balancer of your own: pick() sees one weight class of the tier; pickTier() the whole tier', () => {
+    const seen: string[] = [];
+    const own = {
+      pick(candidates: readonly Address[]) {
+        seen.push(candidates.map((a) => a.host).join(','));
+        return candidates[0];
+      },
+    };
+    const c = ctx(12);
+    for (let i = 0; i < 400; i++) selectAddress(SRV, own, c, undefined, NOTHING_TRIED);
+    const classes = new Set(seen);
+    assert.deepEqual([...classes].sort(), [`${A1.host},${A2.host}`, C.host]);
+    const cShare = seen.filter((x) => x === C.host).length / seen.length;
+    assert.ok(Math.abs(cShare - 1 / 4) < 0.06, `class of C drawn ${cShare}`);
+
+    const tiers: string[] = [];
+    const ring = {
+      pick: () => undefined,
+      pickTier(tier: readonly Address[]) {
+        tiers.push(tier.map((a) => a.host).join(','));
+        return tier[0];
+      },
+    };
+    selectAddress(SRV, ring, c, undefined, NOTHING_TRIED);
+    assert.deepEqual(tiers, [`${A1.host},${C.host},${A2.host}`]);
+  });
+
   it('weight 0 is a very small share next to weighted hosts (RFC 2782)', () => {
     const list = [
       { host: '10.0.0.1', port: 80, weight: 0 },
