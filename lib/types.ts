@@ -392,14 +392,40 @@ export interface ResolveOptions {
   readonly random: () => number;
 }
 
-/** Breaker state of one key, as on `client.breakers$`. */
+/**
+ * Breaker state of one key, as on `client.breakers$`.
+ *
+ * `failureRate` and `total` say what the window holds now: the closed buckets and the bucket still
+ * filling, so a host failing 54 % shows about 0.54 from its first results. The breaker itself
+ * decides on closed buckets only (Armeria: a failure that closes a bucket may open it), and
+ * `decision` gives the figures it last decided on; they trail the live ones by up to one
+ * `counterUpdateInterval`. Open and half-open breakers count nothing: both show the window that
+ * opened them.
+ *
+ * @example
+ * ```ts
+ * client.breakers$.subscribe((m) => console.log(m.get('10.0.0.1:80')));
+ * // { state: 'closed', failureRate: 0.54, total: 24, since: 0, decision: { failureRate: 0, total: 0 } }
+ * ```
+ */
 export interface BreakerSnapshot {
   /** `closed`: traffic flows; `open`: rejected (`FAIL_FAST`); `half-open`: one trial at a time. */
   readonly state: 'closed' | 'open' | 'half-open';
-  /** failures / total over the closed buckets of the window; 0 when total is 0. */
+  /** failures / total over the window now (closed buckets and the filling one); 0 when total is 0. */
   readonly failureRate: number;
-  /** Results (successes and failures) over the closed buckets of the window. */
+  /** Results counted in the window now, the filling bucket included. */
   readonly total: number;
   /** Clock time (ms) of the last transition. */
   readonly since: number;
+  /**
+   * The figures the open decision reads: closed buckets as of the last roll-over (Armeria's
+   * snapshot). Always set by rxhttp's breakers; optional so that snapshots built elsewhere (a
+   * metrics source in a spec, say) need not invent it.
+   */
+  readonly decision?: {
+    /** failures / total over the closed buckets; 0 when total is 0. */
+    readonly failureRate: number;
+    /** Results in the closed buckets. */
+    readonly total: number;
+  };
 }

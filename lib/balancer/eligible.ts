@@ -1,5 +1,6 @@
 import { addressKey } from '../events/events.js';
 import type { Address, AddressKey, LoadBalancer, PickContext } from '../types.js';
+import { drawClass, srvTier, srvView, type SrvView } from './srv.js';
 
 /** Breaker state of a candidate, as the balancer layer sees it (it never imports the breaker). */
 export type CandidateState = 'closed' | 'open' | 'half-open';
@@ -21,6 +22,20 @@ function isEligibleBalancer(b: LoadBalancer): b is EligibleBalancer {
   return typeof (b as Partial<EligibleBalancer>).pickEligible === 'function';
 }
 
+/**
+ * A balancer that weighs SRV weights itself (the round-robin ones, by earliest deadline first): it
+ * is handed one priority tier whole, instead of one weight class drawn at random, so its rotation
+ * stays smooth and exact.
+ */
+export interface TierBalancer extends LoadBalancer {
+  /** Picks within `tier`: hosts of one priority, filtered for eligibility, with mixed weights. */
+  pickTier(tier: readonly Address[], ctx: PickContext): Address | undefined;
+}
+
+function isTierBalancer(b: LoadBalancer): b is TierBalancer {
+  return typeof (b as Partial<TierBalancer>).pickTier === 'function';
+}
+
 /** Re-picks allowed when every candidate is open, looking for one that is not (Finagle's panic). */
 export const PANIC_REPICKS = 4;
 
@@ -38,8 +53,17 @@ export const PANIC_REPICKS = 4;
  *    breaker gate then decides whether to let it through (a lazy half-open trial) or to fail fast: the
  *    balancer never fails a call the breaker would allow.
  *
- * Allocates nothing in the common case (no open breaker, first attempt). Pass `breakerState`
- * undefined when there are no breakers, or none is open, to skip the scan entirely.
+ * SRV (a list with more than one `priority` or `weight` value, see `srv.ts`), whatever the balancer:
+ * the pick is made within the lowest priority value that has a host not open, after steps 1 and 2
+ * within that tier. The tier's hosts are grouped by weight (Finagle's weight classes): one class is
+ * drawn with probability ∝ weight × hosts, and the balancer picks within it, so shares follow the
+ * weights while p2c / p2c-ewma still steer among hosts of equal weight. A {@link TierBalancer}
+ * (round-robin, weighted-round-robin) gets the whole tier and weighs by itself. Every host open in
+ * every tier is the panic of step 3. See docs/algorithms.md.
+ *
+ * Allocates nothing in the common case (no open breaker, first attempt); a list without SRV
+ * metadata costs one identity comparison more. Pass `breakerState` undefined when there are no
+ * breakers, or none is open, to skip the scan entirely.
  *
  * @returns the balancer's pick, or undefined for no candidates (or a balancer that returns none).
  *
@@ -57,6 +81,11 @@ export function selectAddress(
 ): Address | undefined {
   const n = candidates.length;
   if (n === 0) return undefined;
+  const srv = srvView(candidates);
+  if (srv !== undefined) {
+    const pick = selectSrv(srv, balancer, ctx, breakerState, tried);
+    if (pick !== EVERY_TIER_OPEN) return pick;
+  }
   // P2C balancers weigh health per draw: no O(n) filter (a retry's untried preference still filters).
   if (breakerState !== undefined && tried.size === 0 && isEligibleBalancer(balancer)) {
     const pick = balancer.pickEligible(candidates, ctx, breakerState);
@@ -84,6 +113,50 @@ export function selectAddress(
     }
   }
   return pick;
+}
+
+/** {@link selectSrv}'s answer when no tier has a host that is not open: the panic path takes over. */
+const EVERY_TIER_OPEN = null;
+
+/** Steps 1 and 2 within the first tier with a host not open, then a weight class, then the balancer. */
+function selectSrv(
+  view: SrvView,
+  balancer: LoadBalancer,
+  ctx: PickContext,
+  breakerState: ((a: Address) => CandidateState) | undefined,
+  tried: ReadonlySet<AddressKey>,
+): Address | undefined | typeof EVERY_TIER_OPEN {
+  let tier = view.tiers[0]!;
+  let pool = tier.addresses;
+  if (breakerState !== undefined) {
+    let found = false;
+    for (const t of view.tiers) {
+      const usable = withoutOpen(t.addresses, breakerState);
+      if (usable.length === 0) continue;
+      tier = t;
+      pool = usable;
+      found = true;
+      break;
+    }
+    if (!found) return EVERY_TIER_OPEN;
+  }
+  // A host already tried is not ineligible: a retry stays in the tier, on an untried host if any.
+  if (tried.size > 0) pool = untried(pool, tried);
+  if (isTierBalancer(balancer)) return balancer.pickTier(pool, ctx);
+  // The tier's cached classes unless hosts were filtered out (then O(n), like the filter itself).
+  const weighed = pool === tier.addresses ? tier : srvTier(tier.priority, pool);
+  return balancer.pick(drawClass(weighed, ctx.random).addresses, ctx);
+}
+
+/** `list` without its open hosts; `list` itself when none is open. */
+function withoutOpen(list: readonly Address[], state: (a: Address) => CandidateState): readonly Address[] {
+  let usable: Address[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    if (state(a) === 'open') usable ??= list.slice(0, i);
+    else usable?.push(a);
+  }
+  return usable ?? list;
 }
 
 /** `pool` without the hosts in `tried`, or `pool` itself when nothing would remain or nothing is removed. */

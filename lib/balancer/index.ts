@@ -21,17 +21,14 @@ export { RoundRobinBalancer } from './round-robin.js';
 export {
   DEFAULT_DECAY_MS,
   EMPTY_PEAK_EWMA,
+  decayFactor,
   decayed,
   nextCost,
   observe,
   type PeakEwmaState,
 } from './peak-ewma.js';
-export {
-  DEFAULT_PRIORITY,
-  DEFAULT_WEIGHT,
-  WeightedRoundRobinBalancer,
-  ZERO_WEIGHT,
-} from './weighted-round-robin.js';
+export { DEFAULT_PRIORITY, DEFAULT_WEIGHT, ZERO_WEIGHT, priorityOf, weightOf } from './srv.js';
+export { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
 
 /** The balancer a group uses when none is named (the contract's default). @defaultValue 'p2c-ewma' */
 export const DEFAULT_LOAD_BALANCER: LoadBalancerName = 'p2c-ewma';

@@ -3,7 +3,7 @@ import { addressKey, type AttemptEndEvent, type CallEvent } from '../events/even
 import type { Clock } from '../internal/clock.js';
 import { optionalPositiveDuration } from '../internal/validate.js';
 import type { Address, AddressKey, HostLoad } from '../types.js';
-import { DEFAULT_DECAY_MS, nextCost } from './peak-ewma.js';
+import { DEFAULT_DECAY_MS, decayFactor, nextCost } from './peak-ewma.js';
 import { onEvents } from '../events/bus.js';
 
 /** Span of the rolling ok / error / timeout counts, ms (two half-width buckets). @defaultValue 20_000 */
@@ -163,8 +163,7 @@ export class LoadStats {
       if (rec === undefined) return NO_LOAD;
       this.#byAddress.set(address, rec);
     }
-    const elapsed = now - rec.stamp;
-    const cost = elapsed > 0 ? rec.cost * Math.exp(-elapsed / this.#decayMs) : rec.cost;
+    const cost = rec.cost * decayFactor(now - rec.stamp, this.#decayMs);
     return { outstanding: rec.outstanding, cost, sampled: rec.sampled, typical: rec.typical };
   }
 
@@ -176,10 +175,9 @@ export class LoadStats {
     this.#roll(rec, now);
     const ok = rec.ok + rec.prevOk;
     const errors = rec.errors + rec.prevErrors;
-    const elapsed = now - rec.stamp;
     return {
       outstanding: rec.outstanding,
-      latencyMs: elapsed > 0 ? rec.cost * Math.exp(-elapsed / this.#decayMs) : rec.cost,
+      latencyMs: rec.cost * decayFactor(now - rec.stamp, this.#decayMs),
       ok,
       errors,
       timeouts: rec.timeouts + rec.prevTimeouts,

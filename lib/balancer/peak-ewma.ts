@@ -18,8 +18,14 @@ export interface PeakEwmaState {
 /** No sample yet: cost 0. */
 export const EMPTY_PEAK_EWMA: PeakEwmaState = { cost: 0, stamp: 0 };
 
-/** Weight the old cost keeps after `elapsed` ms: `exp(−elapsed/τ)`; time never runs backwards here. */
-function keep(elapsed: number, decayMs: number): number {
+/**
+ * The weight an EWMA's old value keeps after `elapsed` ms: `exp(−elapsed/τ)`, and 1 for an elapsed
+ * time ≤ 0 (time never runs backwards here: a late sample does not inflate the value). The one decay
+ * every time-decayed EWMA in rxhttp uses.
+ *
+ * @example decayFactor(10_000, 10_000) // ≈ 0.368
+ */
+export function decayFactor(elapsed: number, decayMs: number): number {
   return elapsed > 0 ? Math.exp(-elapsed / decayMs) : 1;
 }
 
@@ -54,7 +60,7 @@ export function nextCost(
   decayMs = DEFAULT_DECAY_MS,
 ): number {
   const x = latencyMs > 0 ? latencyMs : 0;
-  const w = keep(now - stamp, decayMs);
+  const w = decayFactor(now - stamp, decayMs);
   // Compared with the decayed cost, i.e. what a balancer reading now would see: Finagle decays the
   // stored cost on every read, so there a sample above the current reading is a new peak.
   const current = cost * w;
@@ -67,5 +73,5 @@ export function nextCost(
  * the state. `cost · exp(−(now − stamp)/τ)`.
  */
 export function decayed(state: PeakEwmaState, now: number, decayMs = DEFAULT_DECAY_MS): number {
-  return state.cost * keep(now - state.stamp, decayMs);
+  return state.cost * decayFactor(now - state.stamp, decayMs);
 }

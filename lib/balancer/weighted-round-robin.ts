@@ -1,17 +1,7 @@
 import { addressKey } from '../events/events.js';
-import type { Address, LoadBalancer, PickContext } from '../types.js';
-
-/**
- * Weight used for an address with `weight: 0`: RFC 2782 gives such SRV targets "a very small chance"
- * of selection next to weighted ones, and an equal share when every target has weight 0.
- */
-export const ZERO_WEIGHT = 0.01;
-
-/** Weight when `Address.weight` is absent or not a positive finite number. @defaultValue 1 */
-export const DEFAULT_WEIGHT = 1;
-
-/** Priority when `Address.priority` is absent: the most preferred tier. @defaultValue 0 */
-export const DEFAULT_PRIORITY = 0;
+import type { Address, PickContext } from '../types.js';
+import type { TierBalancer } from './eligible.js';
+import { priorityOf, weightOf } from './srv.js';
 
 /** Picks between sweeps for hosts no longer offered (a power of two). */
 const FORGET_EVERY = 1024;
@@ -25,17 +15,6 @@ interface Entry {
   seen: number;
 }
 
-function weightOf(a: Address): number {
-  const w = a.weight;
-  if (w === undefined || !Number.isFinite(w) || w < 0) return DEFAULT_WEIGHT;
-  return w === 0 ? ZERO_WEIGHT : w;
-}
-
-function priorityOf(a: Address): number {
-  const p = a.priority;
-  return p === undefined || Number.isNaN(p) ? DEFAULT_PRIORITY : p;
-}
-
 /**
  * `weighted-round-robin`: SRV-style weights and priorities, scheduled earliest-deadline-first as in
  * grpc-js `load-balancer-weighted-round-robin`.
@@ -43,8 +22,8 @@ function priorityOf(a: Address): number {
  * Each host is due every `1 / weight` units of virtual time; a pick takes the host with the earliest
  * deadline and pushes it on by `1 / weight`, so over any run shares follow the weights exactly and the
  * picks of a heavy host are spread out rather than bunched. Only the lowest `priority` value among the
- * candidates is used; candidates are already filtered for eligibility, so the next tier serves only
- * when no host of the preferred tier is eligible. A host that was not a candidate for a while (open
+ * candidates is used (through `selectAddress` the candidates are already one tier: the lowest with
+ * an eligible host). A host that was not a candidate for a while (open
  * breaker, already tried) resumes at the present instead of its stale deadline, so it gets no burst.
  * First deadlines are offset at random so that many clients do not move in lock step. O(n) per pick,
  * no allocation once every host has been seen. One instance per group.
@@ -54,7 +33,7 @@ function priorityOf(a: Address): number {
  * new AddressGroup('dns+srv://_api._tcp.internal', { loadBalancer: 'weighted-round-robin' });
  * ```
  */
-export class WeightedRoundRobinBalancer implements LoadBalancer {
+export class WeightedRoundRobinBalancer implements TierBalancer {
   /** Entries by address object (the group's snapshot objects are stable), then by key. */
   readonly #byAddress = new WeakMap<Address, Entry>();
   readonly #byKey = new Map<string, Entry>();
@@ -90,6 +69,11 @@ export class WeightedRoundRobinBalancer implements LoadBalancer {
     bestEntry.deadline = bestDeadline + 1 / bestEntry.weight;
     if ((picks & (FORGET_EVERY - 1)) === 0) this.#forget(picks);
     return best;
+  }
+
+  /** One SRV tier: the same earliest-deadline-first schedule (see `TierBalancer`). */
+  pickTier(tier: readonly Address[], ctx: PickContext): Address | undefined {
+    return this.pick(tier, ctx);
   }
 
   #entry(a: Address, ctx: PickContext): Entry {

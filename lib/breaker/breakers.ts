@@ -6,11 +6,12 @@ import { defaultBreakerKey, type ResolvedBreakerConfig } from './config.js';
 import {
   reduceBreaker,
   closedBreaker,
+  shownCounts,
   type BreakerInput,
   type BreakerState,
   type BreakerStateName,
 } from './reducer.js';
-import { failureRate, type WindowCount } from './window.js';
+import { failureRate } from './window.js';
 import { onEvents } from '../events/bus.js';
 
 /** One breaker: its state (changed only through the reducer) and what `retain` needs. */
@@ -245,19 +246,21 @@ export class CircuitBreakers {
   }
 }
 
-/** A change shows on `breakers$` when the state, its start or the closed window's snapshot changes. */
+/** A change shows on `breakers$` when the state, its start or the window's counts change. */
 function visiblyChanged(prev: BreakerState, next: BreakerState): boolean {
   if (prev.name !== next.name || prev.since !== next.since) return true;
-  return prev.name === 'closed' && next.name === 'closed' && prev.window.snapshot !== next.window.snapshot;
+  // Every counted result changes the live counts (see BreakerSnapshot), not only a roll-over.
+  return prev.name === 'closed' && next.name === 'closed' && prev.window !== next.window;
 }
 
-/** The public view: closed shows the window's snapshot; open and half-open the one that tripped. */
+/** The public view: the live counts, with the decision's own figures beside them. */
 function toSnapshot(state: BreakerState): BreakerSnapshot {
-  const count: WindowCount = state.name === 'closed' ? state.window.snapshot : state.tripped;
+  const { live, decision } = shownCounts(state);
   return {
     state: state.name,
-    failureRate: failureRate(count),
-    total: count.success + count.failure,
+    failureRate: failureRate(live),
+    total: live.success + live.failure,
     since: state.since,
+    decision: { failureRate: failureRate(decision), total: decision.success + decision.failure },
   };
 }

@@ -1,4 +1,4 @@
-import { emptyWindow, recordEvent, type SlidingWindow, type WindowCount } from './window.js';
+import { emptyWindow, liveCount, recordEvent, type SlidingWindow, type WindowCount } from './window.js';
 import type { ResolvedBreakerConfig } from './config.js';
 
 /**
@@ -78,6 +78,24 @@ export type ReducerConfig = Pick<
 /** A closed breaker with an empty window starting at `now`. */
 export function closedBreaker(now: number): ClosedState {
   return { name: 'closed', since: now, window: emptyWindow(now) };
+}
+
+/** The two sets of counts a breaker snapshot shows (see `BreakerSnapshot`). */
+export interface ShownCounts {
+  /** What the window holds now, the filling bucket included; the tripping counts when not closed. */
+  readonly live: WindowCount;
+  /** What the decision reads: closed buckets only; the tripping counts when not closed. */
+  readonly decision: WindowCount;
+}
+
+/**
+ * The counts to show for `state`. Closed: the live window beside the closed-bucket snapshot the
+ * decision uses (they differ until the filling bucket closes). Open and half-open count nothing, so
+ * both are the snapshot that opened the breaker.
+ */
+export function shownCounts(state: BreakerState): ShownCounts {
+  if (state.name !== 'closed') return { live: state.tripped, decision: state.tripped };
+  return { live: liveCount(state.window), decision: state.window.snapshot };
 }
 
 /** True when a snapshot should open the breaker (Armeria's `checkIfExceedingFailureThreshold`). */

@@ -78,6 +78,17 @@ export function failureRate(count: WindowCount): number {
   return total === 0 ? 0 : count.failure / total;
 }
 
+/**
+ * What the window holds now: the closed buckets (as of the last roll-over, late buckets included)
+ * plus the bucket still filling. For display only — the breaker decides on
+ * {@link SlidingWindow.snapshot}, which leaves the filling bucket out (Armeria).
+ *
+ * @example liveCount(recordEvent(emptyWindow(0), true, 10, spec)) // { success: 0, failure: 1 }
+ */
+export function liveCount(w: SlidingWindow): WindowCount {
+  return { success: w.closed.success + w.success, failure: w.closed.failure + w.failure };
+}
+
 /** Counts one result at time `now`. Returns a new window; `w` is not changed. */
 export function recordEvent(w: SlidingWindow, failed: boolean, now: number, spec: WindowSpec): SlidingWindow {
   const s = failed ? 0 : 1;

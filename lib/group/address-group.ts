@@ -17,14 +17,13 @@ import { checkOptions, optionalDuration } from '../internal/validate.js';
 import { findResolver } from '../resolver/index.js';
 import '../resolver/builtin.js';
 import { watchAddresses } from '../resolver/refresh.js';
+import { DEFAULT_MAX_TTL, DEFAULT_MIN_TTL } from '../resolver/ttl.js';
 import type { Address, GroupLike, HostHealth, LoadBalancer, LoadBalancerName } from '../types.js';
 import { parseHostPort } from './address.js';
 import { parseTarget } from './target.js';
 
-/** Lower clamp on DNS TTL refresh, ms. */
-export const DEFAULT_MIN_TTL = 1_000;
-/** Upper clamp on DNS TTL refresh, ms. */
-export const DEFAULT_MAX_TTL = 300_000;
+// One TTL default for groups and resolvers alike, defined beside the refresh loop that clamps.
+export { DEFAULT_MAX_TTL, DEFAULT_MIN_TTL };
 
 /**
  * Options of {@link AddressGroup}, all optional. Invalid options throw `INVALID_ARGUMENT` naming

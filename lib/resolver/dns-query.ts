@@ -3,7 +3,13 @@ import { isIP } from 'node:net';
 import { asyncScheduler, defer, finalize, type Observable } from 'rxjs';
 import { invalidArgument, XhttpError } from '../errors.js';
 import type { Address, ResolveOptions } from '../types.js';
-import { ttlRefresh, type LookupResult, type TtlRefreshOptions } from './ttl.js';
+import {
+  DEFAULT_MAX_TTL,
+  DEFAULT_MIN_TTL,
+  ttlRefresh,
+  type LookupResult,
+  type TtlRefreshOptions,
+} from './ttl.js';
 
 /** Tuning of a built-in DNS resolver; the defaults suit production, specs shorten them. */
 export interface DnsSettings {
@@ -21,10 +27,6 @@ export interface DnsSettings {
 export const DEFAULT_DNS_QUERY_TIMEOUT = 2_000;
 /** c-ares tries per query and server. */
 export const DEFAULT_DNS_TRIES = 2;
-
-/** Clamp defaults for direct use of a resolver; a group always passes its own. */
-const FALLBACK_MIN_TTL = 1_000;
-const FALLBACK_MAX_TTL = 300_000;
 
 /** The addresses of one host and the shortest TTL among them (ms; `undefined` for an IP literal). */
 export interface HostAnswer {
@@ -113,8 +115,9 @@ export function urlPort(target: URL): number | undefined {
 
 function refreshOptions(options: ResolveOptions | undefined, settings: DnsSettings): TtlRefreshOptions {
   return {
-    minTtl: options?.minTtl ?? FALLBACK_MIN_TTL,
-    maxTtl: options?.maxTtl ?? FALLBACK_MAX_TTL,
+    // A group always passes its own clamp; the same defaults serve a resolver used directly.
+    minTtl: options?.minTtl ?? DEFAULT_MIN_TTL,
+    maxTtl: options?.maxTtl ?? DEFAULT_MAX_TTL,
     scheduler: options?.scheduler ?? asyncScheduler,
     ...(settings.noTtlPeriod === undefined ? {} : { noTtlPeriod: settings.noTtlPeriod }),
     ...(settings.lookupTimeout === undefined ? {} : { lookupTimeout: settings.lookupTimeout }),

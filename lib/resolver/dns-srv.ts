@@ -8,8 +8,17 @@ import { DEFAULT_NO_TTL_PERIOD } from './ttl.js';
 
 /**
  * Joins SRV records with the lookups of their targets (`answers[i]` belongs to `records[i]`): one
- * address per target IP, carrying the record's port, priority and weight. Targets that failed to
- * resolve, and records with port 0, are skipped; an address listed twice is kept once.
+ * address per target IP, carrying the record's port and priority, and an equal part of the record's
+ * weight. RFC 2782 weighs _targets_: a target behind N addresses gets weight / N on each, so the N
+ * together draw the target's share rather than N times it. Targets that failed to resolve, and
+ * records with port 0, are skipped; an address listed twice is kept once (the first record wins,
+ * and only the addresses a record keeps share its weight).
+ *
+ * @example
+ * ```ts
+ * srvAddresses([{ name: 'a', port: 80, priority: 0, weight: 3 }], [{ status: 'fulfilled', value: { ips: ['10.0.0.1', '10.0.0.2'], ttlMs: 1_000 } }]);
+ * // [{ host: '10.0.0.1', port: 80, priority: 0, weight: 1.5 }, { host: '10.0.0.2', port: 80, priority: 0, weight: 1.5 }]
+ * ```
  */
 export function srvAddresses(
   records: readonly SrvRecord[],
@@ -22,13 +31,15 @@ export function srvAddresses(
     if (answer?.status !== 'fulfilled') return;
     // Port 0 (or garbage) names no reachable service: such a record must not become an address.
     if (!Number.isInteger(record.port) || record.port < 1 || record.port > 65_535) return;
+    const hosts: string[] = [];
     for (const ip of answer.value.ips) {
-      const address = { host: ip, port: record.port, priority: record.priority, weight: record.weight };
-      const key = addressKey(address);
+      const key = addressKey({ host: ip, port: record.port });
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push(address);
+      hosts.push(ip);
     }
+    const weight = record.weight / hosts.length;
+    for (const host of hosts) out.push({ host, port: record.port, priority: record.priority, weight });
   });
   return out;
 }
@@ -36,12 +47,13 @@ export function srvAddresses(
 /**
  * A `dns+srv://_service._proto.domain` resolver (Kubernetes headless services, Consul DNS): the
  * SRV records of the name, each target resolved to its A and AAAA addresses, keeping the record's
- * port, priority and weight on every address (the balancer decides what they mean). Node's
+ * port and priority on every address and sharing its weight among them (see {@link srvAddresses};
+ * `selectAddress` gives these their SRV meaning under every balancer). Node's
  * `resolveSrv` reports no TTL, so the records are re-read every `noTtlPeriod` (30 s) — sooner when
  * a target's A/AAAA TTL is shorter — clamped to `[minTtl, maxTtl]`. A target that does not resolve
- * is skipped; none resolving is a failure.
+ * is skipped; none resolving is a failure. Internal: the registry holds the one instance.
  */
-export function createDnsSrvResolver(settings: DnsSettings = {}): Resolver {
+function createDnsSrvResolver(settings: DnsSettings = {}): Resolver {
   const noTtlPeriod = settings.noTtlPeriod ?? DEFAULT_NO_TTL_PERIOD;
   return {
     scheme: 'dns+srv',

@@ -38,9 +38,9 @@ export function parseTxtHosts(records: readonly (readonly string[])[], defaultPo
  * listed in the TXT records of `domain`, the target's port as default. Node's `resolveTxt` reports
  * no TTL, so the records are re-read every `noTtlPeriod` (30 s) clamped to `[minTtl, maxTtl]`:
  * lower `maxTtl` for faster pick-up. Listed host names are used as they are (undici resolves them
- * at connect). No valid entry at all is a failure.
+ * at connect). No valid entry at all is a failure. Internal: the registry holds the one instance.
  */
-export function createDnsTxtResolver(settings: DnsSettings = {}): Resolver {
+function createDnsTxtResolver(settings: DnsSettings = {}): Resolver {
   return {
     scheme: 'dns+txt',
     resolve(target: URL, options?: ResolveOptions): Observable<readonly Address[]> {

@@ -41,6 +41,12 @@ export interface TtlRefreshOptions {
   readonly lookupTimeout?: number;
 }
 
+/** Lower clamp on the DNS refresh period, ms: what a group uses unless `minTtl` is given. */
+export const DEFAULT_MIN_TTL = 1_000;
+
+/** Upper clamp on the DNS refresh period, ms: what a group uses unless `maxTtl` is given. */
+export const DEFAULT_MAX_TTL = 300_000;
+
 /**
  * Refresh period for records whose TTL Node's API does not report (TXT, SRV): 30 s, then clamped
  * to `[minTtl, maxTtl]` like any TTL — so `maxTtl` below 30 s makes such lists refresh faster.

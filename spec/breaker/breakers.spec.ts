@@ -106,8 +106,43 @@ describe('CircuitBreakers', () => {
       failureRate: 1,
       total: 10,
       since: 1_000,
+      decision: { failureRate: 1, total: 10 },
     });
     assert.equal(breakers.state(KB), 'closed', 'breakers are per key');
+  });
+
+  it('a host failing 54 % shows it before its first bucket closes; the breaker trips no earlier', () => {
+    const { clock, breakers, transitions, end } = setup();
+    // One result every 10 ms, 7 of every 13 failing (53.8 %).
+    const failed = (i: number) => i % 13 < 7;
+    for (let i = 0; i < 50; i++) {
+      clock.t = 10 * i;
+      end(failed(i) ? 'failure' : 'success');
+    }
+    // t = 490, first bucket still filling: the live figures show the failing host at once…
+    const early = breakers.snapshots().get(KA)!;
+    assert.equal(early.state, 'closed');
+    assert.equal(early.total, 50);
+    assert.equal(early.failureRate, 28 / 50);
+    // …while the decision's own figures (closed buckets only) are still empty, as Armeria keeps them.
+    assert.deepEqual(early.decision, { failureRate: 0, total: 0 });
+
+    for (let i = 50; i < 300 && breakers.state(KA) === 'closed'; i++) {
+      clock.t = 10 * i;
+      end(failed(i) ? 'failure' : 'success');
+      if (clock.t === 1_500) {
+        const mid = breakers.snapshots().get(KA)!;
+        assert.equal(mid.total, 151, 'live: both buckets');
+        assert.equal(mid.decision!.total, 100, 'decision: the closed first bucket');
+      }
+    }
+    // Same decision timeline as before: the roll-over at 1 000 ms came with a success (no check), so
+    // the first failure to close a bucket is the one at 2 000 ms, over 200 results at 55 %.
+    assert.deepEqual(
+      transitions.map((e) => `${e.from}>${e.to}@${e.time}`),
+      ['closed>open@2000'],
+    );
+    assert.deepEqual(breakers.snapshots().get(KA)!.decision, { failureRate: 110 / 200, total: 200 });
   });
 
   it('ignores cancelled attempts and ignored verdicts entirely', () => {
@@ -118,7 +153,13 @@ describe('CircuitBreakers', () => {
     clock.t = 2_000;
     end('ignored');
     assert.equal(breakers.state(KA), 'closed');
-    assert.deepEqual(breakers.snapshots().get(KA), { state: 'closed', failureRate: 0, total: 0, since: 0 });
+    assert.deepEqual(breakers.snapshots().get(KA), {
+      state: 'closed',
+      failureRate: 0,
+      total: 0,
+      since: 0,
+      decision: { failureRate: 0, total: 0 },
+    });
     assert.deepEqual(transitions, []);
   });
 
@@ -166,6 +207,7 @@ describe('CircuitBreakers', () => {
       failureRate: 0,
       total: 0,
       since: 11_200,
+      decision: { failureRate: 0, total: 0 },
     });
   });
 
@@ -203,19 +245,27 @@ describe('CircuitBreakers', () => {
     assert.equal(breakers.state(KA), 'half-open');
   });
 
-  it('snapshots$ replays the current map and emits on transitions and count refreshes only', () => {
+  it('snapshots$ replays the current map and emits on transitions and counted results', () => {
     const { clock, breakers, openA, end } = setup();
     end('success', B, KB);
     const seen: ReadonlyMap<string, BreakerSnapshot>[] = [];
     const sub = breakers.snapshots$.subscribe((m) => seen.push(m));
     assert.equal(seen.length, 1, 'replayed on subscribe');
     assert.deepEqual([...seen[0]!.keys()], [KB]);
-    end('success', B, KB, 5); // same bucket: nothing visible changes
-    assert.equal(seen.length, 1);
+    end('success', B, KB, 5); // same bucket: the live count moves, the decision's does not
+    assert.equal(seen.length, 6);
+    assert.deepEqual(seen[5]!.get(KB), {
+      state: 'closed',
+      failureRate: 0,
+      total: 6,
+      since: 0,
+      decision: { failureRate: 0, total: 0 },
+    });
     clock.t = 1_000;
-    end('success', B, KB); // roll-over: the count refreshes
-    assert.equal(seen.length, 2);
-    assert.equal(seen[1]!.get(KB)!.total, 6);
+    end('success', B, KB); // roll-over: the decision's count refreshes
+    assert.equal(seen.length, 7);
+    assert.equal(seen[6]!.get(KB)!.total, 7);
+    assert.equal(seen[6]!.get(KB)!.decision!.total, 6);
     clock.t = 0;
     openA(); // A appears (first event) then, at 1_000, opens
     const last = seen.at(-1)!;

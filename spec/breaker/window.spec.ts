@@ -6,6 +6,7 @@ import {
   EMPTY_COUNT,
   emptyWindow,
   failureRate,
+  liveCount,
   recordEvent,
   type SlidingWindow,
   type WindowSpec,
@@ -172,3 +173,19 @@ class ArmeriaCounter {
     return this.snapshot;
   }
 }
+
+describe('liveCount', () => {
+  it('counts the filling bucket with the closed ones; the snapshot leaves it out', () => {
+    let w = emptyWindow(0);
+    w = recordEvent(w, true, 10, spec);
+    w = recordEvent(w, false, 20, spec);
+    assert.deepEqual(liveCount(w), { success: 1, failure: 1 });
+    assert.deepEqual(w.snapshot, EMPTY_COUNT);
+    w = recordEvent(w, true, 1_000, spec); // rolls over: the first bucket closes
+    assert.deepEqual(liveCount(w), { success: 1, failure: 2 });
+    assert.deepEqual(w.snapshot, { success: 1, failure: 1 });
+    w = recordEvent(w, false, 500, spec); // late: a closed bucket of its own, live at once
+    assert.deepEqual(liveCount(w), { success: 2, failure: 2 });
+    assert.deepEqual(w.snapshot, { success: 1, failure: 1 });
+  });
+});

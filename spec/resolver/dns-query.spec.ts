@@ -129,13 +129,14 @@ describe('node:dns lookups against a real dnsmasq', { skip: dnsmasqMissing() ?? 
     );
   });
 
-  test('dns+srv://: targets resolved (A and AAAA), with port, priority and weight per record', async () => {
+  test('dns+srv://: targets resolved (A and AAAA), port and priority per record, weight per target', async () => {
     const list = await first(dnsSrvResolver.resolve(new URL('dns+srv://_http._tcp.srv.test'), options));
     const rows = list.map((a) => `${addressKey(a)} p${a.priority} w${a.weight}`).sort();
+    // The weight-5 target has three addresses: each carries a third of it.
     assert.deepEqual(rows, [
-      '127.0.0.1:8081 p10 w5',
-      '127.0.0.2:8081 p10 w5',
-      '127.0.0.3:8081 p10 w5',
+      `127.0.0.1:8081 p10 w${5 / 3}`,
+      `127.0.0.2:8081 p10 w${5 / 3}`,
+      `127.0.0.3:8081 p10 w${5 / 3}`,
       '[::1]:8082 p20 w1',
     ]);
   });
