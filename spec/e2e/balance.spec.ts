@@ -20,7 +20,8 @@ describe('load balancing end to end: five real backends, one 50x slower', () => 
     await Promise.all(backends.map((b) => b.close()));
   });
 
-  async function run(loadBalancer: LoadBalancerName): Promise<number> {
+  /** Hits per backend over CALLS calls at CONCURRENCY; the slow one last. */
+  async function run(loadBalancer: LoadBalancerName): Promise<{ fast: number[]; slow: number }> {
     for (const b of backends) b.hits = 0;
     const client = new Client();
     const group = new AddressGroup(staticTarget(...backends), { loadBalancer });
@@ -35,16 +36,24 @@ describe('load balancing end to end: five real backends, one 50x slower', () => 
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     await client.close();
     group.close();
-    return slow.hits / CALLS;
+    const hits = backends.map((b) => b.hits);
+    assert.equal(
+      hits.reduce((a, b) => a + b, 0),
+      CALLS,
+      'one request per call',
+    );
+    return { fast: hits.slice(0, -1), slow: slow.hits };
   }
 
-  test('p2c-ewma sends the slow host under 8 % of 600 calls at concurrency 16', async () => {
-    const share = await run('p2c-ewma');
-    assert.ok(share < 0.08, `p2c-ewma: slow host share ${(share * 100).toFixed(1)} %`);
+  // How small the slow host's share gets is a benchmark figure (bench/balance.ts, bench/RESULTS.md);
+  // here only the order, with a wide margin: the slow host gets less than half the least-used fast one.
+  test('p2c-ewma sends the slow host less than half of what any fast host gets', async () => {
+    const { fast, slow: s } = await run('p2c-ewma');
+    assert.ok(s < Math.min(...fast) / 2, `p2c-ewma: slow host ${s}, fast hosts ${fast.join(', ')}`);
   });
 
   test('round robin keeps feeding the slow host its full fifth (the scenario bites)', async () => {
-    const share = await run('round-robin');
-    assert.ok(share > 0.15, `slow host share ${(share * 100).toFixed(1)} %`);
+    const { fast, slow: s } = await run('round-robin');
+    for (const n of [...fast, s]) assert.ok(Math.abs(n - CALLS / 5) <= 1, `hits ${[...fast, s].join(', ')}`);
   });
 });

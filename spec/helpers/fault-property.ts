@@ -6,18 +6,22 @@ export const MAX_VALIDATION_MS = 250;
 
 /**
  * Runs `fn` on a generated input: it must return (accepted) or throw an XhttpError with code
- * `INVALID_ARGUMENT` (rejected) — never another error — and do so quickly. Returns whether accepted.
+ * `INVALID_ARGUMENT` (rejected) — never another error — and do so quickly. Returns whether accepted,
+ * with the value or the field the error names.
  */
-export function acceptOrInvalid<T>(fn: () => T, describe: () => string): { accepted: boolean; value?: T } {
+export function acceptOrInvalid<T>(
+  fn: () => T,
+  describe: () => string,
+): { accepted: boolean; value?: T; field?: string } {
   const t = performance.now();
-  let result: { accepted: boolean; value?: T };
+  let result: { accepted: boolean; value?: T; field?: string };
   try {
     result = { accepted: true, value: fn() };
   } catch (e) {
     if (!isXhttpError(e) || e.code !== 'INVALID_ARGUMENT')
       assert.fail(`${describe()} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
     assert.ok(typeof e.field === 'string', `${describe()}: INVALID_ARGUMENT names the field`);
-    result = { accepted: false };
+    result = { accepted: false, field: e.field };
   }
   const ms = performance.now() - t;
   assert.ok(ms < MAX_VALIDATION_MS, `${describe()} took ${ms.toFixed(0)} ms`);

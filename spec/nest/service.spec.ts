@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { firstValueFrom } from 'rxjs';
 import { RxHttpService } from '../../lib/nest/index.js';
+import { startBackend } from '../helpers/loopback.js';
 import { startEchoBackend, type EchoBackend, type Seen } from './backend.js';
 
 // The service without Nest: the methods, their argument order and the axios-style bodies.
@@ -88,8 +89,50 @@ test('a stream, Blob or FormData body is refused with INVALID_ARGUMENT, not sent
     );
 });
 
-test('calls are cold: nothing is sent until subscribed', async () => {
-  const before = (await echo.seen()).length;
-  http.get('http://echo/cold');
-  assert.equal((await echo.seen()).length, before);
+test('calls are cold: nothing is sent until subscribed, then one request per subscription', async () => {
+  // An in-process server counting requests as their headers arrive, so nothing is lost to IPC timing.
+  const paths: string[] = [];
+  const counted = await startBackend((req, res) => {
+    paths.push(`${req.method ?? ''} ${req.url ?? ''}`);
+    req.resume();
+    res.end('ok');
+  });
+  const service = new RxHttpService({ groups: { counted: `static://${counted.hostPort}` } });
+  try {
+    const made = [
+      service.get('http://counted/get'),
+      service.head('http://counted/head'),
+      service.delete('http://counted/delete'),
+      service.post('http://counted/post', { a: 1 }),
+      service.put('http://counted/put', 'x'),
+      service.patch('http://counted/patch', { b: 2 }),
+      service.request({ method: 'POST', url: 'http://counted/request', body: { c: 3 } }),
+    ];
+    // Two round trips made after the observables were created: a request those had sent eagerly would
+    // have left first and arrived before the second canary's answer.
+    for (const path of ['/canary-1', '/canary-2']) {
+      assert.equal((await firstValueFrom(service.get(`http://counted${path}`))).status, 200);
+    }
+    assert.deepEqual(paths, ['GET /canary-1', 'GET /canary-2'], 'nothing sent before subscribe');
+
+    for (const res$ of made) assert.equal((await firstValueFrom(res$)).status, 200);
+    assert.deepEqual(paths.slice(2), [
+      'GET /get',
+      'HEAD /head',
+      'DELETE /delete',
+      'POST /post',
+      'PUT /put',
+      'PATCH /patch',
+      'POST /request',
+    ]);
+    // Each subscription sends its own request: a second subscriber is not served a replay.
+    const again = made[0]!;
+    await firstValueFrom(again);
+    await firstValueFrom(again);
+    assert.equal(paths.filter((p) => p === 'GET /get').length, 3);
+    assert.equal(counted.hits, paths.length);
+  } finally {
+    await service.onApplicationShutdown();
+    await counted.close();
+  }
 });

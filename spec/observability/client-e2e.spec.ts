@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { Client } from '../../lib/client/client.js';
 import { AddressGroup } from '../../lib/group/address-group.js';
+import { startBackend } from '../helpers/loopback.js';
 import { createSpecTracer, startZipkinCollector, type ZipkinCollector } from '../helpers/zipkin-collector.js';
 
 /** Values that must never reach a label, a tag or the posted JSON. */
@@ -97,11 +98,104 @@ describe('metrics and tracing through the real client', () => {
     }
   });
 
-  it('two clients on one registry share the metrics instead of throwing', async () => {
+  it("two clients on one registry share one metric family: both clients' calls land in the same series", async () => {
+    const server = await startBackend();
     const registry = new Registry();
     const a = new Client({ metrics: { registry } });
     const b = new Client({ metrics: { registry } });
-    await a.close();
-    await b.close();
+    const groupA = new AddressGroup(`static://${server.hostPort}`, { name: 'users' });
+    const groupB = new AddressGroup(`static://${server.hostPort}`, { name: 'users' });
+    const onlyA = new AddressGroup(`static://${server.hostPort}`, { name: 'audit' });
+    const onlyB = new AddressGroup(`static://${server.hostPort}`, { name: 'orders' });
+    try {
+      assert.equal((await a.get(groupA, '/x')).status, 200);
+      assert.equal((await b.get(groupB, '/x')).status, 200);
+      assert.equal((await a.get(onlyA, '/x')).status, 200);
+      assert.equal((await b.get(onlyB, '/x')).status, 200);
+      assert.equal(server.hits, 4, 'four requests reached the server');
+
+      const text = await registry.metrics();
+      const families = parseExposition(text);
+      for (const name of ['http_client_request_duration_seconds', 'rxhttp_call_duration_seconds']) {
+        assert.equal(families.get(name)?.type, 'histogram', `${name} registered once, as a histogram`);
+      }
+      // One series counts the calls of both clients: not two registrations, not one client's calls.
+      assert.match(
+        text,
+        /^http_client_request_duration_seconds_count\{[^}]*http_response_status_code="200"[^}]*rxhttp_group="users"[^}]*\} 2$/m,
+      );
+      assert.match(text, /^rxhttp_call_duration_seconds_count\{[^}]*rxhttp_group="users"[^}]*\} 2$/m);
+      assert.match(text, /^rxhttp_call_duration_seconds_count\{[^}]*rxhttp_group="orders"[^}]*\} 1$/m);
+      // The scrape-time gauges read both clients' sources: the groups only a or only b knows are there.
+      assert.match(text, /^rxhttp_group_addresses\{rxhttp_group="audit"\} 1$/m);
+      assert.match(text, /^rxhttp_group_addresses\{rxhttp_group="users"\} 1$/m);
+      assert.match(text, /^rxhttp_group_addresses\{rxhttp_group="orders"\} 1$/m);
+      // Both clients have a breaker for the one host: a single series per state, not one per client.
+      const closed = text
+        .split('\n')
+        .filter((l) =>
+          /^rxhttp_circuit_breaker_state\{rxhttp_breaker_key="127\.0\.0\.1:\d+",state="closed"\} 1$/.test(l),
+        );
+      assert.equal(closed.length, 1);
+      assert.equal(
+        registry.getMetricsAsArray().length,
+        new Set(registry.getMetricsAsArray().map((m) => m.name)).size,
+      );
+    } finally {
+      await a.close();
+      await b.close();
+      groupA.close();
+      groupB.close();
+      onlyA.close();
+      onlyB.close();
+      await server.close();
+    }
   });
 });
+
+/** A metric family of the text exposition format. */
+interface Family {
+  type: string;
+  samples: number;
+}
+
+/**
+ * Parses Prometheus text exposition format strictly enough to catch a broken scrape: every family has
+ * exactly one HELP and one TYPE line before its samples, every sample belongs to a declared family
+ * (histograms through their `_bucket`, `_sum` and `_count`), and no series (name and label set) appears
+ * twice. Throws an assertion error naming the offending line.
+ */
+function parseExposition(text: string): Map<string, Family> {
+  const families = new Map<string, Family>();
+  const help = new Set<string>();
+  const series = new Set<string>();
+  const sample =
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+    if (meta !== null) {
+      const [, kind, name = '', rest = ''] = meta;
+      if (kind === 'HELP') {
+        assert.ok(!help.has(name), `HELP twice for ${name}`);
+        help.add(name);
+      } else {
+        assert.ok(!families.has(name), `TYPE twice for ${name}`);
+        assert.ok(['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest), line);
+        families.set(name, { type: rest, samples: 0 });
+      }
+      continue;
+    }
+    const m = sample.exec(line);
+    assert.ok(m !== null, `not a sample line: ${line}`);
+    const name = m[1] ?? '';
+    const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, '')) ?? undefined;
+    assert.ok(family !== undefined, `sample of an undeclared family: ${line}`);
+    assert.ok(help.has(name) || help.has(name.replace(/_(bucket|sum|count)$/, '')), `no HELP for ${line}`);
+    family.samples++;
+    const key = `${name}${m[2] ?? ''}`;
+    assert.ok(!series.has(key), `series twice: ${key}`);
+    series.add(key);
+  }
+  return families;
+}

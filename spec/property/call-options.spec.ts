@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AddressGroup } from '../../lib/index.js';
 import { buildCallSpec, type CallDefaults } from '../../lib/client/request.js';
+import { callModel } from '../helpers/call-model.js';
 import { acceptOrInvalid, show } from '../helpers/fault-property.js';
 
 const group = new AddressGroup('static://127.0.0.1:8080');
@@ -17,6 +18,24 @@ const ms = fc.oneof(
   fc.double(),
   fc.constantFrom(0, 1, 100, 2_147_483_647, 2_147_483_648, NaN, Infinity, -Infinity),
   fc.anything(),
+);
+/** Values on and around each documented bound, of the right and the wrong type. */
+const edge = fc.constantFrom(
+  0,
+  1,
+  0.5,
+  1.5,
+  100,
+  101,
+  -1,
+  2_147_483_647,
+  2_147_483_648,
+  NaN,
+  'full',
+  'FULL',
+  true,
+  'true',
+  null,
 );
 const backoff = fc.oneof(
   fc.anything(),
@@ -148,45 +167,112 @@ const call = fc.oneof(
     // one fuzzed option on a valid call
     weight: 3,
     arbitrary: fc
-      .tuple(validCall, fc.constantFrom(...OPTION_FIELDS), fc.oneof(fc.anything(), ms, retry, backoff))
+      .tuple(validCall, fc.constantFrom(...OPTION_FIELDS), fc.oneof(fc.anything(), ms, retry, backoff, edge))
       .map(([c, k, v]) => ({ ...c, o: { ...c.o, [k]: v } })),
   },
 );
 
-test('property: call options and request fields accept or throw INVALID_ARGUMENT (1 000 runs)', () => {
+/** Runs the code and the model on one call and compares them; returns whether the code accepted. */
+function check(req: Record<string, unknown>, p: unknown, o: unknown, what: () => string): boolean {
+  const want = callModel(req, p, o, defaults);
+  const r = acceptOrInvalid(
+    () => buildCallSpec({ ...req, group } as never, group, p as string, o as never, defaults),
+    what,
+  );
+  const faults = [...want.wrong].join(', ') || 'nothing';
+  if (!r.accepted) {
+    assert.ok(want.wrong.has(r.field!), `${what()}: named ${r.field}, the model finds ${faults} wrong`);
+    return false;
+  }
+  assert.equal(want.wrong.size, 0, `${what()}: accepted, the model finds ${faults} wrong`);
+  const spec = r.value!;
+  assert.deepEqual(
+    {
+      method: spec.method,
+      target: spec.target,
+      path: spec.path,
+      timeout: spec.timeout,
+      maxResponseBytes: spec.maxResponseBytes,
+      redirect: spec.redirect,
+      stream: spec.stream,
+    },
+    want.call,
+    `${what()}: the call built`,
+  );
+  return true;
+}
+
+test('property: a call is accepted exactly when the model finds nothing wrong, else names a field at fault (1 000 runs)', () => {
   let accepted = 0;
+  let refused = 0;
   fc.assert(
     fc.property(call, ({ m, p, q, b, o }) => {
-      const req = { method: m, group, path: p, query: q, body: b } as never;
-      const r = acceptOrInvalid(
-        () => buildCallSpec(req, group, p as string, o as never, defaults),
-        () => `request ${show({ m, p, q, b })} options ${show(o)}`,
-      );
-      if (!r.accepted) return;
-      accepted++;
-      const spec = r.value!;
-      assert.ok(
-        !/[\r\n\u0000 ]/.test(spec.target),
-        `the target holds no CR, LF, NUL or space: ${show(spec.target)}`,
-      );
-      assert.ok(spec.target.startsWith('/'));
-      assert.ok(!spec.path.includes('?'), 'the path that events see holds no query');
-      assert.ok(!/[\r\n\u0000 ]/.test(spec.method), 'the method is a token');
-      assert.ok(spec.timeout > 0 && spec.timeout <= 2_147_483_647);
+      const req = { method: m, path: p, query: q, body: b };
+      if (check(req, p, o, () => `request ${show({ m, p, q, b })} options ${show(o)}`)) accepted++;
+      else refused++;
     }),
     { numRuns: 1_000 },
   );
-  assert.ok(accepted > 100, `the generator reaches valid calls too (${accepted})`);
+  assert.ok(accepted > 100 && refused > 100, `both sides reached (${accepted} accepted, ${refused} refused)`);
 });
 
-test('property: retry options alone (1 000 runs)', () => {
+/** Retry options that pass, and the same with one field fuzzed: reaches each field's own check. */
+const validRetry = fc.record(
+  {
+    maxAttempts: fc.integer({ min: 1, max: 100 }),
+    retryOn: fc.constant(() => true),
+    timeoutPerAttempt: fc.integer({ min: 1, max: 60_000 }),
+    backoff: fc.record(
+      {
+        initialDelay: fc.integer({ min: 0, max: 100 }),
+        maxDelay: fc.integer({ min: 100, max: 10_000 }),
+        multiplier: fc.double({ min: 1, max: 10, noNaN: true }),
+        jitter: fc.constantFrom('full', 'equal', 'decorrelated', 'none'),
+      },
+      { requiredKeys: [] },
+    ),
+    retryNonIdempotent: fc.boolean(),
+    respectRetryAfter: fc.boolean(),
+  },
+  { requiredKeys: ['maxAttempts'] },
+);
+const RETRY_FIELDS = [
+  'maxAttempts',
+  'retryOn',
+  'timeoutPerAttempt',
+  'backoff',
+  'retryNonIdempotent',
+  'respectRetryAfter',
+];
+const BACKOFF_FIELDS = ['initialDelay', 'maxDelay', 'multiplier', 'jitter'];
+const retryMix = fc.oneof(
+  retry,
+  validRetry,
+  fc
+    .tuple(
+      validRetry,
+      fc.constantFrom(...RETRY_FIELDS),
+      fc.oneof(
+        { weight: 1, arbitrary: fc.anything() },
+        { weight: 1, arbitrary: ms },
+        { weight: 1, arbitrary: backoff },
+        { weight: 3, arbitrary: edge },
+        { weight: 3, arbitrary: fc.integer({ min: -2, max: 205 }) },
+      ),
+    )
+    .map(([r, k, v]) => ({ ...r, [k]: v })),
+  fc
+    .tuple(validRetry, fc.constantFrom(...BACKOFF_FIELDS), fc.oneof(fc.anything(), ms, edge))
+    .map(([r, k, v]) => ({ ...r, backoff: { ...r.backoff, [k]: v } })),
+);
+
+test('property: retry options alone, against the model (1 000 runs)', () => {
+  let accepted = 0;
   fc.assert(
-    fc.property(retry, (r) => {
-      acceptOrInvalid(
-        () => buildCallSpec({ group, path: '/' }, group, '/', { retry: r as never }, defaults),
-        () => `retry ${show(r)}`,
-      );
+    fc.property(retryMix, (r) => {
+      if (check({ path: '/' }, '/', { retry: r }, () => `retry ${show(r)}`)) accepted++;
     }),
     { numRuns: 1_000 },
   );
+  assert.ok(accepted > 50, `the generator reaches valid retry options too (${accepted})`);
 });

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { AddressGroup } from '../../lib/index.js';
+import { AddressGroup, Client } from '../../lib/index.js';
 import { buildCallSpec, type CallDefaults } from '../../lib/client/request.js';
 import { acceptOrInvalid, show } from '../helpers/fault-property.js';
+import { applyHeadersModel, type HeaderVerdict } from '../helpers/header-model.js';
+import { startBackend } from '../helpers/loopback.js';
 
 const group = new AddressGroup('static://127.0.0.1:8080');
 const defaults: CallDefaults = {
@@ -12,8 +14,6 @@ const defaults: CallDefaults = {
   headers: { 'x-default': 'd' },
   redirect: 'manual',
 };
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Names: tokens, near-tokens, framing headers, prototype keys, and any string. */
 const name = fc.oneof(
@@ -34,14 +34,33 @@ const name = fc.oneof(
   fc.string({ maxLength: 12 }),
   fc.string({ unit: 'binary', maxLength: 12 }),
 );
+/** A value that U+00A0 (no-break space) starts or ends, OWS aside: where code and model part. */
+const nbspAtEdge = (v: unknown): boolean => typeof v === 'string' && /^[ \t]*\u00a0|\u00a0[ \t]*$/.test(v);
 /** Values: visible ASCII, obs-text, CR/LF/NUL injections, and non-strings. */
-const value = fc.oneof(
-  fc.stringMatching(/^[ -~]{0,20}$/),
-  fc.constantFrom('a\r\nx-injected: 1', 'a\nb', 'a\rb', 'a\u0000b', '\u0100', '\u{1F600}', ' padded '),
-  fc.string({ maxLength: 20 }),
-  fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.anything(),
-);
+const value = fc
+  .oneof(
+    fc.stringMatching(/^[ -~]{0,20}$/),
+    fc.constantFrom(
+      'a\r\nx-injected: 1',
+      'a\nb',
+      'a\rb',
+      'a\u0000b',
+      '\u0100',
+      '\u{1F600}',
+      ' padded ',
+      '\tpadded\t',
+      'x\u00a0y',
+      'caf\u00e9',
+      'x\u0085',
+      'a\u007fb',
+      'a\u000bb',
+    ),
+    fc.string({ maxLength: 20 }),
+    fc.string({ unit: 'binary', maxLength: 20 }),
+    fc.anything(),
+  )
+  // Known disagreement, see the todo test below: the code also strips U+00A0 at either end.
+  .filter((v) => !nbspAtEdge(v));
 /** Headers that pass: token names (framing headers left out) and visible ASCII values. */
 const validHeaders = fc.dictionary(
   fc
@@ -66,53 +85,135 @@ const headerObject = fc.oneof(
   { weight: 1, arbitrary: fc.anything() },
 );
 
-test('property: request headers are accepted clean or rejected with INVALID_ARGUMENT (1 000 runs)', () => {
+/** What the model says of a call with `reqHeaders` and `options.headers` over the client's defaults. */
+function expected(reqHeaders: unknown, optHeaders: unknown): HeaderVerdict {
+  const first = applyHeadersModel(defaults.headers, reqHeaders, 'headers');
+  return first.ok ? applyHeadersModel(first.headers, optHeaders, 'options.headers') : first;
+}
+
+/** The code's answer in the model's terms; any other error than INVALID_ARGUMENT fails the run. */
+function actual(reqHeaders: unknown, optHeaders: unknown): HeaderVerdict {
+  const r = acceptOrInvalid(
+    () =>
+      buildCallSpec(
+        { method: 'GET', group, path: '/', headers: reqHeaders as never },
+        group,
+        '/',
+        { headers: optHeaders as never },
+        defaults,
+      ),
+    () => `headers ${show(reqHeaders)} / options.headers ${show(optHeaders)}`,
+  );
+  if (r.accepted) return { ok: true, headers: { ...r.value!.headers } };
+  return { ok: false, field: r.field! };
+}
+
+test('property: request headers are accepted or refused exactly as the model says, naming the field (1 000 runs)', () => {
   let accepted = 0;
+  let refused = 0;
   fc.assert(
     fc.property(headerObject, headerObject, (reqHeaders, optHeaders) => {
-      const r = acceptOrInvalid(
-        () =>
-          buildCallSpec(
-            { method: 'GET', group, path: '/', headers: reqHeaders as never },
-            group,
-            '/',
-            { headers: optHeaders as never },
-            defaults,
-          ),
-        () => `headers ${show(reqHeaders)} / options.headers ${show(optHeaders)}`,
-      );
-      if (!r.accepted) return;
-      accepted++;
-      const h = r.value!.headers;
-      assert.equal(Object.getPrototypeOf(h), null, 'headers are a null-prototype record');
-      for (const [k, v] of Object.entries(h)) {
-        assert.match(k, TOKEN, 'names are lower-case tokens');
-        assert.equal(typeof v, 'string');
-        assert.match(v, FIELD_VALUE, `value of ${k} holds no CR, LF, NUL or control`);
-        assert.ok(!['content-length', 'transfer-encoding', 'connection'].includes(k), `${k} is refused`);
+      const want = expected(reqHeaders, optHeaders);
+      const got = actual(reqHeaders, optHeaders);
+      const what = `headers ${show(reqHeaders)} / options.headers ${show(optHeaders)}`;
+      if (want.ok) {
+        assert.ok(got.ok, `${what}: refused (${got.ok ? '' : got.field}) but the model accepts`);
+        assert.deepEqual(got.headers, { ...want.headers }, `${what}: the headers sent`);
+        accepted++;
+      } else {
+        assert.ok(!got.ok, `${what}: accepted but the model refuses ${want.field}`);
+        assert.equal(got.field, want.field, `${what}: the field named`);
+        refused++;
       }
       assert.equal(({} as Record<string, unknown>)['x-injected'], undefined);
     }),
     { numRuns: 1_000 },
   );
-  assert.ok(accepted > 50, `the generator reaches valid headers too (${accepted})`);
+  assert.ok(accepted > 50 && refused > 50, `both sides reached (${accepted} accepted, ${refused} refused)`);
   assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'x-default'), false);
 });
 
-test('property: Headers instances (WHATWG) pass the same validation (1 000 runs)', () => {
+test('property: Headers instances (WHATWG) get the same verdict as their entries (1 000 runs)', () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(name, fc.stringMatching(/^[ -~]{0,20}$/)), { maxLength: 5 }), (pairs) => {
+    fc.property(fc.array(fc.tuple(name, value), { maxLength: 5 }), (pairs) => {
       let headers: Headers;
       try {
-        headers = new Headers(pairs);
+        headers = new Headers(pairs.map(([n, v]) => [n, String(v)]));
       } catch {
         return; // WHATWG refused it before we saw it
       }
-      acceptOrInvalid(
-        () => buildCallSpec({ group, path: '/', headers }, group, '/', undefined, defaults),
-        () => `new Headers(${show(pairs)})`,
-      );
+      const want = expected(headers, undefined);
+      const got = actual(headers, undefined);
+      assert.deepEqual(plain(got), plain(want), `new Headers(${show(pairs)})`);
     }),
     { numRuns: 1_000 },
   );
 });
+
+test('property: accepted headers reach a real server byte for byte, and nothing else does (200 runs)', async () => {
+  const received: string[][] = [];
+  const backend = await startBackend((req, res) => {
+    received.push(req.rawHeaders);
+    req.resume();
+    res.end('ok');
+  });
+  const client = new Client({ headers: { 'x-default': 'd' } });
+  const target = new AddressGroup(`static://${backend.hostPort}`);
+  try {
+    // What the transport adds on its own (host, connection and the like), from a bare request.
+    await client.get(target, '/');
+    const own = new Set(pairsOf(received.pop()!).map(([n]) => n));
+    own.delete('x-default');
+    await fc.assert(
+      fc.asyncProperty(headerObject, async (h) => {
+        const want = expected(h, undefined);
+        fc.pre(want.ok);
+        const res = await client.request({ group: target, path: '/', headers: h as never });
+        assert.equal(res.status, 200);
+        const got = pairsOf(received.pop()!);
+        const what = `headers ${show(h)}`;
+        for (const [n, v] of Object.entries(want.headers)) {
+          const sent = got.filter(([gn]) => gn === n);
+          assert.equal(sent.length, 1, `${what}: ${n} sent once`);
+          assert.equal(sent[0]![1], v, `${what}: ${n} byte for byte`);
+        }
+        for (const [n] of got)
+          assert.ok(n in want.headers || own.has(n), `${what}: the server got ${n}, which nobody set`);
+      }),
+      { numRuns: 200 },
+    );
+  } finally {
+    await client.close();
+    target.close();
+    await backend.close();
+  }
+});
+
+/** Node's raw header list as lower-case name and latin1 value pairs (the bytes on the wire). */
+function pairsOf(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+  return out;
+}
+
+/** A verdict with its header record on the plain prototype, for deepEqual. */
+function plain(v: HeaderVerdict): HeaderVerdict {
+  return v.ok ? { ok: true, headers: { ...v.headers } } : v;
+}
+
+test(
+  'a value that a no-break space starts or ends reaches the server as set (RFC 9110: OWS is space and tab)',
+  {
+    todo:
+      'lib/client/headers.ts trims values with String.prototype.trim, which also strips U+00A0: ' +
+      '"\\u00a0x\\u00a0" is sent as "x"',
+  },
+  () => {
+    for (const v of ['\u00a0nbsp\u00a0', ' \u00a0x', 'x\u00a0\t']) {
+      assert.deepEqual(
+        plain(actual({ 'x-nbsp': v }, undefined)),
+        plain(expected({ 'x-nbsp': v }, undefined)),
+      );
+    }
+  },
+);
