@@ -190,6 +190,11 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
       throw invalidArgument('tls.checkServerIdentity', 'must be a function');
     if (config.tls.servername !== undefined && typeof config.tls.servername !== 'string')
       throw invalidArgument('tls.servername', 'must be a string');
+    for (const k of ['ca', 'cert', 'key'] as const) {
+      const v: unknown = config.tls[k];
+      if (v !== undefined && !isPem(v) && !(Array.isArray(v) && v.every(isPem)))
+        throw invalidArgument(`tls.${k}`, 'must be a PEM string or Buffer, or an array of them');
+    }
   }
   return {
     requestTimeout,
@@ -206,4 +211,8 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
       config.headers === undefined ? NO_HEADERS : Object.freeze(normalizeHeaders(config.headers, 'headers')),
     tls: config.tls,
   };
+}
+
+function isPem(v: unknown): boolean {
+  return typeof v === 'string' || ArrayBuffer.isView(v);
 }

@@ -64,5 +64,18 @@ function set(out: Record<string, string>, name: unknown, value: unknown, field: 
       `${field}.${lower}`,
       'header value contains forbidden characters (CR, LF, NUL or controls)',
     );
-  out[lower] = value.trim();
+  out[lower] = trimOws(value);
+}
+
+/** Trims optional white space as RFC 9110 §5.5 means it: space and tab only (not U+00A0 as `trim()` does). */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }

@@ -145,6 +145,15 @@ export class AddressGroup implements GroupLike {
     }
     if (options.random !== undefined && typeof options.random !== 'function')
       throw invalidArgument('options.random', 'must be a function');
+    const scheduler: unknown = options.scheduler;
+    if (
+      scheduler !== undefined &&
+      scheduler !== null &&
+      (typeof scheduler !== 'object' ||
+        typeof (scheduler as SchedulerLike).now !== 'function' ||
+        typeof (scheduler as SchedulerLike).schedule !== 'function')
+    )
+      throw invalidArgument('options.scheduler', 'must be an RxJS SchedulerLike (now() and schedule())');
     this.#scheduler = options.scheduler ?? asyncScheduler;
     const random = options.random ?? Math.random;
     this.balancer = createBalancer(options.loadBalancer, 'options.loadBalancer');

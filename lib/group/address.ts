@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { invalidArgument } from '../errors.js';
 import { addressKey } from '../events/events.js';
 import type { Address } from '../types.js';
@@ -6,6 +7,8 @@ import type { Address } from '../types.js';
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
+// Four all-digit labels read as an IPv4 address (RFC 1123 §2.1): 999.1.1.1 is neither a host name nor an IP.
+const DOTTED_DECIMAL = /^\d+\.\d+\.\d+\.\d+\.?$/;
 
 /** Validates a port number (1–65535). */
 export function parsePort(text: string, field: string): number {
@@ -18,8 +21,13 @@ export function parsePort(text: string, field: string): number {
 /** Validates a host name, IPv4 or bracket-less IPv6 literal. */
 export function checkHost(host: string, field: string): string {
   if (host.includes(':')) {
-    if (!IPV6.test(host) || host.length > 45) throw invalidArgument(field, 'malformed IPv6 address');
+    if (!IPV6.test(host) || !isIPv6(host)) throw invalidArgument(field, 'malformed IPv6 address');
     return host.toLowerCase();
+  }
+  if (DOTTED_DECIMAL.test(host)) {
+    if (!isIPv4(host.endsWith('.') ? host.slice(0, -1) : host))
+      throw invalidArgument(field, 'malformed IPv4 address (four numbers from 0 to 255, no leading zeros)');
+    return host;
   }
   if (!HOSTNAME.test(host)) throw invalidArgument(field, 'malformed host name');
   return host.toLowerCase();
@@ -38,6 +46,7 @@ export function parseHostPort(text: string, field: string, defaultPort?: number)
     const end = s.indexOf(']');
     if (end < 0) throw invalidArgument(field, 'unclosed [ in IPv6 address');
     host = s.slice(1, end);
+    if (!host.includes(':')) throw invalidArgument(field, 'only an IPv6 address goes in [brackets]');
     const rest = s.slice(end + 1);
     if (rest !== '') {
       if (!rest.startsWith(':')) throw invalidArgument(field, 'expected :port after ]');

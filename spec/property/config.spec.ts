@@ -245,8 +245,7 @@ test('property: new Client(config) accepts exactly when the model finds nothing 
   try {
     fc.assert(
       fc.property(config, (c) => {
-        // Relaxed: the code is known not to check tls.ca/cert/key (see the todo test below).
-        const wrong = configModel(c, { relaxed: true });
+        const wrong = configModel(c);
         const faults = [...wrong].join(', ') || 'nothing';
         const r = acceptOrInvalid(
           () => new Client(c as never),
@@ -294,11 +293,6 @@ test('property: a metrics.registry that is not a prom-client Registry is INVALID
 
 test(
   'tls.ca, tls.cert and tls.key of the wrong type are INVALID_ARGUMENT naming the field, at construction',
-  {
-    todo:
-      'lib/client/config.ts checks only tls.servername and tls.checkServerIdentity: { tls: { ca: 5 } } is ' +
-      'accepted, and then every https call fails with CONNECT (ERR_INVALID_ARG_TYPE)',
-  },
   async () => {
     for (const [k, v] of [
       ['ca', 5],
