@@ -7,14 +7,6 @@ import { applyHeadersModel } from './header-model.js';
  * compare. It gives every field at fault, as `XhttpError.field` names it; the code must accept only
  * when there is none, and otherwise name one of them.
  */
-export interface ConfigModelMode {
-  /**
-   * Leave out what the code is known not to check (see the todo test in spec/property/config.spec.ts):
-   * the types of `tls.ca`, `tls.cert` and `tls.key`.
-   */
-  readonly relaxed?: boolean;
-}
-
 const MAX_MS = 2_147_483_647;
 const KEYS = [
   'requestTimeout',
@@ -75,7 +67,7 @@ function shape(
 }
 
 /** Fields of `config` the model finds wrong; empty when `new Client(config)` must succeed. */
-export function configModel(config: unknown, mode: ConfigModelMode = {}): Set<string> {
+export function configModel(config: unknown): Set<string> {
   const wrong = new Set<string>();
   if (config === undefined) return wrong;
   if (!shape(config, KEYS, 'config', wrong)) return wrong;
@@ -117,7 +109,7 @@ export function configModel(config: unknown, mode: ConfigModelMode = {}): Set<st
     if (check !== undefined && typeof check !== 'function') wrong.add('tls.checkServerIdentity');
     const servername = own(tls, 'servername');
     if (servername !== undefined && typeof servername !== 'string') wrong.add('tls.servername');
-    if (!mode.relaxed) for (const k of ['ca', 'cert', 'key']) if (!pemOk(own(tls, k))) wrong.add(`tls.${k}`);
+    for (const k of ['ca', 'cert', 'key']) if (!pemOk(own(tls, k))) wrong.add(`tls.${k}`);
   }
 
   const headers = applyHeadersModel(Object.create(null) as Record<string, string>, get('headers'), 'headers');

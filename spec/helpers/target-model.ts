@@ -15,29 +15,19 @@ export type TargetVerdict =
 /** The limit the code puts on a target's length (a sanity bound, not a URL rule). */
 export const MAX_TARGET_LENGTH = 4096;
 
-/**
- * Where the code is known to part from the RFCs (see the todo tests in spec/property/targets.spec.ts):
- * with `relaxed`, the model accepts what the code accepts there — an IP literal that is not IPv6 (a
- * host name, or hex digits, `:` and `.` up to 45 characters) and a dotted-decimal name that is not an
- * IPv4 address — so the properties can run over the rest.
- */
-export interface ModelMode {
-  readonly relaxed?: boolean;
-}
-
 /** RFC 1123 labels of letters, digits, `_` and inner `-`, 1–63 each, 253 in all, a final dot allowed. */
-function isHostName(host: string, mode: ModelMode = {}): boolean {
+function isHostName(host: string): boolean {
   const name = host.endsWith('.') ? host.slice(0, -1) : host;
   if (name.length === 0 || name.length > 253) return false;
   const labels = name.split('.');
   if (!labels.every((l) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(l))) return false;
   // RFC 1123 §2.1: a host name never has the dotted-decimal form; that form must be an IPv4 address.
-  if (!mode.relaxed && labels.length === 4 && labels.every((l) => /^\d+$/.test(l))) return isIPv4(name);
+  if (labels.length === 4 && labels.every((l) => /^\d+$/.test(l))) return isIPv4(name);
   return true;
 }
 
 /** `host:port`, `[v6]:port`, or `host` when a default port is given; the host lower-cased. */
-export function hostPortModel(text: string, defaultPort?: number, mode: ModelMode = {}): Address | undefined {
+export function hostPortModel(text: string, defaultPort?: number): Address | undefined {
   let host: string;
   let portText: string | undefined;
   const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
@@ -45,15 +35,14 @@ export function hostPortModel(text: string, defaultPort?: number, mode: ModelMod
     host = v6[1]!;
     portText = v6[2];
     // An IP literal holds an IPv6 address (zone identifiers are not supported).
-    const loose = mode.relaxed === true && (/^[0-9A-Fa-f:.]{1,45}$/.test(host) || isHostName(host, mode));
-    if (!loose && (!isIPv6(host) || host.includes('%'))) return undefined;
+    if (!isIPv6(host) || host.includes('%')) return undefined;
   } else {
     if (text.includes('[') || text.includes(']')) return undefined;
     const parts = text.split(':');
     if (parts.length > 2) return undefined; // an IPv6 address without brackets
     host = parts[0]!;
     portText = parts[1];
-    if (!isIPv4(host) && !isHostName(host, mode)) return undefined;
+    if (!isIPv4(host) && !isHostName(host)) return undefined;
   }
   let port = defaultPort;
   if (portText !== undefined) {
@@ -68,7 +57,6 @@ export function hostPortModel(text: string, defaultPort?: number, mode: ModelMod
 export function targetModel(
   target: unknown,
   resolverSchemes: ReadonlySet<string>,
-  mode: ModelMode = {},
 ): TargetVerdict {
   const no = { ok: false } as const;
   if (typeof target !== 'string' || target === '' || target.length > MAX_TARGET_LENGTH) return no;
@@ -83,21 +71,21 @@ export function targetModel(
     ok ? { ok: true, addresses: undefined, protocol: undefined } : no;
   switch (scheme) {
     case 'static':
-      return fixed(rest.split(',').map((e) => hostPortModel(e, undefined, mode)));
+      return fixed(rest.split(',').map((e) => hostPortModel(e)));
     case 'http':
     case 'https': {
       // An origin: trailing slashes allowed, no path, query, fragment or credentials.
       const authority = rest.replace(/\/+$/, '');
       if (/[/?#@]/.test(authority)) return no;
-      return fixed([hostPortModel(authority, scheme === 'https' ? 443 : 80, mode)], scheme);
+      return fixed([hostPortModel(authority, scheme === 'https' ? 443 : 80)], scheme);
     }
     case 'dns':
       return resolved(
-        hostPortModel(/^txt:/i.test(rest) ? rest.slice(4) : rest, undefined, mode) !== undefined,
+        hostPortModel(/^txt:/i.test(rest) ? rest.slice(4) : rest) !== undefined,
       );
     case 'dns+srv':
       // _service._proto.domain: a name alone, no port, path or query.
-      return resolved(/^[^:/?]+$/.test(rest) && hostPortModel(rest, 1, mode) !== undefined);
+      return resolved(/^[^:/?]+$/.test(rest) && hostPortModel(rest, 1) !== undefined);
     default:
       return resolved(resolverSchemes.has(scheme) && URL.canParse(target));
   }
