@@ -110,8 +110,18 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   readonly headers?: HeadersInit | Record<string, string>;
   readonly responseType?: ResponseType;
+  /** Bounds every body, streamed ones included (`RESPONSE_TOO_LARGE`). @defaultValue 64 MiB */
   readonly maxResponseBytes?: number;
   readonly redirect?: RedirectMode;
+  /**
+   * With `responseType: 'stream'`: whether the call's deadline (`timeout`) keeps running while the
+   * body streams, so a body still unfinished at the deadline fails with `TIMEOUT` (phase `call`).
+   * `false` stops it at the headers, for long-lived streams (server-sent events, large downloads);
+   * the body-idle timeout (`bodyTimeout`) applies either way. Either way the attempt, and the call,
+   * end when the body does: that is when `events$`, metrics, spans and the breaker see the outcome.
+   * @defaultValue true
+   */
+  readonly deadlineCoversBody?: boolean;
 }
 
 /** Body types accepted by a request. */
