@@ -1,11 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
 import { BehaviorSubject } from 'rxjs';
+import zipkin from 'zipkin';
 import { AddressGroup, Client, registerResolver, type Address, type CallEvent } from '../../lib/index.js';
 import type { AttemptEndEvent, CallEndEvent } from '../../lib/events/events.js';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server.js';
 import { expectCode, withFaultClient } from '../helpers/fault-harness.js';
 import { startBackend, type Backend } from '../helpers/loopback.js';
+import type { JsonSpan } from '../helpers/zipkin-collector.js';
 
 // A streamed response is emitted at its headers, but its attempt (and its call) end with its body:
 // a body that fails after the headers is the attempt's outcome on events$, for the breaker, the
@@ -93,6 +96,37 @@ describe("responseType 'stream': the body's end is the attempt's outcome", () =>
     });
   });
 
+  it('a body reset after the headers is the attempt outcome in metrics and in its span', async () => {
+    const registry = new Registry();
+    const spans: JsonSpan[] = [];
+    const recorder = new zipkin.BatchRecorder({
+      logger: {
+        logSpan: (span) => spans.push(JSON.parse(zipkin.jsonEncoder.JSON_V2.encode(span)) as JsonSpan),
+      },
+    });
+    const tracer = new zipkin.Tracer({
+      ctxImpl: new zipkin.ExplicitContext(),
+      recorder,
+      sampler: new zipkin.sampler.Sampler(zipkin.sampler.alwaysSample),
+      localServiceName: 'spec-client',
+    });
+    await withFaultClient(server.hostPort, { metrics: { registry }, tracer }, async ({ client, group }) => {
+      const res = await client.get(group, '/reset-mid-body', { responseType: 'stream' });
+      await expectCode(
+        drain(res.body).then(({ error }) => Promise.reject(error)),
+        'RESET',
+      );
+      const text = await registry.metrics();
+      assert.match(
+        text,
+        /http_client_request_duration_seconds_count\{[^}]*http_response_status_code="200",error_type="reset",url_scheme="http"[^}]*\} 1/,
+      );
+      const span = spans.find((x) => x.kind === 'CLIENT');
+      assert.equal(span?.tags?.['http.status_code'], '200');
+      assert.equal(span?.tags?.['error'], 'reset');
+    });
+  });
+
   it('a body that goes idle past bodyTimeout: TIMEOUT phase body on the stream and as the attempt outcome', async () => {
     await withFaultClient(server.hostPort, { bodyTimeout: 300 }, async ({ client, group, events }) => {
       const res = await client.get(group, '/trickle?every=1000&bytes=5', { responseType: 'stream' });
@@ -116,6 +150,36 @@ describe("responseType 'stream': the body's end is the attempt's outcome", () =>
       assert.equal(end?.errorCode, 'RESPONSE_TOO_LARGE');
       assert.equal(end?.status, 200);
       assert.equal(callEnds(events)[0]?.errorCode, 'RESPONSE_TOO_LARGE');
+    });
+    await withFaultClient(server.hostPort, {}, async ({ client, group }) => {
+      // A content-length past the limit is refused at the headers, as for a buffered body.
+      const call = client.get(group, '/trickle?every=10&bytes=5000', {
+        responseType: 'stream',
+        maxResponseBytes: 1_000,
+      });
+      await expectCode(call, 'RESPONSE_TOO_LARGE');
+    });
+  });
+
+  it("an aborted signal ends a streamed body too (as fetch's does): ABORTED for its reader, a cancelled attempt", async () => {
+    await withFaultClient(server.hostPort, {}, async ({ client, group, events }) => {
+      const controller = new AbortController();
+      const res = await client.get(group, '/trickle?every=20&bytes=100000', {
+        responseType: 'stream',
+        signal: controller.signal,
+      });
+      setTimeout(() => controller.abort(), 200);
+      const started = performance.now();
+      let error: unknown;
+      try {
+        for await (const _ of res.body) if (performance.now() - started > 3_000) break;
+      } catch (e) {
+        error = e;
+      }
+      await expectCode(Promise.reject(error ?? new Error('the body outlived its signal')), 'ABORTED');
+      const [end] = attemptEnds(events);
+      assert.equal(end?.cancelled, true);
+      assert.equal(end?.verdict, 'ignored');
     });
   });
 
