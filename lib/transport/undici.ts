@@ -163,6 +163,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   received = 0;
   stream: StreamBody | undefined;
   resume: (() => void) | undefined;
+  /** A streamed body's reader is behind (backpressure): the socket is not read, so no idle time counts. */
+  paused = false;
 
   /**
    * `now`: the attempt's start on `clock` (the caller has just read it); `ownerDeadline`: when to
@@ -230,6 +232,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.owner.onExchangeDeadline();
     } else if (!this.handedOff && now >= this.attemptDeadline) {
       this.abort(new TimeoutError('attempt', this.timeouts.attempt, { address: this.address }));
+    } else if (this.paused) {
+      // Our reader, not the server, is slow: the body-idle time starts again when it catches up.
+      this.progressAt = now;
+      this.arm(now);
     } else if (now >= this.progressAt + this.#phaseTimeout()) {
       const phase = PHASES[this.phase]!;
       this.abort(new TimeoutError(phase, this.#phaseTimeout(), { address: this.address }));
@@ -307,12 +313,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.limit = this.mode === STREAM ? this.ownerDeadline : Infinity;
       // A timer armed for the per-attempt deadline finds nothing due and re-arms (onTimer).
       this.stream = new StreamBody(
-        () => this.resume?.(),
+        () => this.onDrain(),
         () => this.cancelStream(),
       );
       this.owner.onExchangeResponse(new RawResponse(statusCode, statusText, rawHeaders, this.stream));
     }
     return true;
+  }
+
+  /** The stream's reader caught up: read the socket again, the body-idle timer from now. */
+  onDrain(): void {
+    this.paused = false;
+    this.progressAt = this.clock.now();
+    this.resume?.();
   }
 
   /** The reader stopped early (`break`, `dump()`): free the connection; the body ended there. */
@@ -331,7 +344,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.abort(tooLarge(this));
       return false;
     }
-    if (this.stream) return this.stream.push(chunk);
+    if (this.stream) {
+      if (this.stream.push(chunk)) return true;
+      this.paused = true;
+      return false;
+    }
     this.chunks.push(chunk);
     return true;
   }

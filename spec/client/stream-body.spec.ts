@@ -140,6 +140,24 @@ describe("responseType 'stream': the body's end is the attempt's outcome", () =>
     });
   });
 
+  it('a reader that falls behind is not a body-idle timeout: the host is not blamed for backpressure', async () => {
+    const big = await startBackend((_req, res) => res.end(Buffer.alloc(1024 * 1024, 0x62)));
+    try {
+      await withFaultClient(big.hostPort, { bodyTimeout: 300 }, async ({ client, group, events }) => {
+        const res = await client.get(group, '/', { responseType: 'stream' });
+        await new Promise((r) => setTimeout(r, 900)); // the reader is busy elsewhere; the socket waits
+        const { bytes, error } = await drain(res.body);
+        assert.equal(error, undefined);
+        assert.equal(bytes, 1024 * 1024);
+        const [end] = attemptEnds(events);
+        assert.equal(end?.errorCode, undefined);
+        assert.equal(end?.status, 200);
+      });
+    } finally {
+      await big.close();
+    }
+  });
+
   it('maxResponseBytes exceeded mid-stream: RESPONSE_TOO_LARGE on the stream and as the attempt outcome', async () => {
     await withFaultClient(chunked.hostPort, {}, async ({ client, group, events }) => {
       const res = await client.get(group, '/', { responseType: 'stream', maxResponseBytes: 1_000 });
