@@ -254,12 +254,22 @@ export interface CallOptions {
   /** Read the body inside the call, or hand it over as a stream. @defaultValue 'buffered' */
   readonly responseType?: ResponseType;
   /**
-   * Largest body a buffered call reads, bytes; past it the call fails with `RESPONSE_TOO_LARGE`.
-   * An integer ≥ 1. Ignored with `responseType: 'stream'`. @defaultValue 67_108_864 (64 MiB)
+   * Largest body a call reads, bytes, streamed bodies included; past it the call fails with
+   * `RESPONSE_TOO_LARGE` (a larger `content-length` is refused at the headers). An integer ≥ 1.
+   * @defaultValue 67_108_864 (64 MiB)
    */
   readonly maxResponseBytes?: number;
   /** What to do with a 3xx response. @defaultValue 'manual' (`'follow'` for `client.fetch`) */
   readonly redirect?: RedirectMode;
+  /**
+   * With `responseType: 'stream'`: whether the call's deadline (`timeout`) keeps running while the
+   * body streams, so a body still unfinished at the deadline fails with `TIMEOUT` (phase `call`).
+   * `false` stops it at the headers, for long-lived streams (server-sent events, large downloads);
+   * the body-idle timeout (`bodyTimeout`) applies either way. Either way the attempt, and the call,
+   * end when the body does: that is when `events$`, metrics, spans and the breaker see the outcome.
+   * @defaultValue true
+   */
+  readonly deadlineCoversBody?: boolean;
 }
 
 /** Body types accepted by a request. `URLSearchParams` is sent as a form (its content type set unless given). */

@@ -122,9 +122,11 @@ export class LoadStats {
     // A cancelled attempt says nothing about the host: it only stops being in flight.
     if (e.cancelled) return;
     // Failed attempts count too (Finagle): a host that times out must look slow, not unmeasured.
-    rec.cost = nextCost(rec.cost, rec.stamp, e.durationMs, e.time, this.#decayMs);
+    // A streamed response is sampled at its headers: how fast its body was read is the caller's.
+    const ms = e.headersMs ?? e.durationMs;
+    rec.cost = nextCost(rec.cost, rec.stamp, ms, e.time, this.#decayMs);
     if (e.time > rec.stamp) rec.stamp = e.time;
-    const x = e.durationMs > 0 ? e.durationMs : 0;
+    const x = ms > 0 ? ms : 0;
     rec.typical = rec.sampled ? rec.typical + TYPICAL_WEIGHT * (x - rec.typical) : x;
     rec.sampled = true;
     this.#roll(rec, e.time);

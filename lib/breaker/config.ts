@@ -89,8 +89,9 @@ const FAILURE_CODES: ReadonlySet<string> = new Set(['CONNECT', 'RESET', 'TIMEOUT
  * the call deadline included: a host too slow for it is failing) or protocol error.
  */
 export function defaultIsFailure(outcome: AttemptOutcome): boolean {
-  if (outcome.response !== undefined) return outcome.response.status >= 500;
-  return outcome.error !== undefined && FAILURE_CODES.has(outcome.error.code);
+  // A streamed body that failed after its headers has both: the error is the outcome.
+  if (outcome.error !== undefined) return FAILURE_CODES.has(outcome.error.code);
+  return outcome.response !== undefined && outcome.response.status >= 500;
 }
 
 /** The default breaker key: the address as `host:port` (IPv6 in brackets), one breaker per host. */

@@ -16,7 +16,15 @@ import type { RetryDecision } from '../resilience/retry.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { ResolvedRetry } from '../resilience/retry-policy.js';
 import { clearTimer, startTimer, type TimerHandle } from '../internal/clock.js';
-import { Exchange, type AttemptTimeouts, type ExchangeOwner, type RawResponse } from '../transport/undici.js';
+import {
+  BUFFERED,
+  Exchange,
+  STREAM,
+  STREAM_UNTIMED,
+  type AttemptTimeouts,
+  type ExchangeOwner,
+  type RawResponse,
+} from '../transport/undici.js';
 import type { Address, AttemptOutcome, GroupLike, HostLoad, PickContext, XResponse } from '../types.js';
 import { NO_HEADERS } from './config.js';
 import type { CallSpec } from './request.js';
@@ -114,6 +122,14 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   #attemptStartedAt = 0;
   /** The attempt whose end time `now` holds (0: none yet). */
   #endedAt = 0;
+  /**
+   * A streamed response handed to the caller whose body has not ended: the attempt and the call
+   * last until it does (see {@link Call.onExchangeBodyEnd}).
+   */
+  #streamed: RawResponse | undefined;
+  #headersMs: number | undefined;
+  /** Retry events decided at a stream's headers, emitted after its attempt-end as for any attempt. */
+  #held: CallEvent[] | undefined;
 
   constructor(
     readonly rt: Runtime,
@@ -174,6 +190,8 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
 
   /** Unsubscribe: aborts the attempt in flight (its end event says cancelled), then ends the call. */
   unsubscribe(): void {
+    // The Observable's teardown after a streamed response: the body, not the subscription, owns it now.
+    if (this.#streamed !== undefined) return;
     this.#stopWork();
     this.#finish('cancelled', undefined, undefined);
   }
@@ -228,6 +246,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       key,
       breakerKey: this.#breakerKey || key,
       path: spec.path,
+      scheme: spec.group.protocol,
     };
     rt.bus.emit(startEvent);
     let headers = spec.headers;
@@ -244,7 +263,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       this,
       address,
       attemptTimeouts(rt, spec),
-      spec.stream,
+      spec.stream ? (spec.deadlineCoversBody ? STREAM : STREAM_UNTIMED) : BUFFERED,
       spec.maxResponseBytes,
       rt.clock,
       now,
@@ -331,6 +350,10 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
 
   /** ExchangeOwner: the attempt got a response (any status). */
   onExchangeResponse(raw: RawResponse): void {
+    if (this.spec.stream) {
+      this.#onStreamHeaders(raw);
+      return;
+    }
     const outcome = this.#endAttempt(raw, undefined, false);
     const decision = this.#decide(outcome);
     if (decision) {
@@ -342,6 +365,63 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.#finish('ok', raw.status, undefined);
     this.sink.next(new CallResponse(raw, outcome.address, outcome.attempt));
     this.sink.complete();
+  }
+
+  /**
+   * A streamed response at headers: retried as any response would be, else handed to the caller
+   * while its attempt stays open, to end with the body ({@link Call.onExchangeBodyEnd}).
+   */
+  #onStreamHeaders(raw: RawResponse): void {
+    const exchange = this.#exchange;
+    const outcome = this.#outcome(raw, undefined);
+    this.#held = [];
+    const decision = this.#decide(outcome);
+    const held = this.#held;
+    this.#held = undefined;
+    if (decision !== undefined || this.#settled || exchange === undefined) {
+      this.#exchange = undefined;
+      this.#emitEnd(outcome, false);
+      for (const e of held) this.rt.bus.emit(e);
+      void raw.body.dump(); // a discarded response must free its connection
+      if (decision) this.#retryAfter(decision);
+      return;
+    }
+    this.#streamed = raw;
+    this.#headersMs = outcome.elapsedMs;
+    if (held.length > 0) this.#held = held;
+    this.rt.streams.add(this);
+    this.sink.next(new CallResponse(raw, outcome.address, outcome.attempt));
+    this.sink.complete();
+  }
+
+  /**
+   * ExchangeOwner: the streamed body ended on the wire — complete, stopped by its reader, or failed
+   * (reset, body-idle timeout, `RESPONSE_TOO_LARGE`). That is the attempt's outcome, and the call's.
+   */
+  onExchangeBodyEnd(error: XhttpError | undefined): void {
+    const response = this.#streamed;
+    if (response === undefined) return;
+    if (error !== undefined && error.attempts === undefined) error.attempts = this.attempts;
+    this.#endStream(response, error, false);
+    this.#finish(error === undefined ? 'ok' : 'error', response.status, error);
+  }
+
+  /** `client.close()`: ends a streamed body nobody finished reading, as a cancellation. */
+  releaseStream(): void {
+    const response = this.#streamed;
+    if (response === undefined) return;
+    this.#stopWork();
+    this.#finish('cancelled', response.status, undefined);
+  }
+
+  /** The attempt of a streamed body ends: its attempt-end, then the retry events held at headers. */
+  #endStream(response: RawResponse, error: XhttpError | undefined, cancelled: boolean): void {
+    this.#streamed = undefined;
+    this.rt.streams.delete(this);
+    this.#endAttempt(response, error, cancelled);
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) for (const e of held) this.rt.bus.emit(e);
   }
 
   /** ExchangeOwner: the attempt failed (transport error, phase or per-attempt timeout). */
@@ -360,29 +440,41 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     error: XhttpError | undefined,
     cancelled: boolean,
   ): AttemptOutcome {
-    const rt = this.rt;
-    const spec = this.spec;
     this.#exchange = undefined;
-    const now = rt.clock.now();
+    const outcome = this.#outcome(response, error);
+    this.#emitEnd(outcome, cancelled);
+    return outcome;
+  }
+
+  /** The outcome of the attempt in flight, as of now (which it sets). */
+  #outcome(response: RawResponse | undefined, error: XhttpError | undefined): AttemptOutcome {
+    const now = this.rt.clock.now();
     this.now = now;
     this.#endedAt = this.attempts;
     const elapsedMs = now - this.#attemptStartedAt;
     const address = this.#address!;
     const attempt = this.attempts;
     // One shape for every outcome, no spread (a spread with extra keys costs ~1 µs on Node 20).
-    const outcome = {
+    return {
       attempt,
       address,
-      method: spec.method,
+      method: this.spec.method,
       response,
       error,
       elapsedMs,
     } as AttemptOutcome;
+  }
+
+  /** The attempt-end event of `outcome`, with the breaker's verdict. */
+  #emitEnd(outcome: AttemptOutcome, cancelled: boolean): void {
+    const rt = this.rt;
+    const spec = this.spec;
+    const { attempt, address, response, error } = outcome;
     const verdict = cancelled || !rt.breakers ? 'ignored' : rt.breakers.classify(outcome);
     // Absent fields are undefined rather than missing: same JSON, one object shape, no spreads.
     rt.bus.emit({
       type: 'attempt-end',
-      time: now,
+      time: this.now,
       callId: this.callId,
       group: spec.group.name,
       method: spec.method,
@@ -390,14 +482,15 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       address,
       key: this.#key,
       breakerKey: this.#breakerKey || this.#key,
-      durationMs: elapsedMs,
+      durationMs: outcome.elapsedMs,
       status: response?.status,
       errorCode: error?.code,
       timeoutPhase: error instanceof TimeoutError ? error.phase : undefined,
       cancelled,
       verdict,
+      scheme: spec.group.protocol,
+      headersMs: this.#headersMs,
     } as AttemptEndEvent);
-    return outcome;
   }
 
   #decide(outcome: AttemptOutcome): RetryDecision | undefined {
@@ -410,13 +503,15 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   /** DecideContext: retry-scheduled and retry-refused events, with this call's fields. */
   emit(e: Parameters<DecideContext['emit']>[0]): void {
     const spec = this.spec;
-    this.rt.bus.emit({
+    const event = {
       ...e,
       time: this.now,
       callId: this.callId,
       group: spec.group.name,
       method: spec.method,
-    } as CallEvent);
+    } as CallEvent;
+    if (this.#held !== undefined) this.#held.push(event);
+    else this.rt.bus.emit(event);
   }
 
   #retryAfter(decision: RetryDecision): void {
@@ -473,21 +568,22 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     }
     const exchange = this.#exchange;
     if (exchange === undefined) return;
-    exchange.cancel();
-    if (this.#timedOut)
-      this.#endAttempt(
-        undefined,
-        new TimeoutError('call', this.spec.timeout, { address: this.#address!, attempts: this.attempts }),
-        false,
-      );
-    else this.#endAttempt(undefined, undefined, true);
+    const timeout = this.#timedOut
+      ? new TimeoutError('call', this.spec.timeout, { address: this.#address!, attempts: this.attempts })
+      : undefined;
+    // A streamed body's reader sees the same error as the attempt-end.
+    exchange.cancel(timeout);
+    const streamed = this.#streamed;
+    if (streamed !== undefined) this.#endStream(streamed, timeout, timeout === undefined);
+    else this.#endAttempt(undefined, timeout, timeout === undefined);
   }
 
   #fail(error: XhttpError): void {
     if (this.#settled) return;
     if (error.attempts === undefined) error.attempts = this.attempts;
+    const delivered = this.#headersMs !== undefined; // a streamed response was emitted already
     this.#finish('error', undefined, error);
-    this.sink.error(error);
+    if (!delivered) this.sink.error(error);
   }
 
   #finish(

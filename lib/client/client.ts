@@ -151,6 +151,7 @@ export class Client {
       dispatcher: (group, address) => this.#dispatcher(group, address),
       attemptHeaders: tracing ? (e) => tracing.headersFor(e) : undefined,
       nextCallId: () => ++this.#callIds,
+      streams: new Set(),
     };
     this.events$ = this.#bus.events$;
     this.breakers$ = this.#breakers ? this.#breakers.snapshots$ : of(new Map<string, BreakerSnapshot>());
@@ -404,6 +405,8 @@ export class Client {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Streamed bodies nobody finished reading, whatever pool holds them (a pruned one closes gracefully).
+    for (const call of [...this.#runtime.streams]) call.releaseStream();
     for (const sub of this.#groups.values()) sub.unsubscribe();
     this.#groups.clear();
     for (const g of this.#origins.values()) g.close();

@@ -16,6 +16,8 @@ export interface CallSpec {
   readonly headers: Record<string, string>;
   readonly body: string | Uint8Array | null;
   readonly stream: boolean;
+  /** Stream mode: the call's deadline runs until the body ends (else it stops at headers). */
+  readonly deadlineCoversBody: boolean;
   readonly maxResponseBytes: number;
   readonly timeout: number;
   readonly retry: ResolvedRetry | undefined;
@@ -23,7 +25,16 @@ export interface CallSpec {
   readonly redirect: 'manual' | 'follow' | 'error';
 }
 
-const OPTION_KEYS = ['retry', 'timeout', 'signal', 'headers', 'responseType', 'maxResponseBytes', 'redirect'];
+const OPTION_KEYS = [
+  'retry',
+  'timeout',
+  'signal',
+  'headers',
+  'responseType',
+  'maxResponseBytes',
+  'redirect',
+  'deadlineCoversBody',
+];
 const REQUEST_KEYS = ['method', 'group', 'url', 'path', 'query', 'headers', 'body'];
 // Path: no controls, no spaces, no fragment; anything else must already be percent-encoded.
 const PATH = /^\/[\x21-\x22\x24-\x7e]*$/;
@@ -124,6 +135,7 @@ export function buildCallSpec(
     responseType: own(options, 'responseType'),
     maxResponseBytes: own(options, 'maxResponseBytes'),
     redirect: own(options, 'redirect'),
+    deadlineCoversBody: own(options, 'deadlineCoversBody'),
   };
   const rawMethod = own(request, 'method');
   const method = rawMethod === 'GET' ? 'GET' : normalizeMethod(rawMethod);
@@ -148,6 +160,8 @@ export function buildCallSpec(
     throw invalidArgument('body', `a ${method} request has no body`);
   if (o.responseType !== undefined && o.responseType !== 'buffered' && o.responseType !== 'stream')
     throw invalidArgument('options.responseType', "must be 'buffered' or 'stream'");
+  if (o.deadlineCoversBody !== undefined && typeof o.deadlineCoversBody !== 'boolean')
+    throw invalidArgument('options.deadlineCoversBody', 'must be a boolean');
   if (
     o.redirect !== undefined &&
     o.redirect !== 'manual' &&
@@ -179,6 +193,7 @@ export function buildCallSpec(
     headers,
     body,
     stream: o.responseType === 'stream',
+    deadlineCoversBody: o.deadlineCoversBody !== false,
     maxResponseBytes:
       optionalPositiveInt(o.maxResponseBytes, 'options.maxResponseBytes') ?? defaults.maxResponseBytes,
     timeout: optionalPositiveDuration(o.timeout, 'options.timeout') ?? defaults.requestTimeout,

@@ -25,4 +25,6 @@ export interface Runtime {
   /** Extra headers for an attempt (B3 tracing), called right after its start event. */
   readonly attemptHeaders: ((event: AttemptStartEvent) => Record<string, string>) | undefined;
   nextCallId(): number;
+  /** Calls whose streamed body has not ended, so `close()` can release one nobody reads. */
+  readonly streams: Set<{ releaseStream(): void }>;
 }

@@ -64,9 +64,15 @@ export interface AttemptStartEvent extends CallScoped {
   /** Circuit-breaker key for this attempt (default `host:port`). */
   readonly breakerKey: string;
   readonly path: string;
+  /** The group's protocol (`url.scheme`); set by the client, `http` when absent. */
+  readonly scheme?: 'http' | 'https';
 }
 
-/** One attempt finished. */
+/**
+ * One attempt finished. With `responseType: 'stream'` that is when its body ends on the wire
+ * (complete, failed, or stopped by its reader), not at headers: a body that fails after the headers
+ * is the attempt's outcome, `status` and `errorCode` both set.
+ */
 export interface AttemptEndEvent extends CallScoped {
   readonly type: 'attempt-end';
   readonly attempt: number;
@@ -85,6 +91,13 @@ export interface AttemptEndEvent extends CallScoped {
   readonly cancelled: boolean;
   /** The breaker's classification under `isFailure`: `ignored` when cancelled or no breaker. */
   readonly verdict: 'success' | 'failure' | 'ignored';
+  /** The group's protocol (`url.scheme`); set by the client, `http` when absent. */
+  readonly scheme?: 'http' | 'https';
+  /**
+   * A streamed response's time to headers, ms: its latency sample for the balancers, which must not
+   * learn how fast the caller read the body. Undefined for buffered responses and failures before it.
+   */
+  readonly headersMs?: number;
 }
 
 /** A retry will be made after `delayMs`. */

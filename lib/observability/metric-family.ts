@@ -42,7 +42,17 @@ export interface ActiveCount {
   n: number;
 }
 
-const ACTIVE_LABELS = ['http_request_method', 'server_address', 'server_port', 'rxhttp_group'] as const;
+const ACTIVE_LABELS = [
+  'http_request_method',
+  'server_address',
+  'server_port',
+  'url_scheme',
+  'rxhttp_group',
+] as const;
+
+/** Said in the help text of the two OpenTelemetry-named metrics, whose other labels are the conventions'. */
+const GROUP_LABEL_NOTE =
+  'rxhttp_group (the rxhttp address group) is an rxhttp label, not an OpenTelemetry one.';
 
 /** The metric family shared by every client attached to one registry. */
 export interface Metrics {
@@ -72,6 +82,7 @@ const cache = new WeakMap<Registry<RegistryContentType>, Metrics>();
 /** What an attempt-start finds for its method, address and group, kept until its attempt-end. */
 export interface AttemptSlot {
   readonly group: string;
+  readonly scheme: string;
   readonly active: ActiveCount;
   /** The attempt series of this slot by status, for attempts that ended without an error. */
   readonly byStatus: Map<number, Series>;
@@ -124,7 +135,9 @@ export function metricsFor(registry: Registry<RegistryContentType>): Metrics {
     attemptDuration: sharedHistogram(
       registry,
       'http_client_request_duration_seconds',
-      'Duration of HTTP client attempts (one per request sent on the wire).',
+      'Duration of HTTP client attempts (one per request sent on the wire; a streamed one ends with its ' +
+        'body). error_type: the status for 4xx/5xx, the lower-case rxhttp error code for failures, ' +
+        `empty for successes and cancellations. ${GROUP_LABEL_NOTE}`,
       ATTEMPT_DURATION_BUCKETS,
     ),
     activeGauge: shared(
@@ -133,7 +146,7 @@ export function metricsFor(registry: Registry<RegistryContentType>): Metrics {
       (name) =>
         new Gauge({
           name,
-          help: 'HTTP client attempts in flight.',
+          help: `HTTP client attempts in flight (a streamed one until its body ends). ${GROUP_LABEL_NOTE}`,
           labelNames: ACTIVE_LABELS,
           registers,
           collect() {

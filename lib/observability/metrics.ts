@@ -15,10 +15,12 @@ import {
 export { ATTEMPT_DURATION_BUCKETS, CALL_DURATION_BUCKETS, type MetricSources } from './metric-family.js';
 
 /**
- * Prometheus metrics as a subscriber of `client.events$`, named after the OpenTelemetry HTTP client
- * conventions. Label values are bounded: the method (standard ones, else `_OTHER`), host, port,
- * status, our lower-case error codes, and the group name or breaker key passed through
- * {@link labelSafe}. Paths, query strings and header values never become labels.
+ * Prometheus metrics as a subscriber of `client.events$`, named and labelled after the OpenTelemetry
+ * HTTP client conventions (`http.client.request.duration`, `http.client.active_requests`), plus
+ * `rxhttp_group`, which is ours. Label values are bounded: the method (standard ones, else `_OTHER`),
+ * `url_scheme` (`http`, `https`), host, port, status, `error_type` (see {@link errorType}), and the
+ * group name or breaker key passed through {@link labelSafe}. Paths, query strings and header values
+ * never become labels.
  */
 
 type AttemptLabels = Record<
@@ -27,6 +29,7 @@ type AttemptLabels = Record<
   | 'server_port'
   | 'http_response_status_code'
   | 'error_type'
+  | 'url_scheme'
   | 'rxhttp_group',
   string
 >;
@@ -42,9 +45,9 @@ type CallLabels = Record<'http_request_method' | 'rxhttp_group' | 'outcome', str
  * any of them is in that state; when they report the same group, the largest address count wins.
  * Attempts still in flight at unsubscribe are taken off `http_client_active_requests`.
  *
- * Cancelled attempts are observed in `http_client_request_duration_seconds` too, with their error code
- * (`aborted` when none), because the time was spent and a connection was held; filter on `error_type`
- * to leave them out.
+ * Cancelled attempts are observed in `http_client_request_duration_seconds` too, because the time was
+ * spent and a connection was held, with an empty `error_type`: a cancellation is not an error. A
+ * streamed response's attempt is observed when its body ends, so its duration includes the body.
  *
  * @throws XhttpError `INVALID_ARGUMENT` when the registry already holds a metric of the same name that
  *   rxhttp did not create.
@@ -126,11 +129,17 @@ export function attachMetrics(
   return subscription;
 }
 
-/** `error_type`: our lower-case code, else the status of a 5xx, else empty. */
+/**
+ * `error_type`, as the OpenTelemetry HTTP client conventions have `error.type`: empty for a cancelled
+ * attempt (not an error) and for a success; our error code in lower case for a failure without a
+ * usable response, or after it (a streamed body that failed: `reset`, `timeout`, `response_too_large`,
+ * `protocol`, …); else the status as a string for 4xx and 5xx, which client spans treat as errors.
+ * At most the nine error codes and the statuses 400–999: bounded.
+ */
 function errorType(ev: AttemptEndEvent): string {
+  if (ev.cancelled) return '';
   if (ev.errorCode !== undefined) return ev.errorCode.toLowerCase();
-  if (ev.cancelled) return 'aborted';
-  if (ev.status !== undefined && ev.status >= 500) return String(ev.status);
+  if (ev.status !== undefined && ev.status >= 400) return String(ev.status);
   return '';
 }
 
@@ -138,7 +147,8 @@ function attemptSeries(m: Metrics, ev: AttemptEndEvent): Series {
   const status = ev.status === undefined ? '' : String(ev.status);
   const error = errorType(ev);
   // The event's method, not its label: the label is computed once, on a miss.
-  const key = `${ev.method}\0${ev.key}\0${ev.group}\0${status}\0${error}`;
+  const scheme = ev.scheme ?? 'http';
+  const key = `${ev.method}\0${scheme}\0${ev.key}\0${ev.group}\0${status}\0${error}`;
   let series = m.attemptSeries.get(key);
   if (series === undefined) {
     series = m.attemptDuration.series<AttemptLabels>({
@@ -147,6 +157,7 @@ function attemptSeries(m: Metrics, ev: AttemptEndEvent): Series {
       server_port: String(ev.address.port),
       http_response_status_code: status,
       error_type: error,
+      url_scheme: scheme,
       rxhttp_group: labelSafe(ev.group),
     });
     remember(m.attemptSeries, key, series);
@@ -164,15 +175,17 @@ function attemptSlot(m: Metrics, ev: AttemptStartEvent): AttemptSlot {
   let byMethod = m.slots.get(ev.address);
   if (byMethod === undefined) m.slots.set(ev.address, (byMethod = new Map()));
   let slot = byMethod.get(ev.method);
-  if (slot === undefined || slot.group !== ev.group) {
-    slot = { group: ev.group, active: activeCount(m, ev), byStatus: new Map() };
+  // A slot per method, group and scheme: the same address object may serve two groups.
+  if (slot === undefined || slot.group !== ev.group || slot.scheme !== (ev.scheme ?? 'http')) {
+    slot = { group: ev.group, scheme: ev.scheme ?? 'http', active: activeCount(m, ev), byStatus: new Map() };
     remember(byMethod, ev.method, slot);
   }
   return slot;
 }
 
 function activeCount(m: Metrics, ev: AttemptStartEvent): ActiveCount {
-  const key = `${methodLabel(ev.method)}\0${ev.key}\0${ev.group}`;
+  const scheme = ev.scheme ?? 'http';
+  const key = `${methodLabel(ev.method)}\0${scheme}\0${ev.key}\0${ev.group}`;
   let count = m.active.get(key);
   if (count === undefined) {
     count = {
@@ -180,6 +193,7 @@ function activeCount(m: Metrics, ev: AttemptStartEvent): ActiveCount {
         http_request_method: methodLabel(ev.method),
         server_address: ev.address.host,
         server_port: String(ev.address.port),
+        url_scheme: scheme,
         rxhttp_group: labelSafe(ev.group),
       },
       n: 0,

@@ -14,16 +14,36 @@ export interface AttemptTimeouts {
   readonly attempt: number;
 }
 
+/**
+ * How an exchange reads its body: {@link BUFFERED} inside the call; {@link STREAM} handed to the
+ * caller at headers, the owner's deadline still watched until the body ends; {@link STREAM_UNTIMED}
+ * the same, the owner's deadline stopped at headers (`deadlineCoversBody: false`).
+ */
+export type BodyMode = typeof BUFFERED | typeof STREAM | typeof STREAM_UNTIMED;
+/** {@link BodyMode}: the body is read inside the call. */
+export const BUFFERED = 0;
+/** {@link BodyMode}: streamed, the owner's deadline running until the body ends. */
+export const STREAM = 1;
+/** {@link BodyMode}: streamed, the owner's deadline stopped at headers. */
+export const STREAM_UNTIMED = 2;
+
 /** Who hears how an {@link Exchange} ends: the call that started it. */
 export interface ExchangeOwner {
   /** The response: buffered, at completion; stream mode, at headers (the body owns the rest). */
   onExchangeResponse(response: RawResponse): void;
+  /**
+   * Stream mode: the body ended on the wire after {@link ExchangeOwner.onExchangeResponse} — complete
+   * or stopped by its reader (`error` undefined), or failed (reset, body-idle timeout,
+   * `RESPONSE_TOO_LARGE`). Never called after a cancel.
+   */
+  onExchangeBodyEnd(error: XhttpError | undefined): void;
   /** The attempt failed or timed out; never called after a cancel. */
   onExchangeError(error: XhttpError): void;
   /**
    * The owner's own deadline (the call's), passed as `ownerDeadline`, came while the exchange was in
-   * flight: the request is already aborted on the wire, silently; the owner reports it. This is how
-   * a call needs no timer of its own while an attempt runs.
+   * flight: before the headers the request is already aborted on the wire, silently; while a streamed
+   * body runs it is left for the owner to {@link Exchange.cancel} with its own error. The owner reports
+   * it. This is how a call needs no timer of its own while an attempt runs.
    */
   onExchangeDeadline(): void;
 }
@@ -123,8 +143,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   phase = CONNECT;
   progressAt: number;
   readonly attemptDeadline: number;
-  /** The earlier of the attempt's and the owner's deadline: what the timer watches before hand-off. */
-  readonly limit: number;
+  /**
+   * The earlier of the attempt's and the owner's deadline before hand-off; after it, the owner's
+   * deadline (or none with `STREAM_UNTIMED`): what the timer watches besides the phase timeout.
+   */
+  limit: number;
   sent = false;
   done = false;
   handedOff = false;
@@ -140,6 +163,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   received = 0;
   stream: StreamBody | undefined;
   resume: (() => void) | undefined;
+  /** A streamed body's reader is behind (backpressure): the socket is not read, so no idle time counts. */
+  paused = false;
 
   /**
    * `now`: the attempt's start on `clock` (the caller has just read it); `ownerDeadline`: when to
@@ -149,7 +174,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     readonly owner: ExchangeOwner,
     readonly address: Address,
     readonly timeouts: AttemptTimeouts,
-    readonly streaming: boolean,
+    readonly mode: BodyMode,
     readonly maxResponseBytes: number,
     readonly clock: Clock,
     now: number,
@@ -179,7 +204,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Arms the timer for the earliest deadline; `now` is the time the caller has just read. */
   arm(now: number): void {
-    const due = Math.min(this.progressAt + this.#phaseTimeout(), this.handedOff ? Infinity : this.limit);
+    const due = Math.min(this.progressAt + this.#phaseTimeout(), this.limit);
     if (due === Infinity) return;
     this.armedFor = due;
     this.timer = startTimer(this.clock, onExchangeTimer, Math.max(0, due - now), this);
@@ -188,7 +213,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** After a phase change: the new phase's deadline may come before the armed one (a short
    * headersTimeout or bodyTimeout after a long connectTimeout); re-arm only then. */
   rearm(): void {
-    const due = Math.min(this.progressAt + this.#phaseTimeout(), this.handedOff ? Infinity : this.limit);
+    const due = Math.min(this.progressAt + this.#phaseTimeout(), this.limit);
     if (due >= this.armedFor) return;
     if (this.timer !== undefined) clearTimer(this.clock, this.timer);
     this.timer = undefined;
@@ -201,11 +226,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.armedFor = Infinity;
     if (this.done) return;
     const now = this.clock.now();
-    if (!this.handedOff && now >= this.ownerDeadline) {
-      this.cancel();
+    if (now >= this.ownerDeadline && this.limit <= this.ownerDeadline) {
+      // A streamed body is failed by the owner, with its deadline error: the reader must see why.
+      if (!this.handedOff) this.cancel();
       this.owner.onExchangeDeadline();
     } else if (!this.handedOff && now >= this.attemptDeadline) {
       this.abort(new TimeoutError('attempt', this.timeouts.attempt, { address: this.address }));
+    } else if (this.paused) {
+      // Our reader, not the server, is slow: the body-idle time starts again when it catches up.
+      this.progressAt = now;
+      this.arm(now);
     } else if (now >= this.progressAt + this.#phaseTimeout()) {
       const phase = PHASES[this.phase]!;
       this.abort(new TimeoutError(phase, this.#phaseTimeout(), { address: this.address }));
@@ -223,13 +253,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.deliverError(err);
   }
 
-  /** Caller unsubscribed: abort silently. */
-  cancel(): void {
-    if (this.done || this.handedOff) return;
+  /**
+   * The owner ends the exchange (unsubscribe, signal, deadline, `close()`): aborts it silently — the
+   * owner reports it — and fails a streamed body with `reason` (default `ABORTED`) for its reader.
+   */
+  cancel(reason?: XhttpError): void {
+    if (this.done) return;
     this.finish();
-    const err = new XhttpError('ABORTED', 'request aborted', { address: this.address });
+    const err = reason ?? new XhttpError('ABORTED', 'request aborted', { address: this.address });
     if (this.abortFn) this.abortFn(err);
     else this.cancelReason = err;
+    this.stream?.fail(err);
   }
 
   finish(): void {
@@ -241,8 +275,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   deliverError(err: XhttpError): void {
-    if (this.stream) this.stream.fail(err);
-    else this.owner.onExchangeError(err);
+    if (this.stream) {
+      this.stream.fail(err);
+      this.owner.onExchangeBodyEnd(err);
+    } else this.owner.onExchangeError(err);
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -266,15 +302,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.phase = BODY;
     this.progressAt = this.clock.now();
     this.rearm();
-    if (!this.streaming && (rawContentLength(rawHeaders) ?? 0) > this.maxResponseBytes) {
+    if ((rawContentLength(rawHeaders) ?? 0) > this.maxResponseBytes) {
       this.abort(tooLarge(this));
       return false;
     }
-    if (this.streaming) {
+    if (this.mode !== BUFFERED) {
       this.resume = resume;
       this.handedOff = true; // the body owns the request from here on
+      // The per-attempt timeout ends at headers (no retry can follow); the call's deadline goes on.
+      this.limit = this.mode === STREAM ? this.ownerDeadline : Infinity;
+      // A timer armed for the per-attempt deadline finds nothing due and re-arms (onTimer).
       this.stream = new StreamBody(
-        () => this.resume?.(),
+        () => this.onDrain(),
         () => this.cancelStream(),
       );
       this.owner.onExchangeResponse(new RawResponse(statusCode, statusText, rawHeaders, this.stream));
@@ -282,19 +321,32 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return true;
   }
 
+  /** The stream's reader caught up: read the socket again, the body-idle timer from now. */
+  onDrain(): void {
+    this.paused = false;
+    this.progressAt = this.clock.now();
+    this.resume?.();
+  }
+
+  /** The reader stopped early (`break`, `dump()`): free the connection; the body ended there. */
   cancelStream(): void {
     if (this.done) return;
     this.finish();
     this.abortFn?.(new XhttpError('ABORTED', 'response body cancelled', { address: this.address }));
+    this.owner.onExchangeBodyEnd(undefined);
   }
 
   onData(chunk: Buffer): boolean {
     if (this.done) return false;
     this.progressAt = this.clock.now();
-    if (this.stream) return this.stream.push(chunk);
     this.received += chunk.length;
     if (this.received > this.maxResponseBytes) {
       this.abort(tooLarge(this));
+      return false;
+    }
+    if (this.stream) {
+      if (this.stream.push(chunk)) return true;
+      this.paused = true;
       return false;
     }
     this.chunks.push(chunk);
@@ -306,6 +358,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.finish();
     if (this.stream) {
       this.stream.end();
+      this.owner.onExchangeBodyEnd(undefined);
       return;
     }
     const body = new BufferedBody(this.chunks, this.received);

@@ -121,6 +121,14 @@ describe('LoadStats', () => {
     assert.ok(Math.abs(stats.host('10.0.0.1:80').latencyMs - tau) < 1e-9);
   });
 
+  it("samples a streamed response at its headers: the time its body took is the reader's", () => {
+    const { stats, events } = setup();
+    events.next(start(A, 0));
+    // A 20 ms answer whose body was read over 5 s: the host is as fast as its headers.
+    events.next({ ...end(A, 5_000, 5_000, { status: 200 }), headersMs: 20 });
+    assert.deepEqual(stats.load(A, 5_000), { outstanding: 0, cost: 20, sampled: true, typical: 20 });
+  });
+
   it("takes a failed attempt's latency, but only decrements for a cancelled one", () => {
     const { stats, events } = setup();
     events.next(start(A, 0));

@@ -69,6 +69,7 @@ function virtualRuntime(ts: TestScheduler, dispatcher: Dispatcher): Runtime {
     dispatcher: () => dispatcher,
     attemptHeaders: undefined,
     nextCallId: () => ++ids,
+    streams: new Set(),
   };
 }
 

@@ -51,13 +51,14 @@ function feed(
   const sub = attachMetrics(events$, ours, noSources);
   const attempts = new Histogram({
     name: ATTEMPTS,
-    help: 'Duration of HTTP client attempts (one per request sent on the wire).',
+    help: (ours.getSingleMetric(ATTEMPTS) as unknown as { help: string }).help,
     labelNames: [
       'http_request_method',
       'server_address',
       'server_port',
       'http_response_status_code',
       'error_type',
+      'url_scheme',
       'rxhttp_group',
     ],
     buckets: [...ATTEMPT_DURATION_BUCKETS],
@@ -85,8 +86,9 @@ function feed(
           verdict: 'ignored',
         }),
       );
+      // OpenTelemetry's error.type: none for a cancellation, else the error, else a 4xx/5xx status.
       const errorType =
-        a.errorCode?.toLowerCase() ?? (a.cancelled === true ? 'aborted' : a.status === 503 ? '503' : '');
+        a.cancelled === true ? '' : (a.errorCode?.toLowerCase() ?? (a.status === 503 ? '503' : ''));
       attempts
         .labels({
           http_request_method: 'GET',
@@ -94,6 +96,7 @@ function feed(
           server_port: '8080',
           http_response_status_code: a.status === undefined ? '' : String(a.status),
           error_type: errorType,
+          url_scheme: 'http',
           rxhttp_group: 'users',
         })
         .observe(a.durationMs / 1000);

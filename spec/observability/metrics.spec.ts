@@ -22,6 +22,7 @@ interface AttemptSpec {
   group?: string;
   path?: string;
   breakerKey?: string;
+  scheme?: 'http' | 'https';
 }
 
 function start(a: AttemptSpec): AttemptStartEvent {
@@ -38,6 +39,7 @@ function start(a: AttemptSpec): AttemptStartEvent {
     key: `${host}:${port}`,
     breakerKey: a.breakerKey ?? `${host}:${port}`,
     path: a.path ?? '/users',
+    ...(a.scheme === undefined ? {} : { scheme: a.scheme }),
   };
 }
 
@@ -66,6 +68,7 @@ function end(
     ...(result.errorCode === undefined ? {} : { errorCode: result.errorCode }),
     cancelled: result.cancelled ?? false,
     verdict: result.cancelled === true ? 'ignored' : 'success',
+    ...(s.scheme === undefined ? {} : { scheme: s.scheme }),
   };
 }
 
@@ -149,6 +152,7 @@ describe('attachMetrics', () => {
       server_port: '8080',
       http_response_status_code: '503',
       error_type: '503',
+      url_scheme: 'http',
       rxhttp_group: 'users',
     };
     assert.equal(await valueOf(registry, name, first, '_count'), 1);
@@ -175,16 +179,10 @@ describe('attachMetrics', () => {
     const sub = attachMetrics(events$, registry, noSources);
     events$.next(start({ callId: 1, method: 'PURGE' }));
     events$.next(end({ callId: 1, method: 'PURGE' }, { errorCode: 'TIMEOUT', durationMs: 10_000 }));
-    events$.next(start({ callId: 2 }));
-    events$.next(end({ callId: 2 }, { cancelled: true }));
-    events$.next(start({ callId: 3 }));
-    events$.next(end({ callId: 3 }, { status: 404 }));
 
     const text = await registry.metrics();
     assert.ok(text.includes('http_request_method="_OTHER"'));
     assert.ok(text.includes('error_type="timeout"'));
-    assert.ok(text.includes('error_type="aborted"'));
-    assert.ok(/http_response_status_code="404",error_type=""/.test(text));
     const buckets = text
       .split('\n')
       .filter(
@@ -210,6 +208,69 @@ describe('attachMetrics', () => {
       '10',
       '+Inf',
     ]);
+    sub.unsubscribe();
+  });
+
+  it('labels error_type as OpenTelemetry says: 4xx and 5xx by status, failures by code, none for cancellations', async () => {
+    const registry = new Registry();
+    const events$ = new Subject<CallEvent>();
+    const sub = attachMetrics(events$, registry, noSources);
+    const results: [Parameters<typeof end>[1], string, string][] = [
+      [{ status: 200 }, '200', ''],
+      [{ status: 302 }, '302', ''],
+      [{ status: 404 }, '404', '404'],
+      [{ status: 429 }, '429', '429'],
+      [{ status: 503 }, '503', '503'],
+      [{ errorCode: 'CONNECT' }, '', 'connect'],
+      [{ errorCode: 'RESPONSE_TOO_LARGE' }, '', 'response_too_large'],
+      // A streamed body that failed after its headers: the failure, beside the status it had.
+      [{ status: 200, errorCode: 'RESET' }, '200', 'reset'],
+      // Cancelled, before or after a response, by code or by flag: not an error.
+      [{ cancelled: true }, '', ''],
+      [{ cancelled: true, status: 200 }, '200', ''],
+      [{ cancelled: true, errorCode: 'ABORTED' }, '', ''],
+    ];
+    results.forEach(([result], i) => {
+      const a = { callId: i + 1, host: `10.0.1.${i}` };
+      events$.next(start(a));
+      events$.next(end(a, result));
+    });
+    const name = 'http_client_request_duration_seconds';
+    for (const [i, [result, status, errorType]] of results.entries()) {
+      const labels = {
+        server_address: `10.0.1.${i}`,
+        http_response_status_code: status,
+        error_type: errorType,
+      };
+      assert.equal(await valueOf(registry, name, labels, '_count'), 1, JSON.stringify(result));
+    }
+    sub.unsubscribe();
+  });
+
+  it('labels url_scheme on attempts and in-flight requests, from the event (http when absent)', async () => {
+    const registry = new Registry();
+    const events$ = new Subject<CallEvent>();
+    const sub = attachMetrics(events$, registry, noSources);
+    const secure = { callId: 1, host: '10.0.2.1', scheme: 'https' as const };
+    const plain = { callId: 2, host: '10.0.2.2' };
+    events$.next(start(secure));
+    events$.next(start(plain));
+    const active = 'http_client_active_requests';
+    assert.equal(await valueOf(registry, active, { server_address: '10.0.2.1', url_scheme: 'https' }), 1);
+    assert.equal(await valueOf(registry, active, { server_address: '10.0.2.2', url_scheme: 'http' }), 1);
+    events$.next(end(secure, { status: 200 }));
+    events$.next(end(plain, { status: 200 }));
+    const name = 'http_client_request_duration_seconds';
+    assert.equal(
+      await valueOf(registry, name, { server_address: '10.0.2.1', url_scheme: 'https' }, '_count'),
+      1,
+    );
+    assert.equal(
+      await valueOf(registry, name, { server_address: '10.0.2.2', url_scheme: 'http' }, '_count'),
+      1,
+    );
+    const help = (registry.getSingleMetric(name) as unknown as { help: string }).help;
+    assert.match(help, /rxhttp_group .* is an rxhttp label/);
     sub.unsubscribe();
   });
 
