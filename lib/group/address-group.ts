@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
 import {
-  asyncScheduler,
   BehaviorSubject,
   filter,
   map,
@@ -20,6 +19,7 @@ import { watchAddresses } from '../resolver/refresh.js';
 import type { Address, GroupLike, HostHealth, LoadBalancer, LoadBalancerName } from '../types.js';
 import { parseHostPort } from './address.js';
 import { parseTarget } from './target.js';
+import { backgroundScheduler } from '../internal/background.js';
 
 /** Lower clamp on DNS TTL refresh, ms. */
 export const DEFAULT_MIN_TTL = 1_000;
@@ -40,7 +40,7 @@ export interface AddressGroupOptions {
   readonly maxTtl?: number;
   /** Label in metrics, traces and the dashboard. @defaultValue the target */
   readonly name?: string;
-  /** Scheduler for refresh timers (virtual in specs). @defaultValue asyncScheduler */
+  /** Scheduler for refresh timers (virtual in specs). @defaultValue backgroundScheduler (unref'd timers) */
   readonly scheduler?: SchedulerLike;
   /** Random source for jitter and random balancers. @defaultValue Math.random */
   readonly random?: () => number;
@@ -117,7 +117,7 @@ export class AddressGroup implements GroupLike {
     }
     if (options.random !== undefined && typeof options.random !== 'function')
       throw invalidArgument('options.random', 'must be a function');
-    this.#scheduler = options.scheduler ?? asyncScheduler;
+    this.#scheduler = options.scheduler ?? backgroundScheduler;
     const random = options.random ?? Math.random;
     this.balancer = createBalancer(options.loadBalancer, 'options.loadBalancer');
     this.protocol = options.protocol ?? (parsed.kind === 'static' ? (parsed.protocol ?? 'http') : 'http');
