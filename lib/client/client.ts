@@ -24,6 +24,7 @@ import { followRedirects, followRedirectsPromise } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
 import { healthViewFor, type ClientHealth, clientHealth$ } from './health.js';
+import { closeOwnedGroups } from './owned-groups.js';
 
 const NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$/;
 /**
@@ -352,6 +353,7 @@ export class Client {
     this.#groups.clear();
     for (const g of this.#origins.values()) g.close();
     this.#origins.clear();
+    closeOwnedGroups(this);
     this.#subscriptions.unsubscribe();
     this.#breakers?.close();
     this.#groupsChanged.complete();
