@@ -163,7 +163,8 @@ export interface XResponse {
 export interface HostHealth {
   readonly address: Address;
   readonly key: AddressKey;
-  readonly breaker: 'closed' | 'open' | 'half-open';
+  /** Worst state of the host's breakers; `'off'` when the client has `circuitBreaker: false`. */
+  readonly breaker: 'closed' | 'open' | 'half-open' | 'off';
   readonly breakerSince: number;
   readonly failureRate: number;
   readonly total: number;

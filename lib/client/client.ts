@@ -23,8 +23,9 @@ import { fetchCall, toFetchResponse, type FetchCall } from './fetch.js';
 import { followRedirects, followRedirectsPromise } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
-import { healthViewFor, type ClientHealth, clientHealth$ } from './health.js';
+import { healthViewFor, type ClientHealth, clientHealth$, type HostRowSources } from './health.js';
 import { closeOwnedGroups } from './owned-groups.js';
+import { HealthStats } from './health-stats.js';
 
 const NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$/;
 /**
@@ -55,7 +56,7 @@ export class Client {
   readonly events$: Observable<CallEvent>;
   /** Breaker state per key; replays the current map. */
   readonly breakers$: Observable<ReadonlyMap<string, BreakerSnapshot>>;
-  /** One current-value view of the whole client; replays the present, costs nothing unobserved. */
+  /** One current-value view of the whole client; replays the present, true from the first read. */
   readonly health$: Observable<ClientHealth>;
 
   readonly #config: ResolvedConfig;
@@ -64,6 +65,8 @@ export class Client {
   readonly #runtime: Runtime;
   readonly #breakers: CircuitBreakers | undefined;
   readonly #loadStats: LoadStats;
+  /** Kept for the client's life, so the first health view anyone reads is true. */
+  readonly #healthStats: HealthStats;
   readonly #subscriptions = new Subscription();
   readonly #dispatchers = new Map<string, Pool>();
   readonly #byAddress = new WeakMap<Address, Pool>();
@@ -89,6 +92,8 @@ export class Client {
     this.#breakers?.attach(this.#bus.events$);
     this.#loadStats = new LoadStats(this.#clock);
     this.#subscriptions.add(this.#loadStats.attach(this.#bus.events$));
+    this.#healthStats = new HealthStats(this.#clock.now());
+    this.#subscriptions.add(this.#healthStats.attach(this.#bus.events$));
     const budgetConfig = resolveRetryBudget(config.retryBudget);
     const budget = budgetConfig ? new RetryBudget(budgetConfig, this.#clock) : undefined;
     if (budget) this.#subscriptions.add(budget.attach(this.#bus.events$));
@@ -140,12 +145,9 @@ export class Client {
     this.events$ = this.#bus.events$;
     this.breakers$ = this.#breakers ? this.#breakers.snapshots$ : of(new Map<string, BreakerSnapshot>());
     this.health$ = clientHealth$({
-      clock: this.#clock,
+      ...this.#hostRowSources(),
       events$: this.#bus.events$,
       groups$: this.#groupsChanged,
-      breakers: this.#breakers,
-      loadStats: this.#loadStats,
-      ...(this.#scheduler ? { scheduler: this.#scheduler } : {}),
     });
   }
 
@@ -416,13 +418,22 @@ export class Client {
     return { group, target };
   }
 
+  #hostRowSources(): HostRowSources {
+    return {
+      clock: this.#clock,
+      breakers: this.#breakers,
+      loadStats: this.#loadStats,
+      stats: this.#healthStats,
+    };
+  }
+
   /** Starts following a group: its resolver events, its host list (to drop stale pools), its health view. */
   #use(group: GroupLike): void {
     if (this.#groups.has(group) || this.#closed) return;
     const sub = new Subscription();
     const g = group as GroupLike & Partial<Pick<AddressGroup, 'resolverEvents$' | 'setHealthView'>>;
     if (g.resolverEvents$) sub.add(g.resolverEvents$.subscribe((e) => this.#bus.emit(e)));
-    g.setHealthView?.(healthViewFor(this.#breakers, this.#loadStats, this.#bus.events$, this.#clock));
+    g.setHealthView?.(healthViewFor(this.#hostRowSources(), this.#bus.events$));
     let previous: readonly Address[] = [];
     sub.add(
       group.addresses$.subscribe((list) => {

@@ -99,7 +99,11 @@ test('client.close() alone closes the groups the module built from targets, not 
   const mine = new AddressGroup(`static://${echo.hostPort}`);
   const svc = new RxHttpService({ groups: { built: `static://${echo.hostPort}`, mine } });
   await svc.client.close();
-  assert.equal(svc.groups.get('built')!.closed, true, 'a group built from a target string outlives its client');
+  assert.equal(
+    svc.groups.get('built')!.closed,
+    true,
+    'a group built from a target string outlives its client',
+  );
   assert.equal(mine.closed, false, 'a group the user built is the user’s to close');
   mine.close();
 });
