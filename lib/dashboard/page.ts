@@ -1,6 +1,6 @@
 import { SCRIPT } from './assets/script.js';
 import { STYLE } from './assets/style.js';
-import { escape, footer, groups, totals } from './render.js';
+import { footer, groups, totals } from './render.js';
 import type { DashboardView } from './view-model.js';
 
 /** One static resource of the page. */
@@ -15,7 +15,6 @@ export interface Asset {
  * `/events`. Relative URLs keep it working behind a path prefix.
  */
 export function pageHtml(view: DashboardView | undefined): string {
-  const client = view?.client === undefined ? '' : ` · ${escape(view.client)}`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -28,7 +27,7 @@ export function pageHtml(view: DashboardView | undefined): string {
 </head>
 <body>
 <header>
-<h1>rxhttp<small>live health${client}</small></h1>
+<h1>rxhttp<small>live health</small></h1>
 <span id="status" class="status">connecting</span>
 <div id="totals" class="totals">${view ? totals(view) : ''}</div>
 </header>
