@@ -9,7 +9,7 @@ import { chromium } from 'playwright-core';
 import { map } from 'rxjs';
 import { request } from 'undici';
 import { AddressGroup, Client } from '../../lib/index.js';
-import { serveDashboard } from '../../lib/dashboard/index.js';
+import { serveDashboard, type DashboardView } from '../../lib/dashboard/index.js';
 import { startBackend, staticTarget, type Backend } from '../helpers/loopback.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -75,6 +75,8 @@ describe('dashboard page', () => {
       assert.doesNotMatch(html, />closed</, 'breakers turned off are not shown as closed');
       const calls = /<span class="label">calls\/s<\/span><span class="value">([\d.]+)<\/span>/.exec(html);
       assert.ok(calls && Number(calls[1]) > 0, 'the header totals are the true figures');
+      const snap = (await (await request(dashboard.url + 'snapshot.json')).body.json()) as DashboardView;
+      assert.ok(snap.callsPerSecond > 0 && snap.errorPercent > 0 && snap.p99 > 0, '/snapshot.json too');
     } finally {
       await dashboard.close();
       await c.close();
