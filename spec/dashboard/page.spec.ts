@@ -13,6 +13,7 @@ import { serveDashboard, type DashboardView } from '../../lib/dashboard/index.js
 import { startBackend, staticTarget, type Backend } from '../helpers/loopback.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const HOSTILE = '<img src=x onerror="document.title=1">';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -110,7 +111,7 @@ describe('dashboard page', () => {
         health$: joined.pipe(
           map((h) => ({
             ...h,
-            groups: [...h.groups, ...h.groups.map((g) => ({ ...g, name: `${g.name} (copy)` }))],
+            groups: [...h.groups, ...h.groups.map((g) => ({ ...g, name: `${HOSTILE}${g.name}` }))],
           })),
         ),
       });
@@ -123,6 +124,16 @@ describe('dashboard page', () => {
         });
         await still.goto(dashboard.url);
         assert.equal(await still.locator('tr.host').count(), 10, 'host rows in the first HTML');
+        const names = await still.$$eval('section.card h2', (hs) => hs.map((h) => h.textContent));
+        assert.ok(
+          names.some((n) => n?.startsWith(HOSTILE)),
+          'a name holding markup shows as text',
+        );
+        assert.equal(
+          await still.$$eval('section.card img', (imgs) => imgs.length),
+          0,
+          'no markup was parsed',
+        );
 
         const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
         await page.goto(dashboard.url);
