@@ -4,11 +4,13 @@ import type { CallEvent } from '../events/events.js';
 import { CallWindow, DEFAULT_WINDOW_MS, type LatencyPercentiles } from './health-window.js';
 
 /**
- * Most groups, and most hosts, whose windows are kept at once. Past it the oldest-made window is
- * dropped (a view that still shows it starts it afresh), so a client used against unbounded origins
- * keeps bounded memory: about 22 KiB per group and 4 KiB per host.
+ * Most groups whose windows are kept at once (about 22 KiB each: a minute of sparkline). Past it the
+ * oldest-made window is dropped (a view that still shows it starts it afresh), so a client used
+ * against unbounded origins keeps bounded memory: under 6 MiB for groups.
  */
-export const MAX_HEALTH_WINDOWS = 1_000;
+export const MAX_GROUP_WINDOWS = 256;
+/** Most hosts whose latency windows are kept at once (about 4 KiB each): under 4 MiB. */
+export const MAX_HOST_WINDOWS = 1_024;
 
 const NO_LATENCY: LatencyPercentiles = Object.freeze({ p50: 0, p90: 0, p99: 0 });
 
@@ -17,7 +19,7 @@ const NO_LATENCY: LatencyPercentiles = Object.freeze({ p50: 0, p90: 0, p99: 0 })
  * value anyone reads (a late subscriber, the dashboard's `/snapshot.json`, the Nest health
  * indicator) is true. Per event: at most three O(1) window updates and no allocation; windows roll
  * over lazily on the next event or read, so there are no timers. Memory is fixed per group and
- * per host, and bounded by {@link MAX_HEALTH_WINDOWS}.
+ * per host, and bounded by {@link MAX_GROUP_WINDOWS} and {@link MAX_HOST_WINDOWS}.
  *
  * @example
  * ```ts
@@ -51,7 +53,7 @@ export class HealthStats {
     let w = this.#groups.get(name);
     if (w === undefined) {
       w = new CallWindow(this.#since, { windowMs: this.windowMs });
-      bounded(this.#groups).set(name, w);
+      bounded(this.#groups, MAX_GROUP_WINDOWS).set(name, w);
     }
     return w;
   }
@@ -78,7 +80,7 @@ export class HealthStats {
         if (w === undefined) {
           // The window alone: hosts have no sparkline, so no minute of history to keep.
           w = new CallWindow(this.#since, { windowMs: this.windowMs, historySeconds: 0 });
-          bounded(this.#hosts).set(e.key, w);
+          bounded(this.#hosts, MAX_HOST_WINDOWS).set(e.key, w);
         }
         w.callEnded(e.time, e.durationMs, e.errorCode !== undefined || (e.status ?? 0) >= 500);
         return;
@@ -103,9 +105,9 @@ export class HealthStats {
   }
 }
 
-/** `map`, with its oldest entry dropped first when it is full. */
-function bounded<V>(map: Map<string, V>): Map<string, V> {
-  if (map.size >= MAX_HEALTH_WINDOWS) {
+/** `map`, with its oldest entry dropped first when it holds `max`. */
+function bounded<V>(map: Map<string, V>, max: number): Map<string, V> {
+  if (map.size >= max) {
     const oldest = map.keys().next();
     if (oldest.done !== true) map.delete(oldest.value);
   }

@@ -328,3 +328,43 @@ function health$WithCalls(h$: Client['health$']) {
     take(1),
   );
 }
+
+describe('HealthStats', () => {
+  it('keeps a bounded number of group and host windows, dropping the oldest-made first', () => {
+    const stats = new HealthStats(0);
+    const scope = { callId: 1, method: 'GET' };
+    for (let i = 0; i < 10_000; i++) {
+      const address = { host: `10.0.${i >> 8}.${i & 255}`, port: 80 };
+      const key = addressKey(address);
+      stats.update({
+        type: 'attempt-end',
+        time: 500,
+        ...scope,
+        group: `g${i}`,
+        attempt: 1,
+        address,
+        key,
+        breakerKey: key,
+        durationMs: 5,
+        status: 200,
+        cancelled: false,
+        verdict: 'success',
+      });
+      stats.update({
+        type: 'call-end',
+        time: 500,
+        ...scope,
+        group: `g${i}`,
+        durationMs: 5,
+        attempts: 1,
+        status: 200,
+        outcome: 'ok',
+      });
+    }
+    assert.equal(stats.all.read(600).calls, 10_000, 'the client totals count every call');
+    assert.equal(stats.group('g9999').read(600).calls, 1, 'a recent group is kept');
+    assert.equal(stats.group('g0').read(600).calls, 0, 'the oldest group was dropped');
+    assert.ok(stats.hostLatency('10.0.39.15:80', 600).p50 > 0, 'a recent host is kept');
+    assert.equal(stats.hostLatency('10.0.0.0:80', 600).p50, 0, 'the oldest host was dropped');
+  });
+});
