@@ -63,7 +63,11 @@ interface Contender {
 /** Both clients' health as one view: the groups side by side, the totals of the one under load. */
 function combinedHealth$(contenders: readonly Contender[], active: () => number): Observable<ClientHealth> {
   return combineLatest(contenders.map((c) => c.client.health$)).pipe(
-    map((views) => ({ ...views[active()]!, groups: views.flatMap((v) => v.groups) })),
+    map((views) => ({
+      ...views[active()]!,
+      client: contenders[active()]!.label,
+      groups: views.flatMap((v) => v.groups),
+    })),
   );
 }
 
@@ -101,9 +105,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   let active = 0;
   let dashboard: Dashboard | undefined;
   const health$ = combinedHealth$(runners, () => active);
-  // health$ keeps figures only while observed: watch from the start, so a page opened late still
-  // shows the first run's traffic and sparkline.
-  const watching = health$.subscribe();
   try {
     dashboard = await serveDashboard({ health$ }, { port: options.port ?? 0, updateIntervalMs: 500 });
     out(
@@ -138,7 +139,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (options.keep) await keepRunning(runners, cluster, dashboard.url, out, options.stop ?? (() => false));
     return { runs, table, verdict: v.text, won: v.won };
   } finally {
-    watching.unsubscribe();
     await dashboard?.close();
     for (const c of runners) {
       await c.client.close();

@@ -368,8 +368,8 @@ export interface HostHealth {
   readonly address: Address;
   /** `host:port`, IPv6 in brackets. */
   readonly key: AddressKey;
-  /** Breaker state of the host. */
-  readonly breaker: 'closed' | 'open' | 'half-open';
+  /** Worst state of the host's breakers; `'off'` when the client has `circuitBreaker: false`. */
+  readonly breaker: 'closed' | 'open' | 'half-open' | 'off';
   /** Client clock time (ms) the breaker entered its state; 0 without a breaker. */
   readonly breakerSince: number;
   /** Failures / results in the breaker's window (or the rolling counts without a breaker), 0 to 1. */

@@ -133,6 +133,11 @@ export class CircuitBreakers {
     return this.#apply(key, entry, 'request');
   }
 
+  /** The address key (`host:port`) of the last attempt under breaker `key`: a custom key's host. */
+  addressOf(key: string): string | undefined {
+    return this.#entries.get(key)?.address;
+  }
+
   /** The current snapshot of every breaker by key. Cached until something visible changes. */
   snapshots(): ReadonlyMap<string, BreakerSnapshot> {
     if (this.#map === undefined) {

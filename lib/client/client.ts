@@ -23,7 +23,9 @@ import { fetchCall, toFetchResponse, type FetchCall } from './fetch.js';
 import { followRedirects, followRedirectsPromise } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
-import { healthViewFor, type ClientHealth, clientHealth$ } from './health.js';
+import { healthViewFor, type ClientHealth, clientHealth$, type HostRowSources } from './health.js';
+import { closeOwnedGroups } from './owned-groups.js';
+import { HealthStats } from './health-stats.js';
 
 const NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$/;
 /**
@@ -68,7 +70,8 @@ export class Client {
   readonly breakers$: Observable<ReadonlyMap<string, BreakerSnapshot>>;
   /**
    * One current-value view of the whole client: every group and host, call rate, error %, latency
-   * percentiles, retries and fail-fasts per second. Replays the present to a new subscriber, then
+   * percentiles, retries and fail-fasts per second, kept for the client's life so that the first read
+   * is true. Replays the present to a new subscriber, then
    * updates at most every 250 ms on traffic and every second while observed.
    */
   readonly health$: Observable<ClientHealth>;
@@ -79,6 +82,8 @@ export class Client {
   readonly #runtime: Runtime;
   readonly #breakers: CircuitBreakers | undefined;
   readonly #loadStats: LoadStats;
+  /** Kept for the client's life, so the first health view anyone reads is true. */
+  readonly #healthStats: HealthStats;
   readonly #subscriptions = new Subscription();
   readonly #dispatchers = new Map<string, Pool>();
   readonly #byAddress = new WeakMap<Address, Pool>();
@@ -104,6 +109,8 @@ export class Client {
     this.#breakers?.attach(this.#bus.events$);
     this.#loadStats = new LoadStats(this.#clock);
     this.#subscriptions.add(this.#loadStats.attach(this.#bus.events$));
+    this.#healthStats = new HealthStats(this.#clock.now());
+    this.#subscriptions.add(this.#healthStats.attach(this.#bus.events$));
     const budgetConfig = resolveRetryBudget(config.retryBudget);
     const budget = budgetConfig ? new RetryBudget(budgetConfig, this.#clock) : undefined;
     if (budget) this.#subscriptions.add(budget.attach(this.#bus.events$));
@@ -156,12 +163,9 @@ export class Client {
     this.events$ = this.#bus.events$;
     this.breakers$ = this.#breakers ? this.#breakers.snapshots$ : of(new Map<string, BreakerSnapshot>());
     this.health$ = clientHealth$({
-      clock: this.#clock,
+      ...this.#hostRowSources(),
       events$: this.#bus.events$,
       groups$: this.#groupsChanged,
-      breakers: this.#breakers,
-      loadStats: this.#loadStats,
-      ...(this.#scheduler ? { scheduler: this.#scheduler } : {}),
     });
   }
 
@@ -411,6 +415,7 @@ export class Client {
     this.#groups.clear();
     for (const g of this.#origins.values()) g.close();
     this.#origins.clear();
+    closeOwnedGroups(this);
     this.#subscriptions.unsubscribe();
     this.#breakers?.close();
     this.#groupsChanged.complete();
@@ -473,13 +478,22 @@ export class Client {
     return { group, target };
   }
 
+  #hostRowSources(): HostRowSources {
+    return {
+      clock: this.#clock,
+      breakers: this.#breakers,
+      loadStats: this.#loadStats,
+      stats: this.#healthStats,
+    };
+  }
+
   /** Starts following a group: its resolver events, its host list (to drop stale pools), its health view. */
   #use(group: GroupLike): void {
     if (this.#groups.has(group) || this.#closed) return;
     const sub = new Subscription();
     const g = group as GroupLike & Partial<Pick<AddressGroup, 'resolverEvents$' | 'setHealthView'>>;
     if (g.resolverEvents$) sub.add(g.resolverEvents$.subscribe((e) => this.#bus.emit(e)));
-    g.setHealthView?.(healthViewFor(this.#breakers, this.#loadStats, this.#bus.events$, this.#clock));
+    g.setHealthView?.(healthViewFor(this.#hostRowSources(), this.#bus.events$));
     let previous: readonly Address[] = [];
     sub.add(
       group.addresses$.subscribe((list) => {

@@ -83,6 +83,9 @@ export class CallWindow {
   readonly #windowBuckets: number;
   /** When recording began: rates over a window not yet full divide by the time actually covered. */
   readonly #since: number;
+  /** The bucket recorded into last and its second: most events land in the same second as the last. */
+  #current: Bucket | undefined;
+  #currentSecond = -1;
 
   constructor(since: number, options: CallWindowOptions = {}) {
     this.#since = since;
@@ -163,8 +166,11 @@ export class CallWindow {
   /** The bucket of the second `now` falls in, emptied first if it held an older second. */
   #bucket(now: number): Bucket {
     const second = Math.floor(now / BUCKET_MS);
+    if (second === this.#currentSecond) return this.#current!;
     const b = this.#buckets[mod(second, this.#buckets.length)]!;
     if (b.start !== second) reset(b, second);
+    this.#current = b;
+    this.#currentSecond = second;
     return b;
   }
 

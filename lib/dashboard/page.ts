@@ -1,5 +1,7 @@
 import { SCRIPT } from './assets/script.js';
 import { STYLE } from './assets/style.js';
+import { footer, groups, totals } from './render.js';
+import type { DashboardView } from './view-model.js';
 
 /** One static resource of the page. */
 export interface Asset {
@@ -8,10 +10,12 @@ export interface Asset {
 }
 
 /**
- * The page shell: no data in it (everything arrives over `/events` and is rendered as text), so it
- * is the same bytes for every request. Relative URLs keep it working behind a path prefix.
+ * The page: the current snapshot rendered in (so it is never blank, and the host rows are in the
+ * first HTML), or a placeholder when the source has no view yet. The script then keeps it live from
+ * `/events`. Relative URLs keep it working behind a path prefix.
  */
-const HTML = `<!doctype html>
+export function pageHtml(view: DashboardView | undefined): string {
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -25,17 +29,17 @@ const HTML = `<!doctype html>
 <header>
 <h1>rxhttp<small>live health</small></h1>
 <span id="status" class="status">connecting</span>
-<div id="totals" class="totals"></div>
+<div id="totals" class="totals">${view ? totals(view) : ''}</div>
 </header>
-<main id="groups" class="groups"></main>
-<footer id="updated">waiting for the first update</footer>
+<main id="groups" class="groups">${view ? groups(view) : ''}</main>
+<footer id="updated">${view ? footer(view) : 'waiting for the first update'}</footer>
 </body>
 </html>
 `;
+}
 
-/** Every static path the dashboard serves. */
+/** The static resources: the script and the stylesheet (the page itself is {@link pageHtml}). */
 export const ASSETS: ReadonlyMap<string, Asset> = new Map([
-  ['/', { contentType: 'text/html; charset=utf-8', body: HTML }],
   ['/app.css', { contentType: 'text/css; charset=utf-8', body: STYLE }],
   ['/app.js', { contentType: 'text/javascript; charset=utf-8', body: SCRIPT }],
 ]);

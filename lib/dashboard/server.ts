@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { firstValueFrom, map, type Observable } from 'rxjs';
+import { firstValueFrom, map, of, timeout, type Observable } from 'rxjs';
 import type { ClientHealth } from '../client/health.js';
 import { invalidArgument } from '../errors.js';
 import { checkOptions, optionalPositiveDuration } from '../internal/validate.js';
-import { ASSETS, SECURITY_HEADERS } from './page.js';
+import { ASSETS, pageHtml, SECURITY_HEADERS } from './page.js';
 import { sendEvents, type SseCounters } from './sse.js';
 import { toDashboardView, type DashboardView } from './view-model.js';
 
@@ -12,6 +12,9 @@ import { toDashboardView, type DashboardView } from './view-model.js';
 export const DEFAULT_DASHBOARD_HOST = '127.0.0.1';
 /** Least time between two updates on `/events`, ms. @defaultValue 1_000 */
 export const DEFAULT_UPDATE_INTERVAL_MS = 1_000;
+/** Longest wait for a view to render into the page; `client.health$` replays at once. */
+const FIRST_VIEW_WAIT_MS = 1_000;
+const HTML_TYPE = 'text/html; charset=utf-8';
 /** Interval of the comment heartbeat on `/events`, ms. @defaultValue 15_000 */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 
@@ -113,6 +116,14 @@ export async function serveDashboard(
       firstValueFrom(view$).then(
         (view) => reply(res, 200, JSON.stringify(view), 'application/json; charset=utf-8'),
         () => reply(res, 503, 'no health view\n'),
+      );
+      return;
+    }
+    if (path === '/') {
+      // The page carries the current snapshot; a source with no view yet gets the bare shell.
+      firstValueFrom(view$.pipe(timeout({ first: FIRST_VIEW_WAIT_MS, with: () => of(undefined) }))).then(
+        (view) => reply(res, 200, pageHtml(view), HTML_TYPE),
+        () => reply(res, 200, pageHtml(undefined), HTML_TYPE),
       );
       return;
     }

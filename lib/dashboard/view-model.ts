@@ -56,13 +56,21 @@ export interface TrafficView {
 export interface HostView {
   readonly key: string;
   readonly weight: number;
-  readonly breaker: 'closed' | 'open' | 'half-open';
+  /** Worst state of the host's breakers; `'off'` when the client has `circuitBreaker: false`. */
+  readonly breaker: 'closed' | 'open' | 'half-open' | 'off';
   /** How long the breaker has been in its state, ms. */
   readonly breakerForMs: number;
+  /** Breakers of this host (one per custom key) and how many are open. */
+  readonly breakerKeys: number;
+  readonly openBreakers: number;
   readonly failurePercent: number;
   readonly total: number;
   readonly inFlight: number;
-  readonly latencyMs: number;
+  /** What the host measured: attempt latency p50 / p99 over the window, ms. */
+  readonly p50: number;
+  readonly p99: number;
+  /** The balancer's peak-EWMA cost, ms: a load score, not a latency. */
+  readonly balancerCostMs: number;
   readonly ok: number;
   readonly errors: number;
   readonly timeouts: number;
@@ -78,6 +86,8 @@ export interface GroupView extends TrafficView {
 
 /** What `/events` sends and `/snapshot.json` returns: plain JSON, numbers rounded. */
 export interface DashboardView extends TrafficView {
+  /** Which client the totals belong to, when the view joins several. */
+  readonly client?: string;
   readonly time: number;
   readonly windowMs: number;
   readonly groups: readonly GroupView[];
@@ -103,10 +113,14 @@ function hostView(h: HostHealthRow, now: number): HostView {
     weight: h.weight,
     breaker: h.breaker,
     breakerForMs: h.breakerSince > 0 ? Math.max(0, Math.round(now - h.breakerSince)) : 0,
+    breakerKeys: h.breakerKeys,
+    openBreakers: h.openBreakers,
     failurePercent: round(100 * h.failureRate),
     total: h.total,
     inFlight: h.inFlight,
-    latencyMs: round(h.latencyMs),
+    p50: round(h.attemptLatencyMs.p50),
+    p99: round(h.attemptLatencyMs.p99),
+    balancerCostMs: round(h.balancerCostMs),
     ok: h.ok,
     errors: h.errors,
     timeouts: h.timeouts,
@@ -126,6 +140,7 @@ function groupView(g: GroupHealth, now: number): GroupView {
 /** The page's view of a health snapshot. Pure; strings stay raw (the page renders them as text). */
 export function toDashboardView(h: ClientHealth): DashboardView {
   return {
+    ...(h.client === undefined ? {} : { client: h.client }),
     time: Math.round(h.time),
     windowMs: h.windowMs,
     ...trafficView(h),

@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
 import {
-  asyncScheduler,
   BehaviorSubject,
   filter,
   map,
@@ -21,6 +20,7 @@ import { DEFAULT_MAX_TTL, DEFAULT_MIN_TTL } from '../resolver/ttl.js';
 import type { Address, GroupLike, HostHealth, LoadBalancer, LoadBalancerName } from '../types.js';
 import { parseHostPort } from './address.js';
 import { parseTarget } from './target.js';
+import { backgroundScheduler } from '../internal/background.js';
 
 // One TTL default for groups and resolvers alike, defined beside the refresh loop that clamps.
 export { DEFAULT_MAX_TTL, DEFAULT_MIN_TTL };
@@ -61,7 +61,7 @@ export interface AddressGroupOptions {
   readonly maxTtl?: number;
   /** Label in metrics, traces and the dashboard. @defaultValue the target */
   readonly name?: string;
-  /** Scheduler for refresh timers (virtual in specs). @defaultValue asyncScheduler */
+  /** Scheduler for refresh timers (virtual in specs). @defaultValue backgroundScheduler (unref'd timers) */
   readonly scheduler?: SchedulerLike;
   /** Uniform random in [0, 1) for the jitter of resolver retries. @defaultValue Math.random */
   readonly random?: () => number;
@@ -154,7 +154,7 @@ export class AddressGroup implements GroupLike {
         typeof (scheduler as SchedulerLike).schedule !== 'function')
     )
       throw invalidArgument('options.scheduler', 'must be an RxJS SchedulerLike (now() and schedule())');
-    this.#scheduler = options.scheduler ?? asyncScheduler;
+    this.#scheduler = options.scheduler ?? backgroundScheduler;
     const random = options.random ?? Math.random;
     this.balancer = createBalancer(options.loadBalancer, 'options.loadBalancer');
     this.protocol = options.protocol ?? (parsed.kind === 'static' ? (parsed.protocol ?? 'http') : 'http');

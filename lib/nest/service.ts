@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { defer, type Observable } from 'rxjs';
 import { Client } from '../client/client.js';
+import { adoptGroup } from '../client/owned-groups.js';
 import { invalidArgument } from '../errors.js';
 import { AddressGroup } from '../group/address-group.js';
 import type { CallOptions, XResponse } from '../types.js';
@@ -113,6 +114,8 @@ export class RxHttpService implements OnApplicationShutdown {
       throw invalidArgument(`groups.${name}`, (err as Error).message, err);
     }
     this.#owned.push(group);
+    // Built here, so the client closes it too: `client.close()` alone leaves nothing running.
+    adoptGroup(this.client, group);
     return group;
   }
 

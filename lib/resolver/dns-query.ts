@@ -1,6 +1,7 @@
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
-import { asyncScheduler, defer, finalize, type Observable } from 'rxjs';
+import { defer, finalize, type Observable } from 'rxjs';
+import { backgroundScheduler } from '../internal/background.js';
 import { invalidArgument, XhttpError } from '../errors.js';
 import type { Address, ResolveOptions } from '../types.js';
 import {
@@ -118,7 +119,7 @@ function refreshOptions(options: ResolveOptions | undefined, settings: DnsSettin
     // A group always passes its own clamp; the same defaults serve a resolver used directly.
     minTtl: options?.minTtl ?? DEFAULT_MIN_TTL,
     maxTtl: options?.maxTtl ?? DEFAULT_MAX_TTL,
-    scheduler: options?.scheduler ?? asyncScheduler,
+    scheduler: options?.scheduler ?? backgroundScheduler,
     ...(settings.noTtlPeriod === undefined ? {} : { noTtlPeriod: settings.noTtlPeriod }),
     ...(settings.lookupTimeout === undefined ? {} : { lookupTimeout: settings.lookupTimeout }),
   };

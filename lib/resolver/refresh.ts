@@ -10,7 +10,10 @@ export const DEFAULT_RESOLVE_RETRY_MAX = 30_000;
 
 /** Options of {@link watchAddresses}. */
 export interface WatchOptions {
-  /** Where back-off timers run (virtual in specs). */
+  /**
+   * Where back-off timers run (virtual in specs). Groups pass `backgroundScheduler`, whose timers are
+   * unref'd: a resolver retrying in the background never holds an idle process open.
+   */
   readonly scheduler: SchedulerLike;
   /** Uniform random in [0, 1) for jitter; seed it in specs. */
   readonly random: () => number;

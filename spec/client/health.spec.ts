@@ -6,6 +6,7 @@ import { CircuitBreakers } from '../../lib/breaker/breakers.js';
 import { resolveBreakerConfig } from '../../lib/breaker/config.js';
 import { clientHealth$, type ClientHealth } from '../../lib/client/health.js';
 import { CallWindow } from '../../lib/client/health-window.js';
+import { HealthStats } from '../../lib/client/health-stats.js';
 import { addressKey, type CallEvent } from '../../lib/events/events.js';
 import type { Clock } from '../../lib/internal/clock.js';
 import type { Address, GroupLike } from '../../lib/types.js';
@@ -61,31 +62,36 @@ function fakeGroup(name: string, addresses: readonly Address[]): GroupLike {
 }
 
 /** The wiring of `Client`: a bus, breakers and load stats on it, and health$ over all three. */
-function setup() {
+function setup(options: { breakers?: false } = {}) {
   const clock = manualClock();
   const bus = new Subject<CallEvent>();
-  const breakers = new CircuitBreakers(
-    resolveBreakerConfig({
-      minimumRequestThreshold: 5,
-      counterUpdateInterval: 100,
-      counterSlidingWindow: 1_000,
-    }),
-    clock,
-    (e) => bus.next(e),
-  );
-  breakers.attach(bus);
+  const breakers =
+    options.breakers === false
+      ? undefined
+      : new CircuitBreakers(
+          resolveBreakerConfig({
+            minimumRequestThreshold: 5,
+            counterUpdateInterval: 100,
+            counterSlidingWindow: 1_000,
+          }),
+          clock,
+          (e) => bus.next(e),
+        );
+  breakers?.attach(bus);
   const loadStats = new LoadStats(clock);
   loadStats.attach(bus);
+  const stats = new HealthStats(clock.now());
+  stats.attach(bus);
   const group = fakeGroup('users', [A, B]);
   const groups$ = new BehaviorSubject<readonly GroupLike[]>([group]);
-  const health$ = clientHealth$({ clock, events$: bus, groups$, breakers, loadStats });
+  const health$ = clientHealth$({ clock, events$: bus, groups$, breakers, loadStats, stats });
   let callId = 0;
-  /** One call of `ms` to `address`, ending with `status`, at the current time. */
-  const call = (address: Address, ms: number, status: number) => {
+  /** One call of `ms` to `address`, ending with `status`, at the current time, under `breakerKey`. */
+  const call = (address: Address, ms: number, status: number, breakerKey = addressKey(address)) => {
     const id = ++callId;
     const scope = { callId: id, group: 'users', method: 'GET' };
     const key = addressKey(address);
-    const at = { ...scope, attempt: 1, address, key, breakerKey: key };
+    const at = { ...scope, attempt: 1, address, key, breakerKey };
     bus.next({ type: 'call-start', time: clock.t - ms, ...scope, path: '/' });
     bus.next({ type: 'attempt-start', time: clock.t - ms, ...at, path: '/' });
     bus.next({
@@ -178,6 +184,10 @@ describe('client.health$', () => {
     assert.equal(a!.ok, 20);
     assert.equal(b!.errors, 20);
     assert.ok(b!.latencyMs > a!.latencyMs, 'peak EWMA of the slow host is higher');
+    assert.equal(b!.balancerCostMs, b!.latencyMs, 'the peak-EWMA figure is named as the balancer cost');
+    assert.ok(Math.abs(a!.attemptLatencyMs.p50 - 4) / 4 < 0.1, `host A p50 ${a!.attemptLatencyMs.p50}`);
+    assert.ok(Math.abs(b!.attemptLatencyMs.p99 - 40) / 40 < 0.1, `host B p99 ${b!.attemptLatencyMs.p99}`);
+    assert.deepEqual([a!.breakerKeys, a!.openBreakers, b!.breakerKeys, b!.openBreakers], [1, 0, 1, 1]);
     assert.ok(Math.abs(g.errorPercent - 50) < 1e-9, `error % ${g.errorPercent}`);
     assert.ok(Math.abs(g.latencyMs.p50 - 4) / 4 < 0.1, `p50 ${g.latencyMs.p50}`);
     assert.ok(Math.abs(g.latencyMs.p99 - 40) / 40 < 0.1, `p99 ${g.latencyMs.p99}`);
@@ -213,6 +223,42 @@ describe('client.health$', () => {
     clock.advance(15_000);
     assert.ok(last!.time > stamp, 'ticks keep coming without traffic');
     assert.equal(last!.retriesPerSecond, 0, 'out of the window');
+    sub.unsubscribe();
+  });
+
+  it('with breakers turned off, host rows say "off", not "closed"', () => {
+    const { health$, clock, call } = setup({ breakers: false });
+    let last: ClientHealth | undefined;
+    const sub = health$.subscribe((h) => (last = h));
+    call(A, 4, 503);
+    clock.advance(1_000);
+    assert.deepEqual(
+      last!.groups[0]!.hosts.map((h) => [h.breaker, h.breakerKeys]),
+      [
+        ['off', 0],
+        ['off', 0],
+      ],
+    );
+    sub.unsubscribe();
+  });
+
+  it('with a custom breaker key (per path), a host row shows the worst of its keys and how many are open', () => {
+    const { health$, clock, call } = setup();
+    let last: ClientHealth | undefined;
+    const sub = health$.subscribe((h) => (last = h));
+    for (let i = 0; i < 20; i++) {
+      clock.advance(50);
+      call(A, 4, 200, `${addressKey(A)} GET /ok`);
+      call(A, 4, 503, `${addressKey(A)} GET /bad`);
+      call(B, 4, 200, `${addressKey(B)} GET /ok`);
+    }
+    clock.advance(1_000);
+    const [a, b] = last!.groups[0]!.hosts;
+    assert.equal(a!.breaker, 'open', 'host A has an open breaker (GET /bad) and must not read "closed"');
+    assert.deepEqual([a!.breakerKeys, a!.openBreakers], [2, 1]);
+    assert.ok(a!.breakerSince > 0);
+    assert.ok(a!.failureRate > 0, `both keys' windows together: ${a!.failureRate}`);
+    assert.deepEqual([b!.breaker, b!.breakerKeys, b!.openBreakers], ['closed', 1, 0]);
     sub.unsubscribe();
   });
 
@@ -282,3 +328,43 @@ function health$WithCalls(h$: Client['health$']) {
     take(1),
   );
 }
+
+describe('HealthStats', () => {
+  it('keeps a bounded number of group and host windows, dropping the oldest-made first', () => {
+    const stats = new HealthStats(0);
+    const scope = { callId: 1, method: 'GET' };
+    for (let i = 0; i < 10_000; i++) {
+      const address = { host: `10.0.${i >> 8}.${i & 255}`, port: 80 };
+      const key = addressKey(address);
+      stats.update({
+        type: 'attempt-end',
+        time: 500,
+        ...scope,
+        group: `g${i}`,
+        attempt: 1,
+        address,
+        key,
+        breakerKey: key,
+        durationMs: 5,
+        status: 200,
+        cancelled: false,
+        verdict: 'success',
+      });
+      stats.update({
+        type: 'call-end',
+        time: 500,
+        ...scope,
+        group: `g${i}`,
+        durationMs: 5,
+        attempts: 1,
+        status: 200,
+        outcome: 'ok',
+      });
+    }
+    assert.equal(stats.all.read(600).calls, 10_000, 'the client totals count every call');
+    assert.equal(stats.group('g9999').read(600).calls, 1, 'a recent group is kept');
+    assert.equal(stats.group('g0').read(600).calls, 0, 'the oldest group was dropped');
+    assert.ok(stats.hostLatency('10.0.39.15:80', 600).p50 > 0, 'a recent host is kept');
+    assert.equal(stats.hostLatency('10.0.0.0:80', 600).p50, 0, 'the oldest host was dropped');
+  });
+});

@@ -153,7 +153,8 @@ describe('dashboard HTTP', () => {
       assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
       const html = await page.body.text();
       assert.match(html, /<script src="app.js" defer><\/script>/);
-      assert.doesNotMatch(html, /alert/, 'the page shell holds no data');
+      assert.doesNotMatch(html, /<script>alert/, 'a name rendered into the page is escaped');
+      assert.match(html, /&#60;script&#62;alert\(1\)&#60;\/script&#62;/, 'and shows as text');
       for (const [path, type] of [
         ['app.js', /javascript/],
         ['app.css', /text\/css/],

@@ -47,6 +47,10 @@ describe('toDashboardView', () => {
               total: 12,
               inFlight: 2,
               latencyMs: 40.04,
+              balancerCostMs: 40.04,
+              attemptLatencyMs: { p50: 3.04, p90: 9, p99: 21.96 },
+              breakerKeys: 3,
+              openBreakers: 2,
               ok: 4,
               errors: 8,
               timeouts: 1,
@@ -66,6 +70,8 @@ describe('toDashboardView', () => {
     assert.equal(h.breaker, 'open');
     assert.equal(h.breakerForMs, 2_500);
     assert.equal(h.failurePercent, 66.7);
+    assert.deepEqual([h.p50, h.p99, h.balancerCostMs], [3, 22, 40], 'measured latency, and the cost apart');
+    assert.deepEqual([h.breakerKeys, h.openBreakers], [3, 2]);
     assert.equal(h.errorColor, '#ff0000');
     assert.doesNotThrow(() => JSON.stringify(v));
   });

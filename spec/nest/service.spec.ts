@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { firstValueFrom } from 'rxjs';
 import { RxHttpService } from '../../lib/nest/index.js';
 import { startBackend } from '../helpers/loopback.js';
+import { AddressGroup } from '../../lib/index.js';
 import { startEchoBackend, type EchoBackend, type Seen } from './backend.js';
 
 // The service without Nest: the methods, their argument order and the axios-style bodies.
@@ -135,4 +136,17 @@ test('calls are cold: nothing is sent until subscribed, then one request per sub
     await service.onApplicationShutdown();
     await counted.close();
   }
+});
+
+test('client.close() alone closes the groups the module built from targets, not a ready-made one', async () => {
+  const mine = new AddressGroup(`static://${echo.hostPort}`);
+  const svc = new RxHttpService({ groups: { built: `static://${echo.hostPort}`, mine } });
+  await svc.client.close();
+  assert.equal(
+    svc.groups.get('built')!.closed,
+    true,
+    'a group built from a target string outlives its client',
+  );
+  assert.equal(mine.closed, false, 'a group the user built is the user’s to close');
+  mine.close();
 });

@@ -59,8 +59,15 @@ test('the dashboard binds 127.0.0.1 by default and escapes what it renders', asy
     assert.equal(page.statusCode, 200);
     assert.match(String(page.headers['content-type']), /text\/html/);
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
-    assert.ok(!html.includes('<script>alert'), 'the name never reaches the HTML');
-    assert.ok(!html.includes('onerror=alert'));
+    // The first HTML carries the snapshot: the name is in it, as escaped text only.
+    assert.ok(!html.includes('<script>alert'), 'no script tag from the name');
+    assert.ok(!/<img/i.test(html), 'no img tag from the name');
+    assert.ok(
+      html.includes(
+        '&#60;script&#62;alert(1)&#60;/script&#62;&#60;img src=x onerror=alert(2)&#62;&#34;&#39;&#38;',
+      ),
+      'the name shows as text',
+    );
 
     // The name travels as JSON data, one line, and the page script writes values with textContent only.
     const data = await firstEvent(dashboard.url);

@@ -2,12 +2,14 @@
  * The dashboard's browser script, served at `app.js` (a TS string so `npm run build` ships it).
  * Plain ES2017, no framework. Every value from the server reaches the page through `textContent`
  * or a validated attribute, never through HTML parsing, so a group or host name holding markup
- * shows as text.
+ * shows as text. The server renders the same markup into the first HTML (see `../render.ts`).
  */
+import { HOST_COLUMNS } from '../render.js';
+
 export const SCRIPT = String.raw`
 (function () {
   'use strict';
-  var BREAKERS = { closed: 'closed', open: 'open', 'half-open': 'half-open' };
+  var BREAKERS = { closed: 'closed', open: 'open', 'half-open': 'half-open', off: 'off' };
   var COLOR = /^#[0-9a-f]{6}$/;
   var SVG = 'http://www.w3.org/2000/svg';
   var groupsEl = document.getElementById('groups');
@@ -75,19 +77,24 @@ export const SCRIPT = String.raw`
     tr.appendChild(el('td', '', hst.key));
     tr.appendChild(el('td', '', hst.weight));
     var b = el('td');
-    b.appendChild(el('span', 'badge ' + state, state));
+    var keys = num(hst.breakerKeys);
+    b.appendChild(el('span', 'badge ' + state, keys > 1 ? state + ' ' + num(hst.openBreakers) + '/' + keys : state));
     tr.appendChild(b);
     tr.appendChild(el('td', '', hst.breakerForMs > 0 ? dur(hst.breakerForMs) : '-'));
-    var fail = el('td', '', fixed(hst.failurePercent) + ' %');
-    if (COLOR.test(String(hst.errorColor))) fail.style.color = hst.errorColor;
+    var fail = el('td');
+    var rate = el('span', '', fixed(hst.failurePercent) + ' %');
+    if (COLOR.test(String(hst.errorColor))) rate.style.color = hst.errorColor;
+    fail.appendChild(rate);
     tr.appendChild(fail);
-    tr.appendChild(el('td', '', hst.total));
-    tr.appendChild(el('td', '', hst.inFlight));
-    tr.appendChild(el('td', '', ms(hst.latencyMs)));
-    tr.appendChild(el('td', '', hst.ok + ' / ' + hst.errors + ' / ' + hst.timeouts));
+    tr.appendChild(el('td', '', num(hst.total)));
+    tr.appendChild(el('td', '', num(hst.inFlight)));
+    tr.appendChild(el('td', '', ms(hst.p50)));
+    tr.appendChild(el('td', '', ms(hst.p99)));
+    tr.appendChild(el('td', '', ms(hst.balancerCostMs)));
+    tr.appendChild(el('td', '', num(hst.ok) + ' / ' + num(hst.errors) + ' / ' + num(hst.timeouts)));
     return tr;
   }
-  var HEAD = ['host', 'weight', 'breaker', 'since', 'fail %', 'window', 'in flight', 'ewma', 'ok / err / t-o'];
+  var HEAD = ${JSON.stringify(HOST_COLUMNS)};
   function card(g) {
     var c = el('section', 'card');
     c.setAttribute('data-group', String(g.name));
@@ -98,7 +105,11 @@ export const SCRIPT = String.raw`
     c.appendChild(summary);
     var table = el('table');
     var head = el('tr');
-    HEAD.forEach(function (h) { head.appendChild(el('th', '', h)); });
+    HEAD.forEach(function (h) {
+      var th = el('th', '', h[0]);
+      th.setAttribute('title', h[1]);
+      head.appendChild(th);
+    });
     var thead = el('thead');
     thead.appendChild(head);
     table.appendChild(thead);
@@ -109,7 +120,9 @@ export const SCRIPT = String.raw`
     return c;
   }
   function render(view) {
-    totalsEl.replaceChildren.apply(totalsEl, traffic(view));
+    var figures = traffic(view);
+    if (typeof view.client === 'string') figures.unshift(el('span', 'client', 'totals of ' + view.client));
+    totalsEl.replaceChildren.apply(totalsEl, figures);
     var groups = Array.isArray(view.groups) ? view.groups : [];
     if (groups.length === 0) {
       groupsEl.replaceChildren(el('p', 'empty', 'No group yet: make a call, or client.register(name, group).'));

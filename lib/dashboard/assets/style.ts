@@ -2,7 +2,7 @@
 export const STYLE = String.raw`
 :root {
   --bg: #f4f5f7; --card: #fff; --ink: #1d2330; --muted: #6b7280; --line: #e5e7eb;
-  --closed: #2e7d32; --half-open: #f59e0b; --open: #d32f2f;
+  --closed: #2e7d32; --half-open: #f59e0b; --open: #d32f2f; --off: #9ca3af;
   font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
 }
 * { box-sizing: border-box; }
@@ -19,7 +19,8 @@ header h1 small { font-weight: 400; color: #aab; margin-left: 6px; }
 .stat .label { font-size: 11px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }
 header .stat .label { color: #aab; }
 .stat .value { font-size: 17px; font-weight: 600; font-variant-numeric: tabular-nums; }
-main { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 16px; padding: 16px 20px; }
+/* One card per row up to ~1470 px, two past it: a card never gets narrower than its host table. */
+main { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 720px), 1fr)); gap: 16px; padding: 16px 20px; }
 .card { min-width: 0; overflow-x: auto; background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px;
   box-shadow: 0 1px 2px rgba(0,0,0,.04); }
 .card h2 { margin: 0 0 8px; font-size: 15px; font-weight: 600; overflow-wrap: anywhere; }
@@ -33,7 +34,9 @@ th { text-align: right; font-size: 10px; font-weight: 600; color: var(--muted); 
   letter-spacing: .03em; padding: 4px 5px; white-space: nowrap; border-bottom: 1px solid var(--line); }
 td { text-align: right; font-size: 13px; padding: 4px 5px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
-tr.host td:first-child { border-left: 4px solid var(--closed); font-family: ui-monospace, Menlo, monospace; font-size: 12px; }
+tr.host td:first-child { border-left: 4px solid var(--closed); font-family: ui-monospace, Menlo, monospace; font-size: 12px;
+  white-space: normal; overflow-wrap: anywhere; }
+tr.breaker-off td:first-child { border-left-color: var(--off); }
 tr.breaker-open { background: #fdecea; }
 tr.breaker-open td:first-child { border-left-color: var(--open); }
 tr.breaker-half-open { background: #fff7e0; }
@@ -43,6 +46,8 @@ tr.breaker-half-open td:first-child { border-left-color: var(--half-open); }
 .badge.closed { background: var(--closed); }
 .badge.half-open { background: var(--half-open); color: #222; }
 .badge.open { background: var(--open); }
+.badge.off { background: var(--off); }
+.client { align-self: center; font-size: 13px; color: #dde; padding: 2px 8px; border: 1px solid #556; border-radius: 10px; }
 .empty { color: var(--muted); }
 footer { padding: 4px 20px 16px; color: var(--muted); font-size: 12px; }
 `;
