@@ -19,6 +19,7 @@ import { clearTimer, startTimer, type TimerHandle } from '../internal/clock.js';
 import { Exchange, type AttemptTimeouts, type ExchangeOwner, type RawResponse } from '../transport/undici.js';
 import type { Address, AttemptOutcome, GroupLike, HostLoad, PickContext, XResponse } from '../types.js';
 import { NO_HEADERS } from './config.js';
+import type { LiveCall } from './live-calls.js';
 import type { CallSpec } from './request.js';
 import { CallResponse } from './response.js';
 import type { Runtime } from './runtime.js';
@@ -82,8 +83,13 @@ function attemptTimeouts(rt: Runtime, spec: CallSpec): AttemptTimeouts {
  * the closures, Subscribers and per-attempt Observables of the operator version cost more than the
  * transport itself. Every attempt still emits attempt-start and attempt-end on the event stream,
  * and `call$` / the Promise methods wrap it, cold: nothing happens before {@link Call.start}.
+ *
+ * Cancellation is one thing whatever its cause — unsubscribe, the caller's `signal`, or
+ * `client.close()`: the attempt in flight ends `cancelled` (verdict `ignored`) and the call ends
+ * with outcome `cancelled`, so breakers, load statistics, health, metrics and spans count it as
+ * neither success nor failure. A signal or `close()` still rejects the caller with `ABORTED`.
  */
-export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscribable {
+export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscribable, LiveCall {
   readonly callId: number;
   readonly startedAt: number;
   readonly deadlineAt: number;
@@ -97,6 +103,10 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   now = 0;
 
   attempts = 0;
+  /** @internal Links on the client's list of live calls (see LiveCalls). */
+  prevLive: LiveCall | undefined = undefined;
+  /** @internal */
+  nextLive: LiveCall | undefined = undefined;
   /** The first attempt's host; moved into `tried` if a second attempt comes (most calls make one). */
   #firstKey: string | undefined;
   #tried: Set<string> | undefined;
@@ -108,12 +118,14 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   #onAbort: (() => void) | undefined;
   // The attempt in flight.
   #exchange: Exchange | undefined;
+  /** Between an attempt's start event and its end event (its exchange may not exist yet). */
+  #inAttempt = false;
   #address: Address | undefined;
   #key = '';
   #breakerKey = '';
   #attemptStartedAt = 0;
-  /** The attempt whose end time `now` holds (0: none yet). */
-  #endedAt = 0;
+  /** The attempt whose end time `now` holds (-1: none yet; a call can settle with 0 attempts). */
+  #endedAt = -1;
 
   constructor(
     readonly rt: Runtime,
@@ -141,15 +153,23 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       method: spec.method,
       path: spec.path,
     });
-    const signal = spec.signal;
-    if (signal?.aborted) {
-      this.#fail(new XhttpError('ABORTED', 'request aborted by signal'));
+    const calls = this.rt.calls;
+    // A redirect's next hop (or any call) starting once close() has begun sends nothing.
+    if (calls.closed) {
+      this.#fail(clientClosed(0), 'cancelled');
       return;
     }
+    const signal = spec.signal;
+    if (signal?.aborted) {
+      this.#fail(new XhttpError('ABORTED', 'request aborted by signal'), 'cancelled');
+      return;
+    }
+    calls.add(this);
     if (signal) {
       this.#onAbort = () => {
         this.#stopWork();
-        this.#fail(new XhttpError('ABORTED', 'request aborted by signal', { attempts: this.attempts }));
+        const error = new XhttpError('ABORTED', 'request aborted by signal', { attempts: this.attempts });
+        this.#fail(error, 'cancelled');
       };
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
@@ -176,6 +196,12 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   unsubscribe(): void {
     this.#stopWork();
     this.#finish('cancelled', undefined, undefined);
+  }
+
+  /** LiveCall: `client.close()` has begun. Whatever runs stops; the caller gets `ABORTED`. */
+  closeByClient(): void {
+    this.#stopWork();
+    this.#fail(clientClosed(this.attempts), 'cancelled');
   }
 
   /** One attempt: pick → gate → request. `now`: the time the caller has just read. */
@@ -229,7 +255,11 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       breakerKey: this.#breakerKey || key,
       path: spec.path,
     };
+    this.#inAttempt = true;
     rt.bus.emit(startEvent);
+    // An events$ listener may have ended the call from inside that emit (unsubscribe, close()),
+    // which ended the attempt it announced as cancelled: send nothing.
+    if (this.#settled) return;
     let headers = spec.headers;
     if (attempt === 1 && rt.attemptHeaders && headers === NO_HEADERS) {
       // A first attempt without headers of its own sends the tracing headers object as it is: a
@@ -348,6 +378,13 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   onExchangeError(error: XhttpError): void {
     const attempt = this.attempts;
     if (error.attempts === undefined) error.attempts = attempt;
+    // ABORTED from the transport is a pool closed or destroyed under the attempt: the client is
+    // closing. A cancellation, like any other, not a failure of the host.
+    if (error.code === 'ABORTED') {
+      this.#endAttempt(undefined, undefined, true);
+      this.#fail(error, 'cancelled');
+      return;
+    }
     const outcome = this.#endAttempt(undefined, error, false);
     const decision = this.#decide(outcome);
     if (decision) this.#retryAfter(decision);
@@ -363,6 +400,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     const rt = this.rt;
     const spec = this.spec;
     this.#exchange = undefined;
+    this.#inAttempt = false;
     const now = rt.clock.now();
     this.now = now;
     this.#endedAt = this.attempts;
@@ -472,8 +510,8 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       this.#retryTimer = undefined;
     }
     const exchange = this.#exchange;
-    if (exchange === undefined) return;
-    exchange.cancel();
+    if (exchange !== undefined) exchange.cancel();
+    if (!this.#inAttempt) return;
     if (this.#timedOut)
       this.#endAttempt(
         undefined,
@@ -483,10 +521,11 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     else this.#endAttempt(undefined, undefined, true);
   }
 
-  #fail(error: XhttpError): void {
+  /** Ends the call with `error`: a failure, or (`cancelled`) a cancellation the caller still sees. */
+  #fail(error: XhttpError, outcome: 'error' | 'cancelled' = 'error'): void {
     if (this.#settled) return;
     if (error.attempts === undefined) error.attempts = this.attempts;
-    this.#finish('error', undefined, error);
+    this.#finish(outcome, undefined, error);
     this.sink.error(error);
   }
 
@@ -497,6 +536,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   ): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.rt.calls.remove(this);
     if (this.#deadlineTimer !== undefined) {
       clearTimer(this.rt.clock, this.#deadlineTimer);
       this.#deadlineTimer = undefined;
@@ -532,6 +572,11 @@ function asXhttpError(error: unknown): XhttpError {
   return error instanceof XhttpError
     ? error
     : new XhttpError('PROTOCOL', 'unexpected failure', { cause: error });
+}
+
+/** The error of a call that `client.close()` ended. */
+function clientClosed(attempts: number): XhttpError {
+  return new XhttpError('ABORTED', 'client closed', { attempts });
 }
 
 /** Starts a call that reports to `sink`; the returned call cancels it on `unsubscribe()`. */

@@ -20,6 +20,7 @@ import {
   type ResolvedConfig,
 } from './config.js';
 import { fetchCall, toFetchResponse, type FetchCall } from './fetch.js';
+import { LiveCalls } from './live-calls.js';
 import { followRedirects, followRedirectsPromise } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
@@ -135,6 +136,7 @@ export class Client {
       dispatcher: (group, address) => this.#dispatcher(group, address),
       attemptHeaders: tracing ? (e) => tracing.headersFor(e) : undefined,
       nextCallId: () => ++this.#callIds,
+      calls: new LiveCalls(),
     };
     this.events$ = this.#bus.events$;
     this.breakers$ = this.#breakers ? this.#breakers.snapshots$ : of(new Map<string, BreakerSnapshot>());
@@ -348,6 +350,9 @@ export class Client {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // First, while every scan still listens: each call in flight, in back-off or waiting for
+    // addresses ends now as cancelled (ABORTED to its caller), and none may send anything later.
+    this.#runtime.calls.close();
     for (const sub of this.#groups.values()) sub.unsubscribe();
     this.#groups.clear();
     for (const g of this.#origins.values()) g.close();
