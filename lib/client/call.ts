@@ -2,7 +2,7 @@ import { map, merge, Observable, take, type Subscription, type Unsubscribable } 
 import type { Dispatcher } from 'undici';
 import { selectAddress } from '../balancer/eligible.js';
 import type { LoadStats } from '../balancer/load-stats.js';
-import type { CircuitBreakers } from '../breaker/breakers.js';
+import { KEY_FIELD, type CircuitBreakers } from '../breaker/breakers.js';
 import { FailFastError, TimeoutError, XhttpError } from '../errors.js';
 import {
   addressKey,
@@ -15,6 +15,7 @@ import { decideRetry, type DecideContext, type RetryState } from '../resilience/
 import type { RetryDecision } from '../resilience/retry.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { ResolvedRetry } from '../resilience/retry-policy.js';
+import { callbackFailed, RESOLVE_FIELD } from '../internal/callback.js';
 import { clearTimer, startTimer, type TimerHandle } from '../internal/clock.js';
 import { Exchange, type AttemptTimeouts, type ExchangeOwner, type RawResponse } from '../transport/undici.js';
 import type { Address, AttemptOutcome, GroupLike, HostLoad, PickContext, XResponse } from '../types.js';
@@ -51,13 +52,21 @@ export class SharedPickContext implements PickContext {
 
 const NONE_TRIED: ReadonlySet<string> = new Set();
 
-/** Waits for a group's first resolution; a resolver failure before it means `NO_ADDRESS`. */
-function addressesReady(group: GroupLike & { failures$?: Observable<number> }): Observable<unknown> {
+/**
+ * Waits for a group's first resolution; a resolver failure before it means `NO_ADDRESS`, or the
+ * resolver's own callback error when its `resolve` threw (a bug to name, not an outage).
+ */
+function addressesReady(
+  group: GroupLike & { failures$?: Observable<number>; lastFailure?: unknown },
+): Observable<unknown> {
   const first = group.addresses$.pipe(take(1));
   if (!group.failures$) return first;
   const failed = group.failures$.pipe(
     take(1),
     map(() => {
+      const last = group.lastFailure;
+      if (last instanceof XhttpError && last.field === RESOLVE_FIELD)
+        throw callbackFailed(RESOLVE_FIELD, last.cause);
       throw new XhttpError('NO_ADDRESS', `group ${group.name} did not resolve`);
     }),
   );
@@ -88,6 +97,9 @@ function attemptTimeouts(rt: Runtime, spec: CallSpec): AttemptTimeouts {
  * `client.close()`: the attempt in flight ends `cancelled` (verdict `ignored`) and the call ends
  * with outcome `cancelled`, so breakers, load statistics, health, metrics and spans count it as
  * neither success nor failure. A signal or `close()` still rejects the caller with `ABORTED`.
+ *
+ * A user callback that throws (`retryOn`, `isFailure`, the breaker `key`, a balancer's `pick`)
+ * fails the call at once with `INVALID_ARGUMENT` naming it; it never escapes into undici or a timer.
  */
 export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscribable, LiveCall {
   readonly callId: number;
@@ -126,6 +138,8 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   #attemptStartedAt = 0;
   /** The attempt whose end time `now` holds (-1: none yet; a call can settle with 0 attempts). */
   #endedAt = -1;
+  /** What a user callback threw while this attempt's outcome was judged: the call fails with it. */
+  #thrown: XhttpError | undefined;
 
   constructor(
     readonly rt: Runtime,
@@ -225,14 +239,17 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       return;
     }
     let address: Address;
+    let admitted: boolean;
     try {
       address = this.#pick(candidates, attempt, now);
+      admitted = breakers === undefined || this.#gate(breakers, address, candidates);
     } catch (error) {
-      this.#fail(asXhttpError(error)); // a user balancer that throws
+      // A user balancer or breaker key that throws: the call fails now, naming it.
+      this.#fail(pickFailed(error, attempt - 1));
       return;
     }
-    if (breakers !== undefined && !this.#gate(breakers, address, candidates)) {
-      breakers.noteAllRejecting(spec.request, candidates, now);
+    if (!admitted) {
+      breakers!.noteAllRejecting(spec.request, candidates, now);
       this.#fail(this.#failFast(attempt, now));
       return;
     }
@@ -369,6 +386,11 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       return;
     }
     if (this.#settled) return;
+    if (this.#thrown !== undefined) {
+      void raw.body.dump();
+      this.#fail(this.#thrown);
+      return;
+    }
     this.#finish('ok', raw.status, undefined);
     this.sink.next(new CallResponse(raw, outcome.address, outcome.attempt));
     this.sink.complete();
@@ -388,7 +410,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     const outcome = this.#endAttempt(undefined, error, false);
     const decision = this.#decide(outcome);
     if (decision) this.#retryAfter(decision);
-    else this.#fail(error);
+    else this.#fail(this.#thrown ?? error);
   }
 
   /** Ends the attempt in flight: its outcome, and the attempt-end event every scan counts on. */
@@ -416,7 +438,15 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       error,
       elapsedMs,
     } as AttemptOutcome;
-    const verdict = cancelled || !rt.breakers ? 'ignored' : rt.breakers.classify(outcome);
+    let verdict: AttemptEndEvent['verdict'] = 'ignored';
+    if (!cancelled && rt.breakers !== undefined) {
+      // A throwing isFailure leaves the verdict `ignored` and fails the call once the event is out.
+      try {
+        verdict = rt.breakers.classify(outcome);
+      } catch (thrown) {
+        this.#thrown = asXhttpError(thrown);
+      }
+    }
     // Absent fields are undefined rather than missing: same JSON, one object shape, no spreads.
     rt.bus.emit({
       type: 'attempt-end',
@@ -439,10 +469,15 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   }
 
   #decide(outcome: AttemptOutcome): RetryDecision | undefined {
-    if (this.#settled) return undefined;
+    if (this.#settled || this.#thrown !== undefined) return undefined;
     // Nothing to decide without a retry policy unless a connect failure may retry transparently.
     if (this.retry === undefined && outcome.error === undefined) return undefined;
-    return decideRetry(outcome, this, this);
+    try {
+      return decideRetry(outcome, this, this);
+    } catch (thrown) {
+      this.#thrown = asXhttpError(thrown); // a user retryOn that throws
+      return undefined;
+    }
   }
 
   /** DecideContext: retry-scheduled and retry-refused events, with this call's fields. */
@@ -572,6 +607,16 @@ function asXhttpError(error: unknown): XhttpError {
   return error instanceof XhttpError
     ? error
     : new XhttpError('PROTOCOL', 'unexpected failure', { cause: error });
+}
+
+/** What the pick threw: the breaker key's own error, else the balancer's `pick` named as the culprit. */
+function pickFailed(error: unknown, attempts: number): XhttpError {
+  const e =
+    error instanceof XhttpError && error.field === KEY_FIELD
+      ? error
+      : callbackFailed('loadBalancer.pick', error);
+  e.attempts = attempts;
+  return e;
 }
 
 /** The error of a call that `client.close()` ended. */
