@@ -13,6 +13,11 @@ import {
 } from './reducer.js';
 import { failureRate } from './window.js';
 import { onEvents } from '../events/bus.js';
+import { invalidArgument } from '../errors.js';
+import { callbackFailed } from '../internal/callback.js';
+
+/** The `field` of the error a throwing breaker `key` callback fails a call with. */
+export const KEY_FIELD = 'circuitBreaker.key';
 
 /** One breaker: its state (changed only through the reducer) and what `retain` needs. */
 interface Entry {
@@ -90,19 +95,42 @@ export class CircuitBreakers {
     this.#subscription = onEvents(events$, (e) => this.#onEvent(e));
   }
 
-  /** The breaker key of an attempt of `req` to `address` (config `key`, default `host:port`). */
+  /**
+   * The breaker key of an attempt of `req` to `address` (config `key`, default `host:port`).
+   *
+   * @throws XhttpError `INVALID_ARGUMENT` with `field` {@link KEY_FIELD} when a user's `key` throws
+   *   or returns no string (its `cause` the thrown value): the call fails with it at once.
+   */
   key(req: XRequest, address: Address): string {
-    return this.#config.key(req, address);
+    const key = this.#config.key;
+    if (key === defaultBreakerKey) return key(req, address);
+    let k: unknown;
+    try {
+      k = key(req, address);
+    } catch (error) {
+      throw callbackFailed(KEY_FIELD, error);
+    }
+    if (typeof k !== 'string') throw invalidArgument(KEY_FIELD, 'must return a string');
+    return k;
   }
 
   /**
    * The verdict on an attempt's outcome for `AttemptEndEvent.verdict`: config `isFailure`, except that
    * an `ABORTED` outcome (the caller gave up) is always `ignored`. Cancelled attempts should be
    * reported as `ignored` by the caller without asking.
+   *
+   * @throws XhttpError `INVALID_ARGUMENT` with `field` `circuitBreaker.isFailure` when a user's
+   *   `isFailure` throws (its `cause` the thrown value).
    */
   classify(outcome: AttemptOutcome): 'success' | 'failure' | 'ignored' {
     if (outcome.error?.code === 'ABORTED') return 'ignored';
-    return this.#config.isFailure(outcome) ? 'failure' : 'success';
+    let failed: boolean;
+    try {
+      failed = this.#config.isFailure(outcome);
+    } catch (error) {
+      throw callbackFailed('circuitBreaker.isFailure', error);
+    }
+    return failed ? 'failure' : 'success';
   }
 
   /** Current state of a breaker, without side effects; `closed` for an unknown key. */

@@ -2,7 +2,7 @@ import { map, merge, Observable, take, type Subscription, type Unsubscribable } 
 import type { Dispatcher } from 'undici';
 import { selectAddress } from '../balancer/eligible.js';
 import type { LoadStats } from '../balancer/load-stats.js';
-import type { CircuitBreakers } from '../breaker/breakers.js';
+import { KEY_FIELD, type CircuitBreakers } from '../breaker/breakers.js';
 import { FailFastError, TimeoutError, XhttpError } from '../errors.js';
 import {
   addressKey,
@@ -15,6 +15,7 @@ import { decideRetry, type DecideContext, type RetryState } from '../resilience/
 import type { RetryDecision } from '../resilience/retry.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { ResolvedRetry } from '../resilience/retry-policy.js';
+import { callbackFailed, RESOLVE_FIELD } from '../internal/callback.js';
 import { clearTimer, startTimer, type TimerHandle } from '../internal/clock.js';
 import {
   BUFFERED,
@@ -27,6 +28,7 @@ import {
 } from '../transport/undici.js';
 import type { Address, AttemptOutcome, GroupLike, HostLoad, PickContext, XResponse } from '../types.js';
 import { NO_HEADERS } from './config.js';
+import type { LiveCall } from './live-calls.js';
 import type { CallSpec } from './request.js';
 import { CallResponse } from './response.js';
 import type { Runtime } from './runtime.js';
@@ -58,13 +60,21 @@ export class SharedPickContext implements PickContext {
 
 const NONE_TRIED: ReadonlySet<string> = new Set();
 
-/** Waits for a group's first resolution; a resolver failure before it means `NO_ADDRESS`. */
-function addressesReady(group: GroupLike & { failures$?: Observable<number> }): Observable<unknown> {
+/**
+ * Waits for a group's first resolution; a resolver failure before it means `NO_ADDRESS`, or the
+ * resolver's own callback error when its `resolve` threw (a bug to name, not an outage).
+ */
+function addressesReady(
+  group: GroupLike & { failures$?: Observable<number>; lastFailure?: unknown },
+): Observable<unknown> {
   const first = group.addresses$.pipe(take(1));
   if (!group.failures$) return first;
   const failed = group.failures$.pipe(
     take(1),
     map(() => {
+      const last = group.lastFailure;
+      if (last instanceof XhttpError && last.field === RESOLVE_FIELD)
+        throw callbackFailed(RESOLVE_FIELD, last.cause);
       throw new XhttpError('NO_ADDRESS', `group ${group.name} did not resolve`);
     }),
   );
@@ -90,8 +100,16 @@ function attemptTimeouts(rt: Runtime, spec: CallSpec): AttemptTimeouts {
  * the closures, Subscribers and per-attempt Observables of the operator version cost more than the
  * transport itself. Every attempt still emits attempt-start and attempt-end on the event stream,
  * and `call$` / the Promise methods wrap it, cold: nothing happens before {@link Call.start}.
+ *
+ * Cancellation is one thing whatever its cause — unsubscribe, the caller's `signal`, or
+ * `client.close()`: the attempt in flight ends `cancelled` (verdict `ignored`) and the call ends
+ * with outcome `cancelled`, so breakers, load statistics, health, metrics and spans count it as
+ * neither success nor failure. A signal or `close()` still rejects the caller with `ABORTED`.
+ *
+ * A user callback that throws (`retryOn`, `isFailure`, the breaker `key`, a balancer's `pick`)
+ * fails the call at once with `INVALID_ARGUMENT` naming it; it never escapes into undici or a timer.
  */
-export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscribable {
+export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscribable, LiveCall {
   readonly callId: number;
   readonly startedAt: number;
   readonly deadlineAt: number;
@@ -105,6 +123,10 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   now = 0;
 
   attempts = 0;
+  /** @internal Links on the client's list of live calls (see LiveCalls). */
+  prevLive: LiveCall | undefined = undefined;
+  /** @internal */
+  nextLive: LiveCall | undefined = undefined;
   /** The first attempt's host; moved into `tried` if a second attempt comes (most calls make one). */
   #firstKey: string | undefined;
   #tried: Set<string> | undefined;
@@ -116,12 +138,16 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   #onAbort: (() => void) | undefined;
   // The attempt in flight.
   #exchange: Exchange | undefined;
+  /** Between an attempt's start event and its end event (its exchange may not exist yet). */
+  #inAttempt = false;
   #address: Address | undefined;
   #key = '';
   #breakerKey = '';
   #attemptStartedAt = 0;
-  /** The attempt whose end time `now` holds (0: none yet). */
-  #endedAt = 0;
+  /** The attempt whose end time `now` holds (-1: none yet; a call can settle with 0 attempts). */
+  #endedAt = -1;
+  /** What a user callback threw while this attempt's outcome was judged: the call fails with it. */
+  #thrown: XhttpError | undefined;
   /**
    * A streamed response handed to the caller whose body has not ended: the attempt and the call
    * last until it does (see {@link Call.onExchangeBodyEnd}).
@@ -157,15 +183,23 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       method: spec.method,
       path: spec.path,
     });
-    const signal = spec.signal;
-    if (signal?.aborted) {
-      this.#fail(new XhttpError('ABORTED', 'request aborted by signal'));
+    const calls = this.rt.calls;
+    // A redirect's next hop (or any call) starting once close() has begun sends nothing.
+    if (calls.closed) {
+      this.#fail(clientClosed(0), 'cancelled');
       return;
     }
+    const signal = spec.signal;
+    if (signal?.aborted) {
+      this.#fail(new XhttpError('ABORTED', 'request aborted by signal'), 'cancelled');
+      return;
+    }
+    calls.add(this);
     if (signal) {
       this.#onAbort = () => {
         this.#stopWork();
-        this.#fail(new XhttpError('ABORTED', 'request aborted by signal', { attempts: this.attempts }));
+        const error = new XhttpError('ABORTED', 'request aborted by signal', { attempts: this.attempts });
+        this.#fail(error, 'cancelled');
       };
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
@@ -196,6 +230,12 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.#finish('cancelled', undefined, undefined);
   }
 
+  /** LiveCall: `client.close()` has begun. Whatever runs stops; the caller gets `ABORTED`. */
+  closeByClient(): void {
+    this.#stopWork();
+    this.#fail(clientClosed(this.attempts), 'cancelled');
+  }
+
   /** One attempt: pick → gate → request. `now`: the time the caller has just read. */
   attempt(now: number): void {
     const rt = this.rt;
@@ -217,14 +257,17 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       return;
     }
     let address: Address;
+    let admitted: boolean;
     try {
       address = this.#pick(candidates, attempt, now);
+      admitted = breakers === undefined || this.#gate(breakers, address, candidates);
     } catch (error) {
-      this.#fail(asXhttpError(error)); // a user balancer that throws
+      // A user balancer or breaker key that throws: the call fails now, naming it.
+      this.#fail(pickFailed(error, attempt - 1));
       return;
     }
-    if (breakers !== undefined && !this.#gate(breakers, address, candidates)) {
-      breakers.noteAllRejecting(spec.request, candidates, now);
+    if (!admitted) {
+      breakers!.noteAllRejecting(spec.request, candidates, now);
       this.#fail(this.#failFast(attempt, now));
       return;
     }
@@ -248,7 +291,11 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       path: spec.path,
       scheme: spec.group.protocol,
     };
+    this.#inAttempt = true;
     rt.bus.emit(startEvent);
+    // An events$ listener may have ended the call from inside that emit (unsubscribe, close()),
+    // which ended the attempt it announced as cancelled: send nothing.
+    if (this.#settled) return;
     let headers = spec.headers;
     if (attempt === 1 && rt.attemptHeaders && headers === NO_HEADERS) {
       // A first attempt without headers of its own sends the tracing headers object as it is: a
@@ -362,6 +409,11 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       return;
     }
     if (this.#settled) return;
+    if (this.#thrown !== undefined) {
+      void raw.body.dump();
+      this.#fail(this.#thrown);
+      return;
+    }
     this.#finish('ok', raw.status, undefined);
     this.sink.next(new CallResponse(raw, outcome.address, outcome.attempt));
     this.sink.complete();
@@ -389,7 +441,6 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.#streamed = raw;
     this.#headersMs = outcome.elapsedMs;
     if (held.length > 0) this.#held = held;
-    this.rt.streams.add(this);
     this.sink.next(new CallResponse(raw, outcome.address, outcome.attempt));
     this.sink.complete();
   }
@@ -406,18 +457,9 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.#finish(error === undefined ? 'ok' : 'error', response.status, error);
   }
 
-  /** `client.close()`: ends a streamed body nobody finished reading, as a cancellation. */
-  releaseStream(): void {
-    const response = this.#streamed;
-    if (response === undefined) return;
-    this.#stopWork();
-    this.#finish('cancelled', response.status, undefined);
-  }
-
   /** The attempt of a streamed body ends: its attempt-end, then the retry events held at headers. */
   #endStream(response: RawResponse, error: XhttpError | undefined, cancelled: boolean): void {
     this.#streamed = undefined;
-    this.rt.streams.delete(this);
     this.#endAttempt(response, error, cancelled);
     const held = this.#held;
     this.#held = undefined;
@@ -428,10 +470,17 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   onExchangeError(error: XhttpError): void {
     const attempt = this.attempts;
     if (error.attempts === undefined) error.attempts = attempt;
+    // ABORTED from the transport is a pool closed or destroyed under the attempt: the client is
+    // closing. A cancellation, like any other, not a failure of the host.
+    if (error.code === 'ABORTED') {
+      this.#endAttempt(undefined, undefined, true);
+      this.#fail(error, 'cancelled');
+      return;
+    }
     const outcome = this.#endAttempt(undefined, error, false);
     const decision = this.#decide(outcome);
     if (decision) this.#retryAfter(decision);
-    else this.#fail(error);
+    else this.#fail(this.#thrown ?? error);
   }
 
   /** Ends the attempt in flight: its outcome, and the attempt-end event every scan counts on. */
@@ -470,7 +519,16 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     const rt = this.rt;
     const spec = this.spec;
     const { attempt, address, response, error } = outcome;
-    const verdict = cancelled || !rt.breakers ? 'ignored' : rt.breakers.classify(outcome);
+    this.#inAttempt = false;
+    let verdict: AttemptEndEvent['verdict'] = 'ignored';
+    if (!cancelled && rt.breakers !== undefined) {
+      // A throwing isFailure leaves the verdict `ignored` and fails the call once the event is out.
+      try {
+        verdict = rt.breakers.classify(outcome);
+      } catch (thrown) {
+        this.#thrown = asXhttpError(thrown);
+      }
+    }
     // Absent fields are undefined rather than missing: same JSON, one object shape, no spreads.
     rt.bus.emit({
       type: 'attempt-end',
@@ -494,10 +552,15 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   }
 
   #decide(outcome: AttemptOutcome): RetryDecision | undefined {
-    if (this.#settled) return undefined;
+    if (this.#settled || this.#thrown !== undefined) return undefined;
     // Nothing to decide without a retry policy unless a connect failure may retry transparently.
     if (this.retry === undefined && outcome.error === undefined) return undefined;
-    return decideRetry(outcome, this, this);
+    try {
+      return decideRetry(outcome, this, this);
+    } catch (thrown) {
+      this.#thrown = asXhttpError(thrown); // a user retryOn that throws
+      return undefined;
+    }
   }
 
   /** DecideContext: retry-scheduled and retry-refused events, with this call's fields. */
@@ -567,22 +630,24 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       this.#retryTimer = undefined;
     }
     const exchange = this.#exchange;
-    if (exchange === undefined) return;
     const timeout = this.#timedOut
       ? new TimeoutError('call', this.spec.timeout, { address: this.#address!, attempts: this.attempts })
       : undefined;
     // A streamed body's reader sees the same error as the attempt-end.
-    exchange.cancel(timeout);
+    if (exchange !== undefined) exchange.cancel(timeout);
+    // Between the attempt-start event and its exchange there is no exchange, but an attempt to end.
+    if (!this.#inAttempt) return;
     const streamed = this.#streamed;
     if (streamed !== undefined) this.#endStream(streamed, timeout, timeout === undefined);
     else this.#endAttempt(undefined, timeout, timeout === undefined);
   }
 
-  #fail(error: XhttpError): void {
+  /** Ends the call with `error`: a failure, or (`cancelled`) a cancellation the caller still sees. */
+  #fail(error: XhttpError, outcome: 'error' | 'cancelled' = 'error'): void {
     if (this.#settled) return;
     if (error.attempts === undefined) error.attempts = this.attempts;
     const delivered = this.#headersMs !== undefined; // a streamed response was emitted already
-    this.#finish('error', undefined, error);
+    this.#finish(outcome, undefined, error);
     if (!delivered) this.sink.error(error);
   }
 
@@ -593,6 +658,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   ): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.rt.calls.remove(this);
     if (this.#deadlineTimer !== undefined) {
       clearTimer(this.rt.clock, this.#deadlineTimer);
       this.#deadlineTimer = undefined;
@@ -628,6 +694,21 @@ function asXhttpError(error: unknown): XhttpError {
   return error instanceof XhttpError
     ? error
     : new XhttpError('PROTOCOL', 'unexpected failure', { cause: error });
+}
+
+/** What the pick threw: the breaker key's own error, else the balancer's `pick` named as the culprit. */
+function pickFailed(error: unknown, attempts: number): XhttpError {
+  const e =
+    error instanceof XhttpError && error.field === KEY_FIELD
+      ? error
+      : callbackFailed('loadBalancer.pick', error);
+  e.attempts = attempts;
+  return e;
+}
+
+/** The error of a call that `client.close()` ended. */
+function clientClosed(attempts: number): XhttpError {
+  return new XhttpError('ABORTED', 'client closed', { attempts });
 }
 
 /** Starts a call that reports to `sink`; the returned call cancels it on `unsubscribe()`. */

@@ -20,6 +20,7 @@ import {
   type ResolvedConfig,
 } from './config.js';
 import { fetchCall, toFetchResponse, type FetchCall } from './fetch.js';
+import { LiveCalls } from './live-calls.js';
 import { followRedirects, followRedirectsPromise } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
@@ -158,7 +159,7 @@ export class Client {
       dispatcher: (group, address) => this.#dispatcher(group, address),
       attemptHeaders: tracing ? (e) => tracing.headersFor(e) : undefined,
       nextCallId: () => ++this.#callIds,
-      streams: new Set(),
+      calls: new LiveCalls(),
     };
     this.events$ = this.#bus.events$;
     this.breakers$ = this.#breakers ? this.#breakers.snapshots$ : of(new Map<string, BreakerSnapshot>());
@@ -402,15 +403,17 @@ export class Client {
 
   /**
    * Releases every connection, timer and subscription and completes `events$`, `breakers$` and
-   * `health$`; in-flight calls fail with `ABORTED`, and later calls with `INVALID_ARGUMENT`. Closes
+   * `health$`; in-flight calls (a streamed body still open included) end as cancelled, their callers
+   * seeing `ABORTED`, and later calls fail with `INVALID_ARGUMENT`. Closes
    * the groups the client built itself (from URLs); an `AddressGroup` you built stays yours to
    * close. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Streamed bodies nobody finished reading, whatever pool holds them (a pruned one closes gracefully).
-    for (const call of [...this.#runtime.streams]) call.releaseStream();
+    // First, while every scan still listens: each call in flight, in back-off or waiting for
+    // addresses ends now as cancelled (ABORTED to its caller), and none may send anything later.
+    this.#runtime.calls.close();
     for (const sub of this.#groups.values()) sub.unsubscribe();
     this.#groups.clear();
     for (const g of this.#origins.values()) g.close();

@@ -7,6 +7,7 @@ import type { Clock } from '../internal/clock.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { AttemptTimeouts } from '../transport/undici.js';
 import type { Address, GroupLike, PickContext } from '../types.js';
+import type { LiveCalls } from './live-calls.js';
 
 /** What the call chain needs from its client: the shared, long-lived parts. */
 export interface Runtime {
@@ -25,6 +26,6 @@ export interface Runtime {
   /** Extra headers for an attempt (B3 tracing), called right after its start event. */
   readonly attemptHeaders: ((event: AttemptStartEvent) => Record<string, string>) | undefined;
   nextCallId(): number;
-  /** Calls whose streamed body has not ended, so `close()` can release one nobody reads. */
-  readonly streams: Set<{ releaseStream(): void }>;
+  /** The calls started and not settled, so `close()` can end them; `closed` once it has begun. */
+  readonly calls: LiveCalls;
 }

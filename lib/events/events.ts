@@ -49,7 +49,12 @@ export interface CallEndEvent extends CallScoped {
   readonly status?: number;
   /** Code of the error, when `outcome` is `error`. */
   readonly errorCode?: ErrorCode;
-  /** `ok`: a response was emitted (any status); `error`: the call failed; `cancelled`: unsubscribed. */
+  /**
+   * `ok`: a response was emitted (any status); `error`: the call failed; `cancelled`: unsubscribed,
+   * aborted by its `signal`, or ended by `client.close()` (the latter two with `errorCode`
+   * `ABORTED`, which the caller receives). A cancellation is neither a success nor a failure: no
+   * consumer counts it as either.
+   */
   readonly outcome: 'ok' | 'error' | 'cancelled';
 }
 
@@ -87,7 +92,11 @@ export interface AttemptEndEvent extends CallScoped {
   readonly errorCode?: ErrorCode;
   /** Which deadline passed, when `errorCode` is `TIMEOUT`. */
   readonly timeoutPhase?: TimeoutPhase;
-  /** Unsubscribed or aborted by the caller (or superseded): neither success nor failure. */
+  /**
+   * Unsubscribed, aborted by the caller's `signal`, or ended by `client.close()`: neither success
+   * nor failure. `errorCode` is then absent and `verdict` is `ignored`; load statistics take no
+   * latency sample and no outcome count from it.
+   */
   readonly cancelled: boolean;
   /** The breaker's classification under `isFailure`: `ignored` when cancelled or no breaker. */
   readonly verdict: 'success' | 'failure' | 'ignored';

@@ -12,6 +12,7 @@ import {
 import { invalidArgument, XhttpError } from '../errors.js';
 import { addressKey, type ResolverErrorEvent, type ResolverUpdateEvent } from '../events/events.js';
 import { createBalancer } from '../balancer/index.js';
+import { callbackFailed, RESOLVE_FIELD } from '../internal/callback.js';
 import { checkOptions, optionalDuration } from '../internal/validate.js';
 import { findResolver } from '../resolver/index.js';
 import '../resolver/builtin.js';
@@ -118,6 +119,7 @@ export class AddressGroup implements GroupLike {
   readonly #scheduler: SchedulerLike;
   #subscription: Subscription | undefined;
   #closed = false;
+  #lastFailure: unknown;
 
   constructor(target: string, options: AddressGroupOptions = {}) {
     checkOptions(options, OPTION_KEYS, 'options');
@@ -188,7 +190,16 @@ export class AddressGroup implements GroupLike {
       scheduler: this.#scheduler,
       random,
     };
-    this.#subscription = watchAddresses(() => resolver.resolve(parsed.url, resolveOptions), {
+    // A resolver that throws is a bug to name, not a DNS failure: INVALID_ARGUMENT naming it, kept as
+    // the last failure (calls waiting for addresses fail with it), retried like any resolver error.
+    const resolve = (): Observable<readonly Address[]> => {
+      try {
+        return resolver.resolve(parsed.url, resolveOptions);
+      } catch (error) {
+        throw callbackFailed(RESOLVE_FIELD, error);
+      }
+    };
+    this.#subscription = watchAddresses(resolve, {
       scheduler: this.#scheduler,
       random,
       onError: (e) => this.#reportError(e),
@@ -208,6 +219,11 @@ export class AddressGroup implements GroupLike {
   /** Emits each time the resolver fails; lets waiting calls give up with `NO_ADDRESS`. */
   get failures$(): Observable<number> {
     return this.#failures.pipe(filter((n) => n > 0));
+  }
+
+  /** @internal The resolver's latest failure (what {@link AddressGroup.failures$} counted last). */
+  get lastFailure(): unknown {
+    return this.#lastFailure;
   }
 
   /** Installs how host health is computed (the client that uses this group does this). */
@@ -246,6 +262,7 @@ export class AddressGroup implements GroupLike {
     const code =
       error instanceof XhttpError ? error.code : String((error as { code?: unknown })?.code ?? 'ERROR');
     const message = error instanceof Error ? error.message : 'resolver failed';
+    this.#lastFailure = error;
     this.#failures.next(this.#failures.value + 1);
     this.#resolverEvents.next({
       type: 'resolver-error',

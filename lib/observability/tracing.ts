@@ -48,8 +48,9 @@ export interface TracingOptions {
  *   delay_ms=120 delay_reason=backoff`), because the failed attempt's span is already reported. A
  *   fail-fast becomes a zero-length local span `rxhttp.fail-fast` for that attempt number, tagged
  *   `error=fail_fast`: nothing went on the wire, yet the trace shows why the call failed. A refused
- *   retry is annotated on the call's root span when we own one. A cancelled attempt is annotated
- *   `rxhttp.cancelled` and is not tagged as an error.
+ *   retry is annotated on the call's root span when we own one. A cancelled attempt or call
+ *   (unsubscribed, aborted by its `signal`, or ended by `client.close()`: the events say `cancelled`)
+ *   is annotated `rxhttp.cancelled` and is not tagged as an error.
  * - Never recorded: header values (Authorization, Cookie, …), query strings, fragments, userinfo.
  *
  * Use one `Tracing` per client: spans are keyed by the client's call ids.
@@ -222,14 +223,14 @@ export class Tracing {
     const backend = this.#backend;
     if (id === undefined || !backend.recorded(id)) return;
     const at = this.#at(ev.time);
-    if (ev.cancelled || ev.errorCode === 'ABORTED') backend.annotate(id, 'rxhttp.cancelled', at);
+    if (ev.cancelled) backend.annotate(id, 'rxhttp.cancelled', at);
     let error: string | undefined;
     if (ev.status !== undefined) {
       const status = String(ev.status);
       backend.tag(id, 'http.status_code', status, at);
       if (ev.status < 200 || ev.status > 399) error = status;
     }
-    if (ev.errorCode !== undefined && ev.errorCode !== 'ABORTED') error = ev.errorCode.toLowerCase();
+    if (ev.errorCode !== undefined && !ev.cancelled) error = ev.errorCode.toLowerCase();
     if (error !== undefined) backend.tag(id, 'error', error, at);
     if (ev.timeoutPhase !== undefined) backend.tag(id, 'rxhttp.timeout_phase', ev.timeoutPhase, at);
     backend.finish(id, 'client', at);

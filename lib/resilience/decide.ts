@@ -1,6 +1,7 @@
 import type { XhttpError } from '../errors.js';
 import type { RetryRefusedEvent, RetryScheduledEvent } from '../events/events.js';
 import type { AttemptOutcome } from '../types.js';
+import { callbackFailed } from '../internal/callback.js';
 import { backoffDelay } from './backoff.js';
 import { parseRetryAfter } from './retry-after.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -40,6 +41,8 @@ function reasonOf(outcome: AttemptOutcome): string {
  * deadline (a retry that cannot start in time is not scheduled), then the budget (a refusal
  * never waits). A connect failure that reached no server gets one transparent retry on another
  * address, outside the policy and the budget.
+ *
+ * @throws XhttpError `INVALID_ARGUMENT` with `field` `retry.retryOn` when the user's `retryOn` throws.
  */
 export function decideRetry(
   outcome: AttemptOutcome,
@@ -80,12 +83,15 @@ export function decideRetry(
   return transparentRetry(outcome, state, ctx);
 }
 
-/** A user's `retryOn` that throws means "do not retry": the call ends with its own outcome. */
+/**
+ * A user's `retryOn` that throws is a bug to surface, not a "no": the call fails with
+ * `INVALID_ARGUMENT` naming `retry.retryOn` (the caller catches it; see `Call`).
+ */
 function safeShouldRetry(outcome: AttemptOutcome, retry: ResolvedRetry): boolean {
   try {
     return shouldRetry(outcome, retry);
-  } catch {
-    return false;
+  } catch (error) {
+    throw callbackFailed('retry.retryOn', error);
   }
 }
 

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { Client, AddressGroup } from '../../lib/index.js';
 import { startChildBackend } from '../helpers/child-backend.js';
 import { activeResources, settle } from '../helpers/handles.js';
+import { startBackend, staticTarget, waitFor } from '../helpers/loopback.js';
+import type { CallEvent } from '../../lib/events/events.js';
 
 test('close() leaves no active handles: sockets, timers and subscriptions are released', async () => {
   const ok = await startChildBackend('ok');
@@ -30,4 +32,58 @@ test('close() leaves no active handles: sockets, timers and subscriptions are re
 
   await ok.stop();
   await hang.stop();
+});
+
+test('close() means closed: a call waiting in back-off ends at once as cancelled and sends no retry', async () => {
+  let connections = 0;
+  const x = await startBackend((_req, res) => {
+    res.statusCode = 503;
+    res.end('busy');
+  });
+  x.server.on('connection', () => connections++);
+  const client = new Client({ requestTimeout: 10_000 });
+  const group = new AddressGroup(staticTarget(x));
+  const events: CallEvent[] = [];
+  client.events$.subscribe((e) => events.push(e));
+  let settled: unknown;
+  const p = client
+    .get(group, '/', { retry: { maxAttempts: 2, backoff: { initialDelay: 300, jitter: 'none' } } })
+    .then(
+      (r) => (settled = r.status),
+      (e: { code: string }) => (settled = e.code),
+    );
+  await waitFor(() => events.some((e) => e.type === 'retry-scheduled'));
+  await client.close();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, 'ABORTED', 'the waiting call ended when close() did, not when its back-off would have');
+  const end = events.find((e) => e.type === 'call-end');
+  assert.equal(end?.outcome, 'cancelled');
+  assert.equal(end?.errorCode, 'ABORTED');
+  // Past the back-off: nothing more reached the server, on any connection.
+  await new Promise((r) => setTimeout(r, 600));
+  await p;
+  assert.equal(x.hits, 1);
+  assert.equal(connections, 1);
+  group.close();
+  await x.close();
+});
+
+test('close() called from an events$ listener as an attempt starts: that attempt is never sent', async () => {
+  const x = await startBackend();
+  const client = new Client();
+  const group = new AddressGroup(staticTarget(x));
+  const events: CallEvent[] = [];
+  let closing: Promise<void> | undefined;
+  client.events$.subscribe((e) => {
+    events.push(e);
+    if (e.type === 'attempt-start') closing ??= client.close();
+  });
+  await assert.rejects(client.get(group, '/'), { code: 'ABORTED' });
+  await closing;
+  await settle(100);
+  assert.equal(x.hits, 0);
+  const end = events.find((e) => e.type === 'attempt-end');
+  assert.equal(end?.type === 'attempt-end' && end.cancelled, true, 'the announced attempt ends cancelled');
+  group.close();
+  await x.close();
 });

@@ -7,6 +7,7 @@ import { Client, AddressGroup, registerResolver } from '../../lib/index.js';
 import { LoadStats } from '../../lib/balancer/load-stats.js';
 import { call$, SharedPickContext } from '../../lib/client/call.js';
 import { buildCallSpec } from '../../lib/client/request.js';
+import { LiveCalls } from '../../lib/client/live-calls.js';
 import type { Runtime } from '../../lib/client/runtime.js';
 import { EventBus } from '../../lib/events/bus.js';
 import { clockFromScheduler } from '../../lib/internal/clock.js';
@@ -69,7 +70,7 @@ function virtualRuntime(ts: TestScheduler, dispatcher: Dispatcher): Runtime {
     dispatcher: () => dispatcher,
     attemptHeaders: undefined,
     nextCallId: () => ++ids,
-    streams: new Set(),
+    calls: new LiveCalls(),
   };
 }
 
