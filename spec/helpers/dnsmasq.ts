@@ -3,18 +3,19 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { promises as dnsPromises } from 'node:dns';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isCI } from './ci-env.js';
 
 /** Where Debian's `dnsmasq-base` installs the binary. */
 export const DNSMASQ_BIN = process.env['DNSMASQ_BIN'] ?? '/usr/sbin/dnsmasq';
 
 /**
- * Why the DNS specs cannot run here, or `undefined` when they can. Under `CI=true` a missing
+ * Why the DNS specs cannot run here, or `undefined` when they can. Under CI ({@link isCI}) a missing
  * binary throws instead, so CI fails rather than skipping.
  */
 export function dnsmasqMissing(): string | undefined {
   if (existsSync(DNSMASQ_BIN)) return undefined;
   const message = `dnsmasq not found at ${DNSMASQ_BIN}: install the Debian package dnsmasq-base (apt-get install dnsmasq-base)`;
-  if (process.env['CI'] === 'true') throw new Error(message);
+  if (isCI()) throw new Error(message);
   return message;
 }
 

@@ -10,6 +10,7 @@ import type { Subject } from 'rxjs';
 import type { CallEvent } from '../../lib/events/events.js';
 import type { MetricSources } from '../../lib/observability/metrics.js';
 import type { BreakerSnapshot } from '../../lib/types.js';
+import { isCI } from './ci-env.js';
 
 /** The Debian package that ships both `prometheus` and `promtool`. */
 export const PROMETHEUS_PACKAGE = 'prometheus';
@@ -31,11 +32,11 @@ export function findBinary(name: string): string | undefined {
 
 /**
  * How a spec needing `name` should run: skipped with a message naming the Debian package when the
- * binary is missing, except under `CI=true`, where the spec runs and fails on the missing binary.
+ * binary is missing, except under CI ({@link isCI}), where the spec runs and fails on the missing binary.
  */
 export function binaryRequirement(name: string): { path: string | undefined; skip: string | false } {
   const path = findBinary(name);
-  if (path !== undefined || process.env['CI'] === 'true') return { path, skip: false };
+  if (path !== undefined || isCI()) return { path, skip: false };
   return {
     path,
     skip: `${name} not found: install the Debian package \`${PROMETHEUS_PACKAGE}\` (apt-get install -y ${PROMETHEUS_PACKAGE})`,
