@@ -12,7 +12,7 @@ import { attachMetrics } from '../observability/metrics.js';
 import { Tracing } from '../observability/tracing.js';
 import { RetryBudget, resolveRetryBudget } from '../resilience/retry-budget.js';
 import type { Address, BreakerSnapshot, CallOptions, GroupLike, XRequest, XResponse } from '../types.js';
-import { call$, callPromise, SharedPickContext, startCall, type CallSink } from './call.js';
+import { callPromise, SharedPickContext, startCall, type Call, type CallSink } from './call.js';
 import {
   resolveConfig,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -20,7 +20,7 @@ import {
   type ResolvedConfig,
 } from './config.js';
 import { fetchCall, toFetchResponse, type FetchCall } from './fetch.js';
-import { followRedirects, followRedirectsPromise } from './redirect.js';
+import { redirect$, redirectPromise } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
 import { healthViewFor, type ClientHealth, clientHealth$ } from './health.js';
@@ -190,11 +190,7 @@ export class Client {
   }
 
   #redirecting(spec: CallSpec): Observable<XResponse> {
-    return followRedirects(
-      spec,
-      (next) => call$(this.#runtime, next),
-      (url) => this.#route({ url }),
-    );
+    return redirect$(spec, this.#startHop, this.#routeUrl);
   }
 
   /** GET `path` from `group` (an AddressGroup or a registered name). */
@@ -283,7 +279,7 @@ export class Client {
       return Promise.reject(error as Error);
     }
     if (spec.redirect === 'manual') return callPromise(this.#runtime, spec);
-    return followRedirectsPromise(spec, this.#startHop, this.#routeUrl, sameResponse);
+    return redirectPromise(spec, this.#startHop, this.#routeUrl, sameResponse);
   }
 
   /** Promise twin of {@link Client.get$}. */
@@ -334,13 +330,11 @@ export class Client {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    return followRedirectsPromise(spec, this.#startHop, this.#routeUrl, toFetchResponse, call.req.url);
+    return redirectPromise(spec, this.#startHop, this.#routeUrl, toFetchResponse, call.req.url);
   }
 
   /** Starts one hop of a Promise call: handed to the redirect sinks, built once per client. */
-  readonly #startHop = (spec: CallSpec, sink: CallSink): void => {
-    startCall(this.#runtime, spec, sink);
-  };
+  readonly #startHop = (spec: CallSpec, sink: CallSink): Call => startCall(this.#runtime, spec, sink);
 
   readonly #routeUrl = (url: string): { group: GroupLike; target: string } => this.#route({ url });
 
