@@ -35,6 +35,15 @@ const NAMED_URL =
   /^https?:\/\/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)(\/[A-Za-z0-9_~!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9_~!$&()*+,;=:@/?.%-]+)?$/;
 /** A last host label the URL parser would read as an IPv4 number (`http://1/` is 0.0.0.1). */
 const NUMERIC_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i;
+/**
+ * Most origins (`client.fetch` or `request({ url })` to a URL that is not a registered group) a
+ * client keeps a group, a pool, breaker and load state for. Past it, the least recently used origin
+ * with no call in flight is released (its pool closed gracefully); calling it again starts afresh.
+ * An LRU bound rather than an idle timer: no timer to keep or clear, and a client used against a
+ * handful of origins never releases one.
+ * @defaultValue 256
+ */
+export const MAX_ORIGINS = 256;
 
 /**
  * A resilient HTTP client: calls go to address groups, through load balancing, per-phase
@@ -68,7 +77,10 @@ export class Client {
   readonly #byAddress = new WeakMap<Address, Pool>();
   readonly #groups = new Map<GroupLike, Subscription>();
   readonly #names = new Map<string, GroupLike>();
+  /** Groups made for origins, least recently used first. */
   readonly #origins = new Map<string, AddressGroup>();
+  /** Calls in flight per origin (absent: none), so releasing an origin never breaks one. */
+  readonly #originCalls = new Map<string, number>();
   readonly #groupsChanged = new BehaviorSubject<readonly GroupLike[]>([]);
   readonly #scheduler: SchedulerLike | undefined;
   #callIds = 0;
@@ -87,6 +99,7 @@ export class Client {
         : new CircuitBreakers(resolveBreakerConfig(config.circuitBreaker), this.#clock, emit);
     this.#breakers?.attach(this.#bus.events$);
     this.#loadStats = new LoadStats(this.#clock);
+    this.#subscriptions.add(this.#bus.events$.subscribe((e) => this.#countOriginCalls(e)));
     this.#subscriptions.add(this.#loadStats.attach(this.#bus.events$));
     const budgetConfig = resolveRetryBudget(config.retryBudget);
     const budget = budgetConfig ? new RetryBudget(budgetConfig, this.#clock) : undefined;
@@ -396,16 +409,51 @@ export class Client {
     const target = checkPath(url.pathname + url.search, 'url');
     const named = url.port === '' ? this.#names.get(url.hostname.toLowerCase()) : undefined;
     if (named) return { group: named, target };
-    const origin = `${url.protocol}//${url.host}`;
+    return { group: this.#origin(`${url.protocol}//${url.host}`), target };
+  }
+
+  /** The group of an origin, made on first use and moved to the recent end of the LRU order. */
+  #origin(origin: string): AddressGroup {
     let group = this.#origins.get(origin);
-    if (!group) {
-      group = new AddressGroup(origin, {
-        loadBalancer: 'round-robin',
-        ...(this.#scheduler ? { scheduler: this.#scheduler } : {}),
-      });
+    if (group !== undefined) {
+      this.#origins.delete(origin);
       this.#origins.set(origin, group);
+      return group;
     }
-    return { group, target };
+    group = new AddressGroup(origin, {
+      loadBalancer: 'round-robin',
+      ...(this.#scheduler ? { scheduler: this.#scheduler } : {}),
+    });
+    this.#origins.set(origin, group);
+    if (this.#origins.size > MAX_ORIGINS) this.#releaseIdleOrigin();
+    return group;
+  }
+
+  /** Releases the least recently used origin with no call in flight (none when all are busy). */
+  #releaseIdleOrigin(): void {
+    for (const [origin, group] of this.#origins) {
+      if (this.#originCalls.has(origin)) continue;
+      this.#origins.delete(origin);
+      const sub = this.#groups.get(group);
+      if (sub !== undefined) {
+        sub.unsubscribe();
+        this.#groups.delete(group);
+        this.#groupsChanged.next([...this.#groups.keys()]);
+      }
+      // Its pools close gracefully unless another group lists the host; its breaker and load state go.
+      if (group.addresses.length > 0) this.#prune(group, group.addresses);
+      group.close();
+      return;
+    }
+  }
+
+  /** Keeps {@link Client.#originCalls}: origin groups are named by their origin. */
+  #countOriginCalls(e: CallEvent): void {
+    if (e.type !== 'call-start' && e.type !== 'call-end') return;
+    if (!this.#origins.has(e.group)) return;
+    const n = (this.#originCalls.get(e.group) ?? 0) + (e.type === 'call-start' ? 1 : -1);
+    if (n > 0) this.#originCalls.set(e.group, n);
+    else this.#originCalls.delete(e.group);
   }
 
   /** Starts following a group: its resolver events, its host list (to drop stale pools), its health view. */
