@@ -81,6 +81,8 @@ export class Client {
   readonly #origins = new Map<string, AddressGroup>();
   /** Calls in flight per origin (absent: none), so releasing an origin never breaks one. */
   readonly #originCalls = new Map<string, number>();
+  /** Counting starts with the first origin: a client of registered groups only pays nothing. */
+  #countingOriginCalls = false;
   readonly #groupsChanged = new BehaviorSubject<readonly GroupLike[]>([]);
   readonly #scheduler: SchedulerLike | undefined;
   #callIds = 0;
@@ -99,7 +101,6 @@ export class Client {
         : new CircuitBreakers(resolveBreakerConfig(config.circuitBreaker), this.#clock, emit);
     this.#breakers?.attach(this.#bus.events$);
     this.#loadStats = new LoadStats(this.#clock);
-    this.#subscriptions.add(this.#bus.events$.subscribe((e) => this.#countOriginCalls(e)));
     this.#subscriptions.add(this.#loadStats.attach(this.#bus.events$));
     const budgetConfig = resolveRetryBudget(config.retryBudget);
     const budget = budgetConfig ? new RetryBudget(budgetConfig, this.#clock) : undefined;
@@ -424,6 +425,10 @@ export class Client {
       loadBalancer: 'round-robin',
       ...(this.#scheduler ? { scheduler: this.#scheduler } : {}),
     });
+    if (!this.#countingOriginCalls) {
+      this.#countingOriginCalls = true;
+      this.#subscriptions.add(this.#bus.events$.subscribe((e) => this.#countOriginCalls(e)));
+    }
     this.#origins.set(origin, group);
     if (this.#origins.size > MAX_ORIGINS) this.#releaseIdleOrigin();
     return group;

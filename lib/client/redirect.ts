@@ -23,11 +23,6 @@ export type StartHop = (spec: CallSpec, sink: CallSink) => HopCall;
 /** Finds the group and target of an absolute URL (the client's routing). */
 export type Route = (url: string) => { group: GroupLike; target: string };
 
-/** Where the chain delivers its one answer (the value `finish` made of the last response) or error. */
-export interface ChainEnd<T> {
-  resolve(value: T | PromiseLike<T>): void;
-  reject(error: unknown): void;
-}
 
 /**
  * The one redirect loop, for every API (`request$`, `request()`, `client.fetch`): follows 3xx
@@ -47,6 +42,7 @@ export class RedirectChain<T> implements CallSink, Unsubscribable {
   url: string | undefined;
   #call: HopCall | undefined;
   #cancelled = false;
+  #starting = false;
 
   constructor(
     spec: CallSpec,
@@ -54,7 +50,11 @@ export class RedirectChain<T> implements CallSink, Unsubscribable {
     readonly start: StartHop,
     readonly route: Route,
     readonly finish: (res: XResponse, chain: RedirectChain<T>) => T | PromiseLike<T>,
-    readonly end: ChainEnd<T>,
+    /** Takes the chain's one answer: the value `finish` made of the last response. */
+    readonly resolve: (value: T | PromiseLike<T>) => void,
+    readonly reject: (error: unknown) => void,
+    /** For a Promise: a failure inside the first start() is rejected a microtask later. */
+    readonly deferSyncError = false,
   ) {
     this.spec = spec;
     this.url = url;
@@ -62,7 +62,9 @@ export class RedirectChain<T> implements CallSink, Unsubscribable {
 
   /** Starts the first hop. */
   run(): this {
+    this.#starting = this.deferSyncError;
     this.#call = this.start(this.spec, this);
+    this.#starting = false;
     return this;
   }
 
@@ -77,14 +79,14 @@ export class RedirectChain<T> implements CallSink, Unsubscribable {
     try {
       next = nextHop(this.spec, res, this.hop, this.route, this.#call!.deadlineAt);
       if (next === undefined) {
-        this.end.resolve(this.finish(res, this));
+        this.resolve(this.finish(res, this));
         return;
       }
       // nextHop parsed the location already; this URL is only what a fetch Response reports.
       if (this.url !== undefined) this.url = new URL(res.headers['location'] as string, this.url).href;
     } catch (error) {
       // Nothing thrown here may reach the Call that reported: it settles this chain instead.
-      this.end.reject(error);
+      this.reject(error);
       return;
     }
     if (this.#cancelled) return;
@@ -94,7 +96,10 @@ export class RedirectChain<T> implements CallSink, Unsubscribable {
   }
 
   error(error: XhttpError): void {
-    this.end.reject(error);
+    // A call that fails inside start() (fail fast, no address) would reject before the caller could
+    // attach a handler; Node's unhandled-rejection tracking costs more than the fail fast itself.
+    if (this.#starting) queueMicrotask(() => this.reject(error));
+    else this.reject(error);
   }
 
   complete(): void {}
@@ -103,8 +108,13 @@ export class RedirectChain<T> implements CallSink, Unsubscribable {
 /** Runs `spec` and its redirect hops as a cold Observable; unsubscribing cancels the hop in flight. */
 export function redirect$(spec: CallSpec, start: StartHop, route: Route): Observable<XResponse> {
   return new Observable<XResponse>((subscriber) =>
-    new RedirectChain<XResponse>(spec, undefined, start, route, sameResponse, {
-      resolve: (value) => {
+    new RedirectChain<XResponse>(
+      spec,
+      undefined,
+      start,
+      route,
+      sameResponse,
+      (value) => {
         // sameResponse never makes a Promise; a thenable would be a bug in finish, handled anyway.
         if (isThenable(value)) value.then((v) => (subscriber.next(v), subscriber.complete()), subscriber.error);
         else {
@@ -112,8 +122,8 @@ export function redirect$(spec: CallSpec, start: StartHop, route: Route): Observ
           subscriber.complete();
         }
       },
-      reject: (error) => subscriber.error(error),
-    }).run(),
+      (error) => subscriber.error(error),
+    ).run(),
   );
 }
 
@@ -126,15 +136,7 @@ export function redirectPromise<T>(
   url?: string,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let starting = true;
-    const end: ChainEnd<T> = {
-      resolve,
-      // A call that fails inside start() (fail fast, no address) would reject before the caller
-      // could attach a handler; Node's unhandled-rejection tracking costs more than the fail fast.
-      reject: (error) => (starting ? queueMicrotask(() => reject(error)) : reject(error)),
-    };
-    new RedirectChain(spec, url, start, route, finish, end).run();
-    starting = false;
+    new RedirectChain(spec, url, start, route, finish, resolve, reject, true).run();
   });
 }
 
