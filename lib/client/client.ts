@@ -37,13 +37,16 @@ const NAMED_URL =
 const NUMERIC_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i;
 /**
  * Most origins (`client.fetch` or `request({ url })` to a URL that is not a registered group) a
- * client keeps a group, a pool, breaker and load state for. Past it, the least recently used origin
- * with no call in flight is released (its pool closed gracefully); calling it again starts afresh.
+ * client keeps a group, a pool, breaker and load state for. Past it, the least recently used origins
+ * with no call in flight are released (pools closed gracefully), down to seven eighths of it;
+ * calling one again starts afresh.
  * An LRU bound rather than an idle timer: no timer to keep or clear, and a client used against a
  * handful of origins never releases one.
  * @defaultValue 256
  */
 export const MAX_ORIGINS = 256;
+/** Past {@link MAX_ORIGINS}, idle origins are released down to this many in one pass (one prune, not one per origin). */
+const ORIGINS_AFTER_RELEASE = MAX_ORIGINS - MAX_ORIGINS / 8;
 
 /**
  * A resilient HTTP client: calls go to address groups, through load balancing, per-phase
@@ -430,26 +433,34 @@ export class Client {
       this.#subscriptions.add(this.#bus.events$.subscribe((e) => this.#countOriginCalls(e)));
     }
     this.#origins.set(origin, group);
-    if (this.#origins.size > MAX_ORIGINS) this.#releaseIdleOrigin();
+    if (this.#origins.size > MAX_ORIGINS) this.#releaseIdleOrigins(group);
     return group;
   }
 
-  /** Releases the least recently used origin with no call in flight (none when all are busy). */
-  #releaseIdleOrigin(): void {
+  /**
+   * Releases the least recently used origins with no call in flight, down to
+   * {@link ORIGINS_AFTER_RELEASE} (fewer when too many are busy); never `keep`, the one being used.
+   */
+  #releaseIdleOrigins(keep: AddressGroup): void {
+    const gone: string[] = [];
+    let groupsChanged = false;
+    // Deleting the entry being visited is safe while iterating a Map.
     for (const [origin, group] of this.#origins) {
-      if (this.#originCalls.has(origin)) continue;
+      if (this.#origins.size <= ORIGINS_AFTER_RELEASE) break;
+      if (group === keep || this.#originCalls.has(origin)) continue;
       this.#origins.delete(origin);
       const sub = this.#groups.get(group);
       if (sub !== undefined) {
         sub.unsubscribe();
         this.#groups.delete(group);
-        this.#groupsChanged.next([...this.#groups.keys()]);
+        groupsChanged = true;
       }
-      // Its pools close gracefully unless another group lists the host; its breaker and load state go.
-      if (group.addresses.length > 0) this.#prune(group, group.addresses);
+      for (const a of group.addresses) gone.push(`${group.protocol}://${addressKey(a)}`);
       group.close();
-      return;
     }
+    if (groupsChanged) this.#groupsChanged.next([...this.#groups.keys()]);
+    // Their pools close gracefully unless another group lists the host; their breaker and load state go.
+    if (gone.length > 0) this.#prune(gone);
   }
 
   /** Keeps {@link Client.#originCalls}: origin groups are named by their origin. */
@@ -473,7 +484,7 @@ export class Client {
       group.addresses$.subscribe((list) => {
         const gone = previous.filter((a) => !list.some((b) => addressKey(b) === addressKey(a)));
         previous = list;
-        if (gone.length > 0) this.#prune(group, gone);
+        if (gone.length > 0) this.#prune(gone.map((a) => `${group.protocol}://${addressKey(a)}`));
       }),
     );
     this.#groups.set(group, sub);
@@ -481,12 +492,11 @@ export class Client {
   }
 
   /** Closes pools (gracefully: in-flight requests finish) for hosts no group lists any more. */
-  #prune(group: GroupLike, gone: readonly Address[]): void {
+  #prune(gone: readonly string[]): void {
     const live = new Set<string>();
     for (const g of this.#groups.keys())
       for (const a of g.addresses) live.add(`${g.protocol}://${addressKey(a)}`);
-    for (const a of gone) {
-      const origin = `${group.protocol}://${addressKey(a)}`;
+    for (const origin of gone) {
       if (live.has(origin)) continue;
       const pool = this.#dispatchers.get(origin);
       if (pool) {
