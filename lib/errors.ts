@@ -1,3 +1,4 @@
+import { safeCause } from './error-cause.js';
 import type { Address } from './types.js';
 
 /**
@@ -48,7 +49,8 @@ export interface XhttpErrorOptions {
 }
 
 /**
- * The one error type rxhttp emits. Messages never hold header values or query strings.
+ * The one error type rxhttp emits. Messages never hold header values or query strings, nor does
+ * any error in the `cause` chain (a cause that quotes a query string or userinfo is a redacted copy).
  *
  * @example
  * ```ts
@@ -67,7 +69,8 @@ export class XhttpError extends Error {
   readonly [BRAND] = true;
 
   constructor(code: ErrorCode, message: string, options: XhttpErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // The cause as it came, unless it quotes a query string or userinfo (a URL parser's `input`).
+    super(message, options.cause === undefined ? undefined : { cause: safeCause(options.cause) });
     this.name = 'XhttpError';
     this.code = code;
     if (options.address !== undefined) this.address = options.address;

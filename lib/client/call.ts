@@ -164,7 +164,8 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   ) {
     this.callId = rt.nextCallId();
     this.startedAt = rt.clock.now();
-    this.deadlineAt = this.startedAt + spec.timeout;
+    // A redirect hop keeps the deadline of the chain's first call.
+    this.deadlineAt = spec.deadlineAt ?? this.startedAt + spec.timeout;
     this.retry = spec.retry;
     this.group = spec.group;
     this.random = rt.random;
@@ -203,6 +204,11 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       };
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
+    // A redirect hop that starts with its chain's deadline gone sends nothing.
+    if (this.deadlineAt <= this.startedAt) {
+      this.onDeadline();
+      return;
+    }
     // While an attempt is in flight its exchange watches the deadline (one timer, not two), and a
     // retry is never scheduled past it (decideRetry): the call arms its own timer only to wait for
     // addresses.
@@ -210,7 +216,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       this.attempt(this.startedAt);
       return;
     }
-    this.#deadlineTimer = startTimer(this.rt.clock, onCallDeadline, spec.timeout, this);
+    this.#deadlineTimer = startTimer(this.rt.clock, onCallDeadline, this.deadlineAt - this.startedAt, this);
     const waiting = addressesReady(spec.group).subscribe({
       next: () => {
         this.#waiting = undefined;

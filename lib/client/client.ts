@@ -12,7 +12,7 @@ import { attachMetrics } from '../observability/metrics.js';
 import { Tracing } from '../observability/tracing.js';
 import { RetryBudget, resolveRetryBudget } from '../resilience/retry-budget.js';
 import type { Address, BreakerSnapshot, CallOptions, GroupLike, XRequest, XResponse } from '../types.js';
-import { call$, callPromise, SharedPickContext, startCall, type CallSink } from './call.js';
+import { callPromise, SharedPickContext, startCall, type Call, type CallSink } from './call.js';
 import {
   resolveConfig,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -21,7 +21,7 @@ import {
 } from './config.js';
 import { fetchCall, toFetchResponse, type FetchCall } from './fetch.js';
 import { LiveCalls } from './live-calls.js';
-import { followRedirects, followRedirectsPromise } from './redirect.js';
+import { redirect$, redirectPromise } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
 import { healthViewFor, type ClientHealth, clientHealth$, type HostRowSources } from './health.js';
@@ -38,6 +38,18 @@ const NAMED_URL =
   /^https?:\/\/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)(\/[A-Za-z0-9_~!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9_~!$&()*+,;=:@/?.%-]+)?$/;
 /** A last host label the URL parser would read as an IPv4 number (`http://1/` is 0.0.0.1). */
 const NUMERIC_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i;
+/**
+ * Most origins (`client.fetch` or `request({ url })` to a URL that is not a registered group) a
+ * client keeps a group, a pool, breaker and load state for. Past it, the least recently used origins
+ * with no call in flight are released (pools closed gracefully), down to seven eighths of it;
+ * calling one again starts afresh.
+ * An LRU bound rather than an idle timer: no timer to keep or clear, and a client used against a
+ * handful of origins never releases one.
+ * @defaultValue 256
+ */
+export const MAX_ORIGINS = 256;
+/** Past {@link MAX_ORIGINS}, idle origins are released down to this many in one pass (one prune, not one per origin). */
+const ORIGINS_AFTER_RELEASE = MAX_ORIGINS - MAX_ORIGINS / 8;
 
 /**
  * A resilient HTTP client: calls go to address groups, through load balancing, per-phase
@@ -90,7 +102,12 @@ export class Client {
   readonly #byAddress = new WeakMap<Address, Pool>();
   readonly #groups = new Map<GroupLike, Subscription>();
   readonly #names = new Map<string, GroupLike>();
+  /** Groups made for origins, least recently used first. */
   readonly #origins = new Map<string, AddressGroup>();
+  /** Calls in flight per origin (absent: none), so releasing an origin never breaks one. */
+  readonly #originCalls = new Map<string, number>();
+  /** Counting starts with the first origin: a client of registered groups only pays nothing. */
+  #countingOriginCalls = false;
   readonly #groupsChanged = new BehaviorSubject<readonly GroupLike[]>([]);
   readonly #scheduler: SchedulerLike | undefined;
   #callIds = 0;
@@ -230,11 +247,7 @@ export class Client {
   }
 
   #redirecting(spec: CallSpec): Observable<XResponse> {
-    return followRedirects(
-      spec,
-      (next) => call$(this.#runtime, next),
-      (url) => this.#route({ url }),
-    );
+    return redirect$(spec, this.#startHop, this.#routeUrl);
   }
 
   /** GET `path` (with its query, percent-encoded) from `group`, an AddressGroup or a registered name. See {@link Client.request$}. */
@@ -331,7 +344,7 @@ export class Client {
       return Promise.reject(error as Error);
     }
     if (spec.redirect === 'manual') return callPromise(this.#runtime, spec);
-    return followRedirectsPromise(spec, this.#startHop, this.#routeUrl, sameResponse);
+    return redirectPromise(spec, this.#startHop, this.#routeUrl, sameResponse);
   }
 
   /** Promise twin of {@link Client.get$}. */
@@ -391,13 +404,11 @@ export class Client {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    return followRedirectsPromise(spec, this.#startHop, this.#routeUrl, toFetchResponse, call.req.url);
+    return redirectPromise(spec, this.#startHop, this.#routeUrl, toFetchResponse, call.req.url);
   }
 
   /** Starts one hop of a Promise call: handed to the redirect sinks, built once per client. */
-  readonly #startHop = (spec: CallSpec, sink: CallSink): void => {
-    startCall(this.#runtime, spec, sink);
-  };
+  readonly #startHop = (spec: CallSpec, sink: CallSink): Call => startCall(this.#runtime, spec, sink);
 
   readonly #routeUrl = (url: string): { group: GroupLike; target: string } => this.#route({ url });
 
@@ -469,16 +480,63 @@ export class Client {
     const target = checkPath(url.pathname + url.search, 'url');
     const named = url.port === '' ? this.#names.get(url.hostname.toLowerCase()) : undefined;
     if (named) return { group: named, target };
-    const origin = `${url.protocol}//${url.host}`;
+    return { group: this.#origin(`${url.protocol}//${url.host}`), target };
+  }
+
+  /** The group of an origin, made on first use and moved to the recent end of the LRU order. */
+  #origin(origin: string): AddressGroup {
     let group = this.#origins.get(origin);
-    if (!group) {
-      group = new AddressGroup(origin, {
-        loadBalancer: 'round-robin',
-        ...(this.#scheduler ? { scheduler: this.#scheduler } : {}),
-      });
+    if (group !== undefined) {
+      this.#origins.delete(origin);
       this.#origins.set(origin, group);
+      return group;
     }
-    return { group, target };
+    group = new AddressGroup(origin, {
+      loadBalancer: 'round-robin',
+      ...(this.#scheduler ? { scheduler: this.#scheduler } : {}),
+    });
+    if (!this.#countingOriginCalls) {
+      this.#countingOriginCalls = true;
+      this.#subscriptions.add(this.#bus.events$.subscribe((e) => this.#countOriginCalls(e)));
+    }
+    this.#origins.set(origin, group);
+    if (this.#origins.size > MAX_ORIGINS) this.#releaseIdleOrigins(group);
+    return group;
+  }
+
+  /**
+   * Releases the least recently used origins with no call in flight, down to
+   * {@link ORIGINS_AFTER_RELEASE} (fewer when too many are busy); never `keep`, the one being used.
+   */
+  #releaseIdleOrigins(keep: AddressGroup): void {
+    const gone: string[] = [];
+    let groupsChanged = false;
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const [origin, group] of this.#origins) {
+      if (this.#origins.size <= ORIGINS_AFTER_RELEASE) break;
+      if (group === keep || this.#originCalls.has(origin)) continue;
+      this.#origins.delete(origin);
+      const sub = this.#groups.get(group);
+      if (sub !== undefined) {
+        sub.unsubscribe();
+        this.#groups.delete(group);
+        groupsChanged = true;
+      }
+      for (const a of group.addresses) gone.push(`${group.protocol}://${addressKey(a)}`);
+      group.close();
+    }
+    if (groupsChanged) this.#groupsChanged.next([...this.#groups.keys()]);
+    // Their pools close gracefully unless another group lists the host; their breaker and load state go.
+    if (gone.length > 0) this.#prune(gone);
+  }
+
+  /** Keeps {@link Client.#originCalls}: origin groups are named by their origin. */
+  #countOriginCalls(e: CallEvent): void {
+    if (e.type !== 'call-start' && e.type !== 'call-end') return;
+    if (!this.#origins.has(e.group)) return;
+    const n = (this.#originCalls.get(e.group) ?? 0) + (e.type === 'call-start' ? 1 : -1);
+    if (n > 0) this.#originCalls.set(e.group, n);
+    else this.#originCalls.delete(e.group);
   }
 
   #hostRowSources(): HostRowSources {
@@ -502,7 +560,7 @@ export class Client {
       group.addresses$.subscribe((list) => {
         const gone = previous.filter((a) => !list.some((b) => addressKey(b) === addressKey(a)));
         previous = list;
-        if (gone.length > 0) this.#prune(group, gone);
+        if (gone.length > 0) this.#prune(gone.map((a) => `${group.protocol}://${addressKey(a)}`));
       }),
     );
     this.#groups.set(group, sub);
@@ -510,12 +568,11 @@ export class Client {
   }
 
   /** Closes pools (gracefully: in-flight requests finish) for hosts no group lists any more. */
-  #prune(group: GroupLike, gone: readonly Address[]): void {
+  #prune(gone: readonly string[]): void {
     const live = new Set<string>();
     for (const g of this.#groups.keys())
       for (const a of g.addresses) live.add(`${g.protocol}://${addressKey(a)}`);
-    for (const a of gone) {
-      const origin = `${group.protocol}://${addressKey(a)}`;
+    for (const origin of gone) {
       if (live.has(origin)) continue;
       const pool = this.#dispatchers.get(origin);
       if (pool) {

@@ -23,6 +23,11 @@ export interface CallSpec {
   readonly retry: ResolvedRetry | undefined;
   readonly signal: AbortSignal | undefined;
   readonly redirect: 'manual' | 'follow' | 'error';
+  /**
+   * The call's deadline on the client's clock when it is set already: a redirect hop keeps the
+   * first call's. Undefined for a new call (its deadline is its start plus `timeout`).
+   */
+  readonly deadlineAt: number | undefined;
 }
 
 const OPTION_KEYS = [
@@ -200,5 +205,6 @@ export function buildCallSpec(
     retry: resolveRetryOptions(o.retry, 'options.retry'),
     signal: o.signal,
     redirect: o.redirect ?? defaults.redirect,
+    deadlineAt: undefined,
   };
 }

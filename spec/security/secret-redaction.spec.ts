@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { inspect } from 'node:util';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { firstValueFrom, take, timeout } from 'rxjs';
@@ -51,6 +52,11 @@ test('error messages, events, metrics, spans and health never hold header values
     () => client.request({ group, path: '/bad', query: { token: SECRET } }, { timeout: -1 }),
     () => client.fetch(`http://${backend.hostPort}/fetch${query}`, { headers: HEADERS }),
     () => client.fetch(`http://127.0.0.1:${refused}/fetch${query}`, { headers: HEADERS }),
+    // URLs the parser refuses: its error quotes the input, query string and all.
+    () => client.request({ url: `http://exa mple/x${query}` }),
+    () => client.fetch(`http://exa mple/x${query}`),
+    () => client.request({ url: `http://u:${SECRET}@exa mple/x` }),
+    async () => new AddressGroup(`http://exa mple/x${query}`),
   ];
   for (const call of calls) {
     try {
@@ -72,9 +78,16 @@ test('error messages, events, metrics, spans and health never hold header values
     ['health', JSON.stringify(health)],
   ];
   for (const e of errors) {
-    const x = e as Error & { cause?: unknown };
-    texts.push(['error message', `${String(e)} ${x.message} ${x.stack ?? ''}`]);
-    texts.push(['error JSON', JSON.stringify(e)]);
+    // The error and every error in its cause chain: text, stack, JSON and every own property.
+    texts.push(['error inspected', inspect(e, { depth: 20, showHidden: true })]);
+    let x: unknown = e;
+    for (let depth = 0; x !== undefined && depth < 20; depth++) {
+      const where = depth === 0 ? 'error' : `cause ${depth}`;
+      const err = x as Error & { cause?: unknown };
+      texts.push([`${where} message`, `${String(err)} ${err.message} ${err.stack ?? ''}`]);
+      texts.push([`${where} JSON`, JSON.stringify(err)]);
+      x = err.cause;
+    }
   }
   assert.ok(errors.length >= 5, `the failing calls failed (${errors.length})`);
   for (const [where, text] of texts) {
