@@ -1,6 +1,6 @@
 /**
  * Keeps secrets out of an error's `cause` chain. An error rxhttp raises carries the original failure
- * as `cause` (DESIGN.md, errors), and some originals quote their input: Node's URL parser puts the
+ * as `cause`, and some originals quote their input: Node's URL parser puts the
  * whole URL, query string and all, in `input`; a message may quote a URL with its query or its
  * userinfo. Such a cause is replaced by a copy (same prototype, so `instanceof`, `name` and `code`
  * still hold) whose strings are redacted; a clean cause, the usual case, is passed on as it is.
