@@ -39,7 +39,8 @@ export function requireNode(
   return `${what} needs Node ${major}.${minor} or later, this is ${version} (CI runs it on Node 22, 24 and 26; here: \`npm run test:node -- 26\`)`;
 }
 
-function onPath(name: string, path: string): string | undefined {
+/** The absolute path of executable `name` on `path` (default: PATH), or undefined. */
+export function onPath(name: string, path: string = process.env['PATH'] ?? ''): string | undefined {
   for (const dir of path.split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(dir, name);

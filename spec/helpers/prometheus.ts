@@ -1,34 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Subject } from 'rxjs';
 import type { CallEvent } from '../../lib/events/events.js';
 import type { MetricSources } from '../../lib/observability/metrics.js';
 import type { BreakerSnapshot } from '../../lib/types.js';
-import { isCI } from './ci-env.js';
+import { isCI, onPath } from './ci-env.js';
 
 /** The Debian package that ships both `prometheus` and `promtool`. */
 export const PROMETHEUS_PACKAGE = 'prometheus';
 
 /** The absolute path of an executable on PATH, or undefined. */
-export function findBinary(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+export const findBinary = (name: string): string | undefined => onPath(name);
 
 /**
  * How a spec needing `name` should run: skipped with a message naming the Debian package when the
