@@ -1,3 +1,4 @@
+import type { CallTimeline } from './timeline.js';
 import type { Address } from './types.js';
 
 /**
@@ -35,6 +36,13 @@ export type TimeoutPhase = 'call' | 'attempt' | 'connect' | 'headers' | 'body';
 
 const BRAND = Symbol.for('rxhttp.XhttpError');
 
+/** What a failed call hands its error: the call's log, folded into a timeline on first read. */
+export interface TimelineSource {
+  readonly timeline: CallTimeline;
+}
+
+let attach: (error: XhttpError, source: TimelineSource) => void;
+
 /** Options accepted by every rxhttp error constructor. */
 export interface XhttpErrorOptions {
   /** The underlying error (an undici or Node error), kept as `error.cause`. */
@@ -65,6 +73,22 @@ export class XhttpError extends Error {
   /** For `INVALID_ARGUMENT`: the config field, option or argument at fault (`options.timeout`, `target`). */
   readonly field?: string;
   readonly [BRAND] = true;
+  // Private, so logging an error never prints a whole call's history.
+  #timeline: TimelineSource | undefined = undefined;
+
+  static {
+    attach = (error, source) => {
+      error.#timeline = source;
+    };
+  }
+
+  /**
+   * What the call that failed did: every attempt and every decision between them (see
+   * {@link CallTimeline}). Undefined for an error raised before any call started (bad arguments).
+   */
+  get timeline(): CallTimeline | undefined {
+    return this.#timeline?.timeline;
+  }
 
   constructor(code: ErrorCode, message: string, options: XhttpErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -104,6 +128,11 @@ export class TimeoutError extends XhttpError {
     this.name = 'TimeoutError';
     this.phase = phase;
   }
+}
+
+/** @internal The call that ends with `error` gives it its timeline (not exported from the package). */
+export function attachTimeline(error: XhttpError, source: TimelineSource): void {
+  attach(error, source);
 }
 
 /** True for any error created by rxhttp, across copies of the package. */
