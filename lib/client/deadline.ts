@@ -44,7 +44,8 @@ export function remainingDeadline(): number | undefined {
 export function capByDeadline(timeout: number): number {
   const ambient = storage.getStore();
   if (ambient === undefined) return timeout;
-  const left = ambient.deadlineAt - systemClock.now();
+  // Whole ms, never more than is left: under 1 ms left is none (the call fails at once).
+  const left = Math.floor(ambient.deadlineAt - systemClock.now());
   return left >= timeout ? timeout : left > 0 ? left : 0;
 }
 
