@@ -8,6 +8,7 @@ import { LoadStats } from '../../lib/balancer/load-stats.js';
 import { call$, SharedPickContext } from '../../lib/client/call.js';
 import { buildCallSpec } from '../../lib/client/request.js';
 import { LiveCalls } from '../../lib/client/live-calls.js';
+import { foldTimeline } from '../../lib/client/timeline.js';
 import type { Runtime } from '../../lib/client/runtime.js';
 import { EventBus } from '../../lib/events/bus.js';
 import type { CallEvent } from '../../lib/events/events.js';
@@ -285,4 +286,34 @@ test('an XhttpError carries its call timeline; an error raised before any call h
     await client.close();
     group.close();
   }
+});
+
+test('the fold: a breaker skip before its attempt, a fail-fast, and an attempt still in flight', () => {
+  const call = { callId: 7, group: 'g', method: 'GET' };
+  const address = { host: '10.0.0.2', port: 80 };
+  const t = foldTimeline(
+    { type: 'call-start', time: 1_000, path: '/p', ...call },
+    [
+      {
+        type: 'attempt-start',
+        time: 1_002,
+        attempt: 1,
+        address,
+        key: '10.0.0.2:80',
+        breakerKey: '10.0.0.2:80',
+        path: '/p',
+        breakerSkipped: '10.0.0.1:80',
+        ...call,
+      },
+      { type: 'fail-fast', time: 1_003, attempt: 2, ...call },
+    ],
+    undefined,
+    500,
+  );
+  assert.deepEqual(t.entries, [
+    { kind: 'breaker-skip', atMs: 2, attempt: 1, breakerKey: '10.0.0.1:80' },
+    { kind: 'attempt', attempt: 1, atMs: 2, address, key: '10.0.0.2:80', outcome: 'in-flight' },
+    { kind: 'fail-fast', atMs: 3, attempt: 2 },
+  ]);
+  assert.deepEqual([t.outcome, t.durationMs, t.start, t.timeoutMs], ['in-flight', undefined, 1_000, 500]);
 });
