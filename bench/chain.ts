@@ -9,6 +9,8 @@
  *
  * c = 64, the full chain armed as in throughput.ts (default client: breakers, retry budget, p2c-ewma;
  * a retry option and a deadline per call), contenders interleaved round by round, medians reported.
+ * Also: the same call with its timeline read (folded from the call's events), and with
+ * `deadlineHeader: false` (no time-left header per attempt).
  */
 import { firstValueFrom, mergeMap } from 'rxjs';
 import { Pool, type Dispatcher } from 'undici';
@@ -53,6 +55,8 @@ async function main(): Promise<void> {
   const rx = await dist<Rxhttp>('index');
   const pool = new Pool('http://127.0.0.1:1');
   const client = new rx.Client();
+  // The same chain without the deadline header: what sending the time left costs per call.
+  const noDeadline = new rx.Client({ deadlineHeader: false });
   const group = new rx.AddressGroup('static://127.0.0.1:1');
   client.register('bench', group);
   const contenders: [string, () => Promise<unknown>][] = [
@@ -74,6 +78,18 @@ async function main(): Promise<void> {
         }),
     ],
     ['rxhttp Promise (client.get)', async () => (await client.get(group, '/', RX_CALL)).body.text()],
+    [
+      'rxhttp Promise, timeline read',
+      async () => {
+        const res = await client.get(group, '/', RX_CALL);
+        if (res.timeline.entries.length === 0) throw new Error('an empty timeline');
+        return res.body.text();
+      },
+    ],
+    [
+      'rxhttp Promise, deadlineHeader: false',
+      async () => (await noDeadline.get(group, '/', RX_CALL)).body.text(),
+    ],
     ['rxhttp client.fetch', async () => (await client.fetch('http://bench/', RX_CALL)).text()],
     [
       'rxhttp Observable (client.get$)',
@@ -85,6 +101,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++)
     for (const [n, call] of contenders) samples.get(n)!.push(await cpuPerCall(call));
   await client.close();
+  await noDeadline.close();
   group.close();
   const base = median(samples.get(contenders[0]![0])!);
   console.log(

@@ -1,4 +1,5 @@
 import { safeCause } from './error-cause.js';
+import type { CallTimeline } from './timeline.js';
 import type { Address } from './types.js';
 
 /**
@@ -36,6 +37,13 @@ export type TimeoutPhase = 'call' | 'attempt' | 'connect' | 'headers' | 'body';
 
 const BRAND = Symbol.for('rxhttp.XhttpError');
 
+/** What a failed call hands its error: the call's log, folded into a timeline on first read. */
+export interface TimelineSource {
+  readonly timeline: CallTimeline;
+}
+
+let attach: (error: XhttpError, source: TimelineSource) => void;
+
 /** Options accepted by every rxhttp error constructor. */
 export interface XhttpErrorOptions {
   /** The underlying error (an undici or Node error), kept as `error.cause`. */
@@ -67,6 +75,22 @@ export class XhttpError extends Error {
   /** For `INVALID_ARGUMENT`: the config field, option or argument at fault (`options.timeout`, `target`). */
   readonly field?: string;
   readonly [BRAND] = true;
+  // Private, so logging an error never prints a whole call's history.
+  #timeline: TimelineSource | undefined = undefined;
+
+  static {
+    attach = (error, source) => {
+      error.#timeline = source;
+    };
+  }
+
+  /**
+   * What the call that failed did: every attempt and every decision between them (see
+   * {@link CallTimeline}). Undefined for an error raised before any call started (bad arguments).
+   */
+  get timeline(): CallTimeline | undefined {
+    return this.#timeline?.timeline;
+  }
 
   constructor(code: ErrorCode, message: string, options: XhttpErrorOptions = {}) {
     // The cause as it came, unless it quotes a query string or userinfo (a URL parser's `input`).
@@ -107,6 +131,11 @@ export class TimeoutError extends XhttpError {
     this.name = 'TimeoutError';
     this.phase = phase;
   }
+}
+
+/** @internal The call that ends with `error` gives it its timeline (not exported from the package). */
+export function attachTimeline(error: XhttpError, source: TimelineSource): void {
+  attach(error, source);
 }
 
 /** True for any error created by rxhttp, across copies of the package. */

@@ -50,3 +50,14 @@ export type {
   XRequest,
   XResponse,
 } from './types.js';
+export type {
+  CallTimeline,
+  TimelineEntry,
+  TimelineAttempt,
+  TimelineRetry,
+  TimelineRetryRefused,
+  TimelineBreakerSkip,
+  TimelineFailFast,
+} from './timeline.js';
+export { withDeadline, remainingDeadline } from './client/deadline.js';
+export { parseDeadlineHeader, DEFAULT_DEADLINE_HEADER } from './resilience/deadline.js';

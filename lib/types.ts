@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { XhttpError } from './errors.js';
+import type { CallTimeline } from './timeline.js';
 
 /**
  * One server of a group. `weight` and `priority` come from SRV records or the user.
@@ -360,6 +361,12 @@ export interface XResponse {
   readonly attempts: number;
   /** The body; already read in full unless `responseType: 'stream'`. */
   readonly body: ResponseBody;
+  /**
+   * What the call did: every attempt (address, start, end, outcome) and every decision between them
+   * (retry and its delay, Retry-After honoured, refusals and why, breaker skips). Folded on first
+   * read; a response that followed redirects carries its last hop's.
+   */
+  readonly timeline: CallTimeline;
 }
 
 /** Health of one host, as on `group.health$` and the dashboard. */

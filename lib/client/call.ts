@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { selectAddress } from '../balancer/eligible.js';
 import type { LoadStats } from '../balancer/load-stats.js';
 import { KEY_FIELD, type CircuitBreakers } from '../breaker/breakers.js';
-import { FailFastError, TimeoutError, XhttpError } from '../errors.js';
+import { attachTimeline, FailFastError, TimeoutError, XhttpError } from '../errors.js';
 import {
   addressKey,
   type AttemptEndEvent,
@@ -11,6 +11,7 @@ import {
   type CallEndEvent,
   type CallEvent,
 } from '../events/events.js';
+import { deadlineHeaderValue } from '../resilience/deadline.js';
 import { decideRetry, type DecideContext, type RetryState } from '../resilience/decide.js';
 import type { RetryDecision } from '../resilience/retry.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
@@ -30,8 +31,10 @@ import type { Address, AttemptOutcome, GroupLike, HostLoad, PickContext, XRespon
 import { NO_HEADERS } from './config.js';
 import type { LiveCall } from './live-calls.js';
 import type { CallSpec } from './request.js';
+import { fastestCandidateMs } from './deadline.js';
 import { CallResponse } from './response.js';
 import type { Runtime } from './runtime.js';
+import { CallLog } from './timeline.js';
 
 /** Where a call delivers its one result: an RxJS Subscriber, or a Promise's resolve/reject. */
 export interface CallSink {
@@ -143,6 +146,8 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   #address: Address | undefined;
   #key = '';
   #breakerKey = '';
+  /** The breaker key of the host the balancer picked and its breaker refused (this attempt moved on). */
+  #breakerSkipped: string | undefined = undefined;
   #attemptStartedAt = 0;
   /** The attempt whose end time `now` holds (-1: none yet; a call can settle with 0 attempts). */
   #endedAt = -1;
@@ -156,6 +161,8 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   #headersMs: number | undefined;
   /** Retry events decided at a stream's headers, emitted after its attempt-end as for any attempt. */
   #held: CallEvent[] | undefined;
+  /** The events this call emitted, by reference: its timeline, folded only if someone reads it. */
+  readonly #log: CallLog;
 
   constructor(
     readonly rt: Runtime,
@@ -171,12 +178,19 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.random = rt.random;
     this.budget = rt.budget;
     this.previousDelay = spec.retry?.backoff.initialDelay ?? 0;
+    this.#log = new CallLog(spec.timeout);
+  }
+
+  /** Every event of this call goes out here: onto the bus, and into the call's log. */
+  #emit(e: CallEvent): void {
+    this.#log.record(e);
+    this.rt.bus.emit(e);
   }
 
   /** Starts the call: deadline, signal, then the first attempt (at once, or once addresses come). */
   start(): void {
     const spec = this.spec;
-    this.rt.bus.emit({
+    this.#emit({
       type: 'call-start',
       time: this.startedAt,
       callId: this.callId,
@@ -188,6 +202,11 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     // A redirect's next hop (or any call) starting once close() has begun sends nothing.
     if (calls.closed) {
       this.#fail(clientClosed(0), 'cancelled');
+      return;
+    }
+    // An incoming deadline (rxhttp/nest) that had already passed when the call was made: nothing is sent.
+    if (!(spec.timeout > 0)) {
+      this.#fail(new TimeoutError('call', 0, { attempts: 0 }));
       return;
     }
     const signal = spec.signal;
@@ -296,21 +315,29 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       breakerKey: this.#breakerKey || key,
       path: spec.path,
       scheme: spec.group.protocol,
+      breakerSkipped: this.#breakerSkipped,
     };
     this.#inAttempt = true;
-    rt.bus.emit(startEvent);
+    this.#emit(startEvent);
     // An events$ listener may have ended the call from inside that emit (unsubscribe, close()),
     // which ended the attempt it announced as cancelled: send nothing.
     if (this.#settled) return;
     let headers = spec.headers;
-    if (attempt === 1 && rt.attemptHeaders && headers === NO_HEADERS) {
-      // A first attempt without headers of its own sends the tracing headers object as it is: a
-      // fresh literal each time, never shared; no copy, no dictionary-mode record for undici to walk.
-      headers = rt.attemptHeaders(startEvent);
-    } else if (attempt > 1 || rt.attemptHeaders) {
+    const deadlineHeader = rt.deadlineHeader;
+    if (attempt === 1 && headers === NO_HEADERS) {
+      // A first attempt without headers of its own sends a fresh literal (the tracing headers, the
+      // time left) or the shared empty record: no copy, no dictionary-mode record for undici to walk.
+      if (rt.attemptHeaders) {
+        headers = rt.attemptHeaders(startEvent);
+        if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(this.deadlineAt, now);
+      } else if (deadlineHeader !== undefined) {
+        headers = { [deadlineHeader]: deadlineHeaderValue(this.deadlineAt, now) };
+      }
+    } else if (attempt > 1 || rt.attemptHeaders || deadlineHeader !== undefined) {
       headers = Object.assign(Object.create(null) as Record<string, string>, headers);
       if (attempt > 1) headers['x-rxhttp-attempt'] = String(attempt);
       if (rt.attemptHeaders) Object.assign(headers, rt.attemptHeaders(startEvent));
+      if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(this.deadlineAt, now);
     }
     const exchange = new Exchange(
       this,
@@ -337,6 +364,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     const spec = this.spec;
     const breakers = this.rt.breakers;
     this.#breakerKey = '';
+    this.#breakerSkipped = undefined;
     // canAttempt has no side effects. An open breaker past its window (or half-open with no trial
     // out) may take the trial, so it is offered as half-open: reported as open, a host would never
     // rejoin while others are healthy.
@@ -372,6 +400,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       if (other === picked) continue;
       const k = breakers.key(req, other);
       if (breakers.tryAcquire(k)) {
+        this.#breakerSkipped = key;
         this.#address = other;
         this.#breakerKey = k;
         return true;
@@ -383,7 +412,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   /** The fail-fast event and error: every breaker of the group rejects. */
   #failFast(attempt: number, now: number): FailFastError {
     const spec = this.spec;
-    this.rt.bus.emit({
+    this.#emit({
       type: 'fail-fast',
       time: now,
       callId: this.callId,
@@ -421,7 +450,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       return;
     }
     this.#finish('ok', raw.status, undefined);
-    this.sink.next(new CallResponse(raw, outcome.address, outcome.attempt));
+    this.sink.next(new CallResponse(raw, outcome.address, outcome.attempt, this.#log));
     this.sink.complete();
   }
 
@@ -439,7 +468,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     if (decision !== undefined || this.#settled || exchange === undefined) {
       this.#exchange = undefined;
       this.#emitEnd(outcome, false);
-      for (const e of held) this.rt.bus.emit(e);
+      for (const e of held) this.#emit(e);
       void raw.body.dump(); // a discarded response must free its connection
       if (decision) this.#retryAfter(decision);
       return;
@@ -447,7 +476,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.#streamed = raw;
     this.#headersMs = outcome.elapsedMs;
     if (held.length > 0) this.#held = held;
-    this.sink.next(new CallResponse(raw, outcome.address, outcome.attempt));
+    this.sink.next(new CallResponse(raw, outcome.address, outcome.attempt, this.#log));
     this.sink.complete();
   }
 
@@ -469,7 +498,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.#endAttempt(response, error, cancelled);
     const held = this.#held;
     this.#held = undefined;
-    if (held !== undefined) for (const e of held) this.rt.bus.emit(e);
+    if (held !== undefined) for (const e of held) this.#emit(e);
   }
 
   /** ExchangeOwner: the attempt failed (transport error, phase or per-attempt timeout). */
@@ -536,7 +565,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       }
     }
     // Absent fields are undefined rather than missing: same JSON, one object shape, no spreads.
-    rt.bus.emit({
+    this.#emit({
       type: 'attempt-end',
       time: this.now,
       callId: this.callId,
@@ -580,7 +609,22 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       method: spec.method,
     } as CallEvent;
     if (this.#held !== undefined) this.#held.push(event);
-    else this.rt.bus.emit(event);
+    else this.#emit(event);
+  }
+
+  /**
+   * DecideContext: the recent latency of the fastest host a retry could go to (those not tried yet,
+   * when there are any), as the balancer's statistics have it; 0 when one of them is unmeasured.
+   */
+  expectedAttemptMs(): number {
+    const tried = this.#tried;
+    const first = this.#firstKey;
+    return fastestCandidateMs(
+      this.spec.group.addresses,
+      tried !== undefined ? (k) => tried.has(k) : (k) => k === first,
+      this.rt.loadStats,
+      this.now,
+    );
   }
 
   #retryAfter(decision: RetryDecision): void {
@@ -672,7 +716,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     if (this.#onAbort) this.spec.signal!.removeEventListener('abort', this.#onAbort);
     // Settling right after an attempt ended (the common case) reuses that attempt's end time.
     const now = this.#endedAt === this.attempts ? this.now : this.rt.clock.now();
-    this.rt.bus.emit({
+    this.#emit({
       type: 'call-end',
       time: now,
       callId: this.callId,
@@ -684,6 +728,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       errorCode: error?.code,
       outcome,
     } as CallEndEvent);
+    if (error !== undefined) attachTimeline(error, this.#log);
   }
 }
 

@@ -175,6 +175,7 @@ export class Client {
       },
       dispatcher: (group, address) => this.#dispatcher(group, address),
       attemptHeaders: tracing ? (e) => tracing.headersFor(e) : undefined,
+      deadlineHeader: this.#config.deadlineHeader,
       nextCallId: () => ++this.#callIds,
       calls: new LiveCalls(),
     };

@@ -9,6 +9,7 @@ import {
   optionalPositiveDuration,
   optionalPositiveInt,
 } from '../internal/validate.js';
+import { DEFAULT_DEADLINE_HEADER } from '../resilience/deadline.js';
 import { normalizeHeaders } from './headers.js';
 
 /** Deadline for a whole call, retries and back-off included, ms. */
@@ -112,6 +113,13 @@ export interface ClientConfig {
   readonly headers?: Record<string, string>;
   /** TLS settings for `https` groups. @defaultValue system CAs, verification on */
   readonly tls?: TlsOptions;
+  /**
+   * The request header in which every attempt tells the server the call's time left, in whole ms
+   * (as gRPC's `grpc-timeout`); `false` sends none. A server made with rxhttp reads it back
+   * (`rxhttp/nest`'s `RxHttpDeadlineInterceptor`, or `withDeadline`), so a chain of services shares
+   * one deadline. Overrides a header of that name set by the call. @defaultValue 'x-rxhttp-deadline-ms'
+   */
+  readonly deadlineHeader?: string | false;
   /** Time source for every timer and time stamp (virtual in specs). @defaultValue native timers */
   readonly scheduler?: SchedulerLike;
   /** Uniform random in [0, 1) for jitter and balancers. @defaultValue Math.random */
@@ -135,6 +143,7 @@ const CONFIG_KEYS = [
   'tls',
   'scheduler',
   'random',
+  'deadlineHeader',
 ];
 /** What 0 means for `headersTimeout` and `bodyTimeout`, as validation messages say it. */
 const NO_LIMIT = 'no limit';
@@ -155,6 +164,8 @@ export interface ResolvedConfig {
   readonly connections: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly tls: TlsOptions | undefined;
+  /** Lower case; undefined when turned off. */
+  readonly deadlineHeader: string | undefined;
 }
 
 /** Validates `config`; throws `INVALID_ARGUMENT` naming the field at fault. */
@@ -210,7 +221,18 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
     headers:
       config.headers === undefined ? NO_HEADERS : Object.freeze(normalizeHeaders(config.headers, 'headers')),
     tls: config.tls,
+    deadlineHeader: resolveDeadlineHeader(config.deadlineHeader),
   };
+}
+
+/** `false` turns it off; a name must be a token the transport does not own. */
+function resolveDeadlineHeader(name: unknown): string | undefined {
+  if (name === undefined) return DEFAULT_DEADLINE_HEADER;
+  if (name === false) return undefined;
+  if (typeof name !== 'string') throw invalidArgument('deadlineHeader', 'must be a header name or false');
+  // The same rules as any request header (token, not a framing header); the value is ours.
+  const checked = Object.keys(normalizeHeaders({ [name]: '1' }, 'deadlineHeader'));
+  return checked[0]!;
 }
 
 function isPem(v: unknown): boolean {

@@ -2,6 +2,7 @@ import { invalidArgument } from '../errors.js';
 import { checkOptions, optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
 import { resolveRetryOptions, type ResolvedRetry } from '../resilience/retry-policy.js';
 import type { CallOptions, GroupLike, RequestBody, XRequest } from '../types.js';
+import { capByDeadline } from './deadline.js';
 import { addHeaders, isToken } from './headers.js';
 
 /** Everything a call needs, validated once before the chain starts. */
@@ -201,7 +202,8 @@ export function buildCallSpec(
     deadlineCoversBody: o.deadlineCoversBody !== false,
     maxResponseBytes:
       optionalPositiveInt(o.maxResponseBytes, 'options.maxResponseBytes') ?? defaults.maxResponseBytes,
-    timeout: optionalPositiveDuration(o.timeout, 'options.timeout') ?? defaults.requestTimeout,
+    // Made while handling a request with a deadline (withDeadline, rxhttp/nest): no longer than it.
+    timeout: capByDeadline(optionalPositiveDuration(o.timeout, 'options.timeout') ?? defaults.requestTimeout),
     retry: resolveRetryOptions(o.retry, 'options.retry'),
     signal: o.signal,
     redirect: o.redirect ?? defaults.redirect,

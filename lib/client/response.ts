@@ -1,3 +1,5 @@
+import type { TimelineSource } from '../errors.js';
+import type { CallTimeline } from '../timeline.js';
 import type { RawResponse } from '../transport/undici.js';
 import type { Address, ResponseBody, XResponse } from '../types.js';
 
@@ -11,6 +13,8 @@ export class CallResponse implements XResponse {
     readonly raw: RawResponse,
     readonly address: Address,
     readonly attempts: number,
+    // Kept private (not a field of the JSON form): the call's log, folded only when read.
+    private readonly log: TimelineSource,
   ) {
     this.status = raw.status;
     this.statusText = raw.statusText;
@@ -19,6 +23,11 @@ export class CallResponse implements XResponse {
 
   get headers(): Readonly<Record<string, string | string[]>> {
     return this.raw.headers;
+  }
+
+  /** What the call did: its attempts and the decisions between them (see {@link CallTimeline}). */
+  get timeline(): CallTimeline {
+    return this.log.timeline;
   }
 
   /** Plain-object form, for logging and JSON. */

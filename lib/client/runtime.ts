@@ -25,6 +25,8 @@ export interface Runtime {
   dispatcher(group: GroupLike, address: Address): Dispatcher;
   /** Extra headers for an attempt (B3 tracing), called right after its start event. */
   readonly attemptHeaders: ((event: AttemptStartEvent) => Record<string, string>) | undefined;
+  /** The request header that carries each attempt's time left (lower case); undefined: none sent. */
+  readonly deadlineHeader?: string | undefined;
   nextCallId(): number;
   /** The calls started and not settled, so `close()` can end them; `closed` once it has begun. */
   readonly calls: LiveCalls;

@@ -71,6 +71,11 @@ export interface AttemptStartEvent extends CallScoped {
   readonly path: string;
   /** The group's protocol (`url.scheme`); set by the client, `http` when absent. */
   readonly scheme?: 'http' | 'https';
+  /**
+   * The breaker key of the host the balancer picked for this attempt whose breaker refused it, so
+   * the attempt went to another host; undefined when the pick was admitted.
+   */
+  readonly breakerSkipped?: string | undefined;
 }
 
 /**
@@ -126,8 +131,16 @@ export interface RetryRefusedEvent extends CallScoped {
   readonly type: 'retry-refused';
   /** The attempt that was not made. */
   readonly attempt: number;
-  /** `budget`: the client's retry budget was spent; `deadline`: the retry could not start before the call's deadline. */
-  readonly reason: 'budget' | 'deadline';
+  /**
+   * `budget`: the client's retry budget was spent; `deadline`: the retry could not start before the
+   * call's deadline; `deadline-insufficient`: it could start, but even the fastest host it could go
+   * to takes longer (its recent latency, `expectedMs`) than the time it would have (`remainingMs`).
+   */
+  readonly reason: 'budget' | 'deadline' | 'deadline-insufficient';
+  /** For `deadline-insufficient`: the fastest candidate host's recent latency, ms. */
+  readonly expectedMs?: number;
+  /** For `deadline-insufficient`: the time the retry would have had after its delay, ms. */
+  readonly remainingMs?: number;
 }
 
 /** A call failed at once because every candidate's breaker was open. */

@@ -13,6 +13,7 @@ export { RxHttpModule, type RxHttpModuleAsyncOptions } from './module.js';
 export { RxHttpService } from './service.js';
 export type { RxHttpBody, RxHttpRequest } from './body.js';
 export { RxHttpHealthIndicator, type RxHttpHealthResult } from './health.js';
+export { RxHttpDeadlineInterceptor, type RxHttpDeadlineOptions } from './deadline.js';
 export {
   RXHTTP_MODULE_OPTIONS,
   type RxHttpModuleOptions,

@@ -1,6 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { RxHttpDeadlineInterceptor } from './deadline.js';
 import { RxHttpHealthIndicator } from './health.js';
-import { RxHttpConfigurableModule, RXHTTP_ASYNC_OPTIONS_TYPE, type RxHttpModuleOptions } from './options.js';
+import {
+  RxHttpConfigurableModule,
+  RXHTTP_ASYNC_OPTIONS_TYPE,
+  RXHTTP_OPTIONS_TYPE,
+  type RxHttpModuleOptions,
+} from './options.js';
 import { RxHttpService } from './service.js';
 
 /** `registerAsync` options: `useFactory` + `inject`, `useClass` or `useExisting`, and `imports`. */
@@ -23,9 +30,23 @@ export type RxHttpModuleAsyncOptions = Omit<typeof RXHTTP_ASYNC_OPTIONS_TYPE, 'i
   exports: [RxHttpService, RxHttpHealthIndicator],
 })
 export class RxHttpModule extends RxHttpConfigurableModule {
+  /** App-wide registration; `incomingDeadline: true` also registers {@link RxHttpDeadlineInterceptor}. */
+  static override forRoot(options: typeof RXHTTP_OPTIONS_TYPE): DynamicModule {
+    const module = super.forRoot(options);
+    if (options?.incomingDeadline !== true) return module;
+    // Only when asked: a global interceptor costs every request of the app a little.
+    return {
+      ...module,
+      providers: [
+        ...(module.providers ?? []),
+        { provide: APP_INTERCEPTOR, useClass: RxHttpDeadlineInterceptor },
+      ],
+    };
+  }
+
   /** Module-scoped registration, like `HttpModule.register`. */
   static register(options: RxHttpModuleOptions = {}): DynamicModule {
-    return super.forRoot({ ...options, isGlobal: false });
+    return RxHttpModule.forRoot({ ...options, isGlobal: false });
   }
 
   /** Module-scoped async registration, like `HttpModule.registerAsync`. */

@@ -16,6 +16,13 @@ export interface RxHttpModuleOptions extends ClientConfig {
    * `http://users/...` goes through that group. Names are host-like (`[A-Za-z0-9_.-]`).
    */
   readonly groups?: Readonly<Record<string, GroupSpec>>;
+  /**
+   * Registers {@link RxHttpDeadlineInterceptor} app-wide (`forRoot` / `register` only; with the async
+   * forms use `app.useGlobalInterceptors(new RxHttpDeadlineInterceptor())`): an incoming request's
+   * deadline header (`deadlineHeader`) becomes the deadline of every call made while handling it.
+   * @defaultValue false
+   */
+  readonly incomingDeadline?: boolean;
 }
 
 /** For `registerAsync({ useClass })` / `forRootAsync({ useExisting })`, like `HttpModuleOptionsFactory`. */

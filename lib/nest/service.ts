@@ -32,7 +32,8 @@ export class RxHttpService implements OnApplicationShutdown {
   readonly #owned: AddressGroup[] = [];
 
   constructor(@Inject(RXHTTP_MODULE_OPTIONS) options: RxHttpModuleOptions) {
-    const { groups = {}, ...config } = options ?? {};
+    // incomingDeadline is the module's (it registers an interceptor), not the client's.
+    const { groups = {}, incomingDeadline: _incoming, ...config } = options ?? {};
     this.client = new Client(config);
     const named = new Map<string, AddressGroup>();
     try {

@@ -23,6 +23,11 @@ export interface DecideContext {
   readonly now: number;
   readonly random: () => number;
   readonly budget: RetryBudget | undefined;
+  /**
+   * How long the next attempt is likely to take, ms: the recent latency of the fastest host it could
+   * go to; 0 when unknown (nothing is refused on an unknown). Absent: no such check.
+   */
+  readonly expectedAttemptMs?: () => number;
   readonly emit: (
     e: Omit<RetryScheduledEvent, keyof CallFields> | Omit<RetryRefusedEvent, keyof CallFields>,
   ) => void;
@@ -38,8 +43,9 @@ function reasonOf(outcome: AttemptOutcome): string {
 /**
  * Decides whether the call makes another attempt, and after what delay. Order: the policy
  * (`retryOn`, idempotency), then the delay (Retry-After or back-off with jitter), then the
- * deadline (a retry that cannot start in time is not scheduled), then the budget (a refusal
- * never waits). A connect failure that reached no server gets one transparent retry on another
+ * deadline (a retry that cannot start in time is not scheduled, nor one that could start but whose
+ * fastest candidate host is slower than the time it would have: `deadline-insufficient`), then the
+ * budget (a refusal never waits, and a retry refused for the deadline draws nothing from it). A connect failure that reached no server gets one transparent retry on another
  * address, outside the policy and the budget.
  *
  * @throws XhttpError `INVALID_ARGUMENT` with `field` `retry.retryOn` when the user's `retryOn` throws.
@@ -66,6 +72,9 @@ export function decideRetry(
       ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'deadline' });
       return transparentRetry(outcome, state, ctx);
     }
+    // Deadline-aware: the call ends now with this outcome rather than at its deadline. No
+    // transparent retry either: it would go to the same hosts.
+    if (cannotFinish(outcome, state, ctx, delay)) return undefined;
     if (ctx.budget && !ctx.budget.tryWithdraw()) {
       ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'budget' });
       // A connect failure keeps its free retry: transparent retries never draw on the budget.
@@ -106,7 +115,8 @@ function transparentRetry(
     !state.transparentUsed &&
     state.group.addresses.length > 1 &&
     neverReachedServer(outcome.error as XhttpError) &&
-    ctx.now < state.deadlineAt
+    ctx.now < state.deadlineAt &&
+    !cannotFinish(outcome, state, ctx, 0)
   ) {
     state.transparentUsed = true;
     ctx.emit({
@@ -119,4 +129,28 @@ function transparentRetry(
     return new RetryDecision(0, 'transparent');
   }
   return undefined;
+}
+
+/**
+ * True (and a `retry-refused` event, reason `deadline-insufficient`) when the retry, starting after
+ * `delay`, would have less time than the fastest host it could go to recently took.
+ */
+function cannotFinish(
+  outcome: AttemptOutcome,
+  state: RetryState,
+  ctx: DecideContext,
+  delay: number,
+): boolean {
+  const expected = ctx.expectedAttemptMs?.() ?? 0;
+  if (!(expected > 0)) return false;
+  const remaining = state.deadlineAt - ctx.now - delay;
+  if (remaining >= expected) return false;
+  ctx.emit({
+    type: 'retry-refused',
+    attempt: outcome.attempt + 1,
+    reason: 'deadline-insufficient',
+    expectedMs: Math.round(expected),
+    remainingMs: Math.max(0, Math.round(remaining)),
+  });
+  return true;
 }

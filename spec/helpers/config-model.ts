@@ -25,6 +25,7 @@ const KEYS = [
   'tls',
   'scheduler',
   'random',
+  'deadlineHeader',
 ];
 const BREAKER_KEYS = [
   'failureRateThreshold',
@@ -97,6 +98,19 @@ export function configModel(config: unknown): Set<string> {
   if (b3 !== undefined && typeof b3 !== 'boolean') wrong.add('b3Single');
   const random = get('random');
   if (random !== undefined && typeof random !== 'function') wrong.add('random');
+  // deadlineHeader: false, or a header name a call could set (a token, not a framing header).
+  const deadlineHeader = get('deadlineHeader');
+  if (deadlineHeader !== undefined && deadlineHeader !== false) {
+    const named =
+      typeof deadlineHeader === 'string'
+        ? applyHeadersModel(
+            Object.create(null) as Record<string, string>,
+            { [deadlineHeader]: '1' },
+            'deadlineHeader',
+          )
+        : { ok: false as const, field: 'deadlineHeader' };
+    if (!named.ok) wrong.add(named.field);
+  }
   const scheduler = get('scheduler') as { now?: unknown } | undefined;
   if (scheduler !== undefined && typeof scheduler?.now !== 'function') wrong.add('scheduler');
 
