@@ -1,8 +1,11 @@
+import { isIPv6 } from 'node:net';
 import { invalidArgument } from '../errors.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, obs-text, space and tab; never CR, LF, NUL or other controls.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** RFC 9110 §7.2 Host = uri-host [ ":" port ], uri-host a reg-name (RFC 3986 §3.2.2) or IPv4. */
+const HOST_VALUE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*(?::[0-9]*)?$/;
 /** Hop-by-hop and framing headers the transport owns; letting callers set them invites smuggling. */
 const FORBIDDEN = new Set([
   'connection',
@@ -64,7 +67,11 @@ function set(out: Record<string, string>, name: unknown, value: unknown, field: 
       `${field}.${lower}`,
       'header value contains forbidden characters (CR, LF, NUL or controls)',
     );
-  out[lower] = trimOws(value);
+  const v = trimOws(value);
+  // undici parses Host itself (and asserts on a malformed IP literal): refuse what RFC 9110 refuses.
+  if (lower === 'host' && !HOST_VALUE.test(v) && !isIpLiteralHost(v))
+    throw invalidArgument(`${field}.host`, 'must be host[:port]: a name, an IPv4 address or an [IPv6] literal');
+  out[lower] = v;
 }
 
 /** Trims optional white space as RFC 9110 §5.5 means it: space and tab only (not U+00A0 as `trim()` does). */
@@ -78,4 +85,12 @@ function trimOws(value: string): string {
 
 function isOws(c: number): boolean {
   return c === 0x20 || c === 0x09;
+}
+
+/** `[IPv6]` or `[IPv6]:port`, the IP-literal form of a Host value. */
+function isIpLiteralHost(v: string): boolean {
+  const end = v.indexOf(']');
+  if (v[0] !== '[' || end < 0) return false;
+  const rest = v.slice(end + 1);
+  return isIPv6(v.slice(1, end)) && (rest === '' || /^:[0-9]*$/.test(rest));
 }

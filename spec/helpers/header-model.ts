@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 /**
  * A model of rxhttp's request-header rules, written from RFC 9110 and the documented contract rather
  * than from `lib/client/headers.ts`, so the property specs can compare the code against it:
@@ -9,6 +10,8 @@
  * - the connection-specific and framing headers the transport owns are refused (RFC 9110 §7.6.1
  *   and §6: Connection, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer,
  *   Content-Length, Expect);
+ * - a Host value is `uri-host [ ":" port ]` (RFC 9110 §7.2; RFC 3986 §3.2.2: a reg-name of
+ *   unreserved, pct-encoded and sub-delims characters, an IPv4 address, or an `[IPv6]` literal);
  * - headers come as a plain object, an array of `[name, value]` pairs or a WHATWG `Headers`; later
  *   entries win; `undefined` and `null` mean none.
  *
@@ -80,7 +83,30 @@ export function applyHeadersModel(
     const value = typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
     if (typeof value !== 'string' || !isFieldValueModel(value))
       return { ok: false, field: `${field}.${lower}` };
-    out[lower] = stripOws(value);
+    const v = stripOws(value);
+    if (lower === 'host' && !isHostValueModel(v)) return { ok: false, field: `${field}.host` };
+    out[lower] = v;
   }
   return { ok: true, headers: out };
+}
+
+/** RFC 9110 §7.2 Host: uri-host [ ":" port ] (RFC 3986 §3.2.2, §3.2.3). */
+export function isHostValueModel(v: string): boolean {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(v);
+  if (m === null) return false;
+  const [, host, port] = m as unknown as [string, string, string | undefined];
+  if (port !== undefined && !/^[0-9]*$/.test(port)) return false;
+  if (host.startsWith('[')) return isIPv6(host.slice(1, -1));
+  const unreserved = /[A-Za-z0-9\-._~]/;
+  const subDelims = /[!$&'()*+,;=]/;
+  for (let i = 0; i < host.length; i++) {
+    const ch = host[i]!;
+    if (unreserved.test(ch) || subDelims.test(ch)) continue;
+    if (ch === '%' && /^[0-9A-Fa-f]{2}$/.test(host.slice(i + 1, i + 3))) {
+      i += 2;
+      continue;
+    }
+    return false;
+  }
+  return true;
 }

@@ -209,3 +209,28 @@ test(
     }
   },
 );
+
+test('a Host value that is not host[:port] is refused before undici sees it; a good one reaches the server', async () => {
+  // undici asserted on `Host: [` (a CONNECT error with ERR_ASSERTION as its cause) before the check.
+  const backend = await startBackend((req, res) => res.end(req.headers.host ?? ''));
+  const client = new Client();
+  const group = new AddressGroup(`static://127.0.0.1:${backend.port}`);
+  try {
+    for (const bad of ['[', '[::1', 'a b', '[1.2.3.4]', 'x:8o']) {
+      await assert.rejects(
+        client.get(group, '/', { headers: { Host: bad } }),
+        (e: unknown) =>
+          e instanceof Error && (e as { field?: string }).field === 'options.headers.host',
+        `Host: ${JSON.stringify(bad)}`,
+      );
+    }
+    for (const good of ['example.com', 'example.com:8080', '[::1]:8080', '10.0.0.1', 'a%20b']) {
+      const res = await client.get(group, '/', { headers: { Host: good } });
+      assert.equal(await res.body.text(), good);
+    }
+  } finally {
+    await client.close();
+    group.close();
+    await backend.close();
+  }
+});
