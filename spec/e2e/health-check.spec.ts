@@ -142,6 +142,29 @@ describe('health checks end to end', () => {
     }
   });
 
+  it('when every host fails its health checks, calls still go to all of them rather than fail', async () => {
+    const a = await host();
+    const b = await host();
+    a.healthy = false;
+    b.healthy = false;
+    const client = new Client({ requestTimeout: 5_000 });
+    const group = new AddressGroup(staticTarget(a.backend, b.backend), {
+      loadBalancer: 'round-robin',
+      healthCheck: { path: '/health', interval: 100, unhealthyThreshold: 2 },
+    });
+    try {
+      client.register('svc', group);
+      await waitFor(() => group.unhealthyHosts === 2);
+      await traffic(client, group, () => a.calls.length >= 5 && b.calls.length >= 5, 200);
+      assert.ok(a.calls.length >= 5 && b.calls.length >= 5, 'both hosts still serve');
+    } finally {
+      await client.close();
+      group.close();
+      await a.backend.close();
+      await b.backend.close();
+    }
+  });
+
   it('client.close() stops the probes; group.close() too', async () => {
     const a = await host();
     const client = new Client();
