@@ -78,9 +78,10 @@ export const SCRIPT = String.raw`
     var keyCell = el('td', '', hst.key);
     var hc = Object.prototype.hasOwnProperty.call(HEALTH_CHECKS, hst.healthCheck) ? HEALTH_CHECKS[hst.healthCheck] : '';
     if (hc) {
-      // Active health checks: a small badge beside the host, 'hc failing' in the open colour.
+      // Active health checks: a small tag beside the host ('hc failing' in the open colour), not a
+      // .badge: the breaker's badge stays the row's first.
       tr.setAttribute('data-health-check', hc);
-      keyCell.appendChild(el('span', 'badge ' + (hc === 'failing' ? 'open' : hc === 'passing' ? 'closed' : 'half-open'), 'hc ' + hc));
+      keyCell.appendChild(el('span', 'hc ' + hc, 'hc ' + hc));
     }
     tr.appendChild(keyCell);
     tr.appendChild(el('td', '', hst.weight));
