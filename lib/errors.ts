@@ -10,6 +10,7 @@ import type { Address } from './types.js';
  * | `INVALID_ARGUMENT` | bad config, target, header or option; `field` names it |
  * | `NO_ADDRESS` | the group has no address (never resolved, or empty) |
  * | `FAIL_FAST` | every candidate's circuit breaker is open; nothing was sent |
+ * | `OVERLOADED` | the group's bulkhead is full (`maxConcurrentCalls` busy, `maxQueued` waiting); nothing was sent |
  * | `TIMEOUT` | a deadline passed; `TimeoutError.phase` says which |
  * | `CONNECT` | the TCP or TLS connection could not be made |
  * | `RESET` | the connection broke after it was made |
@@ -21,6 +22,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'NO_ADDRESS'
   | 'FAIL_FAST'
+  | 'OVERLOADED'
   | 'TIMEOUT'
   | 'CONNECT'
   | 'RESET'

@@ -20,6 +20,8 @@ export type {
 } from './client/health.js';
 export { AddressGroup } from './group/address-group.js';
 export type { AddressGroupOptions } from './group/address-group.js';
+export type { HealthCheckConfig } from './group/health-check.js';
+export type { BulkheadState } from './client/bulkhead.js';
 export { registerResolver } from './resolver/index.js';
 export { P2CEwmaBalancer } from './balancer/p2c-ewma.js';
 export type { P2CEwmaOptions } from './balancer/p2c-ewma.js';

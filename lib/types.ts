@@ -285,6 +285,10 @@ export interface GroupLike {
   readonly ready: Promise<void>;
   readonly balancer: LoadBalancer;
   readonly closed: boolean;
+  /** Hosts whose active health checks fail now (O(1)); absent or 0: no host is kept out for it. */
+  readonly unhealthyHosts?: number;
+  /** False for a host whose active health checks fail (`AddressGroupOptions.healthCheck`). */
+  isHealthy?(address: Address): boolean;
 }
 
 /**

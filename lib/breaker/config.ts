@@ -29,8 +29,22 @@ export interface CircuitBreakerConfig {
   readonly minimumRequestThreshold?: number;
   /** Half-open admits one trial per this many ms; 0 allowed. @defaultValue 3_000 */
   readonly trialRequestInterval?: number;
-  /** Time open, ms, rejecting every request, before the next request becomes a trial; 0 allowed. @defaultValue 10_000 */
+  /**
+   * Time open, ms, rejecting every request, before the next request becomes a trial; 0 allowed. The
+   * first trip's window: a breaker that trips again soon after closing stays open longer (see
+   * `maxCircuitOpenWindow`). @defaultValue 10_000
+   */
   readonly circuitOpenWindow?: number;
+  /**
+   * Ejection that grows: the n-th consecutive trip opens the breaker for
+   * `circuitOpenWindow × 2^(n−1)` ms, at most this (Envoy's `max_ejection_time`, gRPC's capped
+   * back-off). A failed half-open trial is a trip too. The count starts over when the breaker trips
+   * after staying closed at least as long as its last open window (a host healthy for as long as it
+   * was last ejected is forgiven; Envoy takes as long to decay its multiplier to zero). Equal to
+   * `circuitOpenWindow`: every trip opens for `circuitOpenWindow` (the growth is off). At least
+   * `circuitOpenWindow`. @defaultValue 300_000, or `circuitOpenWindow` when that is larger
+   */
+  readonly maxCircuitOpenWindow?: number;
   /** Span of the sliding counter, ms; a positive number. @defaultValue 20_000 */
   readonly counterSlidingWindow?: number;
   /** Bucket width of the sliding counter, ms: counts refresh at most this often; positive, at most `counterSlidingWindow`. @defaultValue 1_000 */
@@ -59,6 +73,8 @@ export const DEFAULT_MINIMUM_REQUEST_THRESHOLD = 10;
 export const DEFAULT_TRIAL_REQUEST_INTERVAL = 3_000;
 /** How long an open breaker rejects before admitting a trial, ms. */
 export const DEFAULT_CIRCUIT_OPEN_WINDOW = 10_000;
+/** Longest open window of a breaker that keeps tripping, ms (Envoy's `max_ejection_time` default). */
+export const DEFAULT_MAX_CIRCUIT_OPEN_WINDOW = 300_000;
 /** Span of the sliding failure counter, ms. */
 export const DEFAULT_COUNTER_SLIDING_WINDOW = 20_000;
 /** Bucket width of the sliding failure counter, ms. */
@@ -70,6 +86,7 @@ export interface ResolvedBreakerConfig {
   readonly minimumRequestThreshold: number;
   readonly trialRequestInterval: number;
   readonly circuitOpenWindow: number;
+  readonly maxCircuitOpenWindow: number;
   readonly counterSlidingWindow: number;
   readonly counterUpdateInterval: number;
   readonly isFailure: (outcome: AttemptOutcome) => boolean;
@@ -104,6 +121,7 @@ const KEYS = [
   'minimumRequestThreshold',
   'trialRequestInterval',
   'circuitOpenWindow',
+  'maxCircuitOpenWindow',
   'counterSlidingWindow',
   'counterUpdateInterval',
   'isFailure',
@@ -129,7 +147,8 @@ function optionalFunction<F>(value: unknown, field: string): F | undefined {
  * a ratio outside [0, 1], a minimum that is not a non-negative integer, a bucket wider than the
  * window, or a non-function classifier or key.
  *
- * The counter's two durations must be > 0 (a zero bucket would hold one event each). The open window
+ * The counter's two durations must be > 0 (a zero bucket would hold one event each);
+ * `maxCircuitOpenWindow` must not be less than `circuitOpenWindow`. The open window
  * and trial interval may be 0: the next request is then a trial at once, which specs find handy.
  */
 export function resolveBreakerConfig(
@@ -150,6 +169,16 @@ export function resolveBreakerConfig(
       f('counterUpdateInterval'),
       `must not exceed counterSlidingWindow (${counterSlidingWindow} ms)`,
     );
+  const circuitOpenWindow =
+    optionalDuration(c.circuitOpenWindow, f('circuitOpenWindow')) ?? DEFAULT_CIRCUIT_OPEN_WINDOW;
+  const maxCircuitOpenWindow =
+    optionalDuration(c.maxCircuitOpenWindow, f('maxCircuitOpenWindow')) ??
+    Math.max(DEFAULT_MAX_CIRCUIT_OPEN_WINDOW, circuitOpenWindow);
+  if (maxCircuitOpenWindow < circuitOpenWindow)
+    throw invalidArgument(
+      f('maxCircuitOpenWindow'),
+      `must not be less than circuitOpenWindow (${circuitOpenWindow} ms)`,
+    );
   return {
     failureRateThreshold:
       optionalRatio(c.failureRateThreshold, f('failureRateThreshold')) ?? DEFAULT_FAILURE_RATE_THRESHOLD,
@@ -158,8 +187,8 @@ export function resolveBreakerConfig(
       DEFAULT_MINIMUM_REQUEST_THRESHOLD,
     trialRequestInterval:
       optionalDuration(c.trialRequestInterval, f('trialRequestInterval')) ?? DEFAULT_TRIAL_REQUEST_INTERVAL,
-    circuitOpenWindow:
-      optionalDuration(c.circuitOpenWindow, f('circuitOpenWindow')) ?? DEFAULT_CIRCUIT_OPEN_WINDOW,
+    circuitOpenWindow,
+    maxCircuitOpenWindow,
     counterSlidingWindow,
     counterUpdateInterval,
     isFailure:

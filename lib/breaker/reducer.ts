@@ -16,6 +16,10 @@ import type { ResolvedBreakerConfig } from './config.js';
  *   window; a failure opens it anew. Like Armeria, any result reported in HALF_OPEN counts as the
  *   trial's, even one from a request admitted before the breaker opened. With no result within
  *   `trialRequestInterval`, the next request is admitted as another trial (state and `since` stay).
+ * - Ejection that grows (Envoy's ejection time, gRPC's back-off): the n-th consecutive trip (a
+ *   CLOSED → OPEN or a failed trial) opens for {@link openWindow}: `circuitOpenWindow × 2^(n−1)`,
+ *   at most `maxCircuitOpenWindow`. n starts over at 1 when a breaker trips after staying closed at
+ *   least as long as its last open window (`forgiveAt`): decided at the trip, lazily, with no timer.
  */
 
 /** Breaker states, named as on `BreakerSnapshot.state`. */
@@ -27,6 +31,10 @@ export interface ClosedState {
   /** When the breaker entered this state, ms. */
   readonly since: number;
   readonly window: SlidingWindow;
+  /** Consecutive trips so far (0 for a breaker that never tripped). */
+  readonly trips: number;
+  /** From this time on, the next trip counts as the first again (the quiet period is over). */
+  readonly forgiveAt: number;
 }
 
 /** OPEN: rejecting until `until`. */
@@ -37,6 +45,10 @@ export interface OpenState {
   readonly until: number;
   /** The window snapshot that opened the breaker, kept for display. */
   readonly tripped: WindowCount;
+  /** Consecutive trips, this one included (1 for a first trip). */
+  readonly trips: number;
+  /** Length of this open window, ms: the quiet period that forgives the trips once closed. */
+  readonly openMs: number;
 }
 
 /** HALF_OPEN: one trial out, until `trialUntil`. */
@@ -46,6 +58,8 @@ export interface HalfOpenState {
   /** First time another trial is admitted if the current one has not reported. */
   readonly trialUntil: number;
   readonly tripped: WindowCount;
+  readonly trips: number;
+  readonly openMs: number;
 }
 
 /** State of one breaker. Immutable: every input yields a new value (or the same one, unchanged). */
@@ -64,7 +78,10 @@ export interface BreakerStep {
   readonly admitted: boolean;
 }
 
-/** The settings the reducer reads. */
+/**
+ * The settings the reducer reads. Without `maxCircuitOpenWindow` every trip opens for
+ * `circuitOpenWindow` (the growth is off).
+ */
 export type ReducerConfig = Pick<
   ResolvedBreakerConfig,
   | 'failureRateThreshold'
@@ -73,11 +90,34 @@ export type ReducerConfig = Pick<
   | 'circuitOpenWindow'
   | 'counterSlidingWindow'
   | 'counterUpdateInterval'
->;
+> &
+  Partial<Pick<ResolvedBreakerConfig, 'maxCircuitOpenWindow'>>;
 
-/** A closed breaker with an empty window starting at `now`. */
-export function closedBreaker(now: number): ClosedState {
-  return { name: 'closed', since: now, window: emptyWindow(now) };
+/**
+ * A closed breaker with an empty window starting at `now`; `trips` consecutive trips behind it,
+ * forgiven from `forgiveAt` on (a fresh breaker: none).
+ */
+export function closedBreaker(now: number, trips = 0, forgiveAt = now): ClosedState {
+  return { name: 'closed', since: now, window: emptyWindow(now), trips, forgiveAt };
+}
+
+/**
+ * How long the `trips`-th consecutive trip keeps the breaker open, ms:
+ * `circuitOpenWindow × 2^(trips−1)`, capped at `maxCircuitOpenWindow` (absent: no growth).
+ *
+ * @example
+ * ```ts
+ * openWindow(3, { circuitOpenWindow: 10_000, maxCircuitOpenWindow: 300_000 }); // 40_000
+ * ```
+ */
+export function openWindow(
+  trips: number,
+  config: Pick<ReducerConfig, 'circuitOpenWindow' | 'maxCircuitOpenWindow'>,
+): number {
+  const base = config.circuitOpenWindow;
+  const max = config.maxCircuitOpenWindow ?? base;
+  // 2^(n−1) overflows to Infinity past n ≈ 1024; min() keeps it at the cap.
+  return Math.min(max, base * 2 ** Math.max(0, trips - 1));
 }
 
 /** The two sets of counts a breaker snapshot shows (see `BreakerSnapshot`). */
@@ -137,6 +177,8 @@ function admit(state: BreakerState, now: number, config: ReducerConfig): Breaker
           since: now,
           trialUntil: now + config.trialRequestInterval,
           tripped: state.tripped,
+          trips: state.trips,
+          openMs: state.openMs,
         },
         admitted: true,
       };
@@ -150,9 +192,17 @@ function admit(state: BreakerState, now: number, config: ReducerConfig): Breaker
 function onSuccess(state: BreakerState, now: number, config: ReducerConfig): BreakerState {
   switch (state.name) {
     case 'closed':
-      return { name: 'closed', since: state.since, window: recordEvent(state.window, false, now, config) };
+      // A literal, not a spread: this runs on every successful attempt.
+      return {
+        name: 'closed',
+        since: state.since,
+        window: recordEvent(state.window, false, now, config),
+        trips: state.trips,
+        forgiveAt: state.forgiveAt,
+      };
     case 'half-open':
-      return closedBreaker(now);
+      // The trips are kept: a trip within the quiet period (the last open window) counts on from them.
+      return closedBreaker(now, state.trips, now + state.openMs);
     case 'open':
       return state;
   }
@@ -163,16 +213,17 @@ function onFailure(state: BreakerState, now: number, config: ReducerConfig): Bre
     case 'closed': {
       const window = recordEvent(state.window, true, now, config);
       if (window.snapshot !== state.window.snapshot && exceedsThreshold(window.snapshot, config))
-        return opened(now, window.snapshot, config);
-      return { name: 'closed', since: state.since, window };
+        return opened(now, window.snapshot, config, now >= state.forgiveAt ? 1 : state.trips + 1);
+      return { name: 'closed', since: state.since, window, trips: state.trips, forgiveAt: state.forgiveAt };
     }
     case 'half-open':
-      return opened(now, state.tripped, config);
+      return opened(now, state.tripped, config, state.trips + 1);
     case 'open':
       return state;
   }
 }
 
-function opened(now: number, tripped: WindowCount, config: ReducerConfig): OpenState {
-  return { name: 'open', since: now, until: now + config.circuitOpenWindow, tripped };
+function opened(now: number, tripped: WindowCount, config: ReducerConfig, trips: number): OpenState {
+  const openMs = openWindow(trips, config);
+  return { name: 'open', since: now, until: now + openMs, tripped, trips, openMs };
 }

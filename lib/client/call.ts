@@ -35,6 +35,7 @@ import { fastestCandidateMs } from './deadline.js';
 import { CallResponse } from './response.js';
 import type { Runtime } from './runtime.js';
 import { CallLog } from './timeline.js';
+import type { Bulkhead, BulkheadWaiter } from './bulkhead.js';
 
 /** Where a call delivers its one result: an RxJS Subscriber, or a Promise's resolve/reject. */
 export interface CallSink {
@@ -112,7 +113,9 @@ function attemptTimeouts(rt: Runtime, spec: CallSpec): AttemptTimeouts {
  * A user callback that throws (`retryOn`, `isFailure`, the breaker `key`, a balancer's `pick`)
  * fails the call at once with `INVALID_ARGUMENT` naming it; it never escapes into undici or a timer.
  */
-export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscribable, LiveCall {
+export class Call
+  implements ExchangeOwner, RetryState, DecideContext, Unsubscribable, LiveCall, BulkheadWaiter
+{
   readonly callId: number;
   readonly startedAt: number;
   readonly deadlineAt: number;
@@ -163,6 +166,9 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   #held: CallEvent[] | undefined;
   /** The events this call emitted, by reference: its timeline, folded only if someone reads it. */
   readonly #log: CallLog;
+  /** The group's bulkhead, when it has one: a slot held (`#slot`) or a place in its queue. */
+  #bulkhead: Bulkhead | undefined;
+  #slot = false;
 
   constructor(
     readonly rt: Runtime,
@@ -228,14 +234,45 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       this.onDeadline();
       return;
     }
+    const bulkheads = this.rt.bulkheads;
+    const bulkhead = bulkheads.size === 0 ? undefined : bulkheads.get(spec.group);
+    if (bulkhead !== undefined) {
+      this.#bulkhead = bulkhead;
+      if (bulkhead.tryAcquire()) this.#slot = true;
+      else if (bulkhead.enqueue(this)) {
+        // Waits for a slot within its deadline; the deadline timer is the one the address wait uses.
+        this.#deadlineTimer = startTimer(this.rt.clock, onCallDeadline, this.deadlineAt - this.startedAt, this);
+        return;
+      } else {
+        this.#fail(overloaded(spec.group.name, bulkhead));
+        return;
+      }
+    }
+    this.#begin(this.startedAt);
+  }
+
+  /** Bulkhead: a slot came free for this queued call. */
+  onBulkheadSlot(): void {
+    if (this.#settled) {
+      this.#bulkhead!.release();
+      return;
+    }
+    this.#slot = true;
+    this.#begin(this.rt.clock.now());
+  }
+
+  /** The first attempt, at once or once the group has addresses; `now` the time just read. */
+  #begin(now: number): void {
+    const spec = this.spec;
     // While an attempt is in flight its exchange watches the deadline (one timer, not two), and a
     // retry is never scheduled past it (decideRetry): the call arms its own timer only to wait for
     // addresses.
     if (spec.group.addresses.length > 0) {
-      this.attempt(this.startedAt);
+      this.attempt(now);
       return;
     }
-    this.#deadlineTimer = startTimer(this.rt.clock, onCallDeadline, this.deadlineAt - this.startedAt, this);
+    // A call that waited in its bulkhead's queue has its deadline timer already.
+    this.#deadlineTimer ??= startTimer(this.rt.clock, onCallDeadline, this.deadlineAt - now, this);
     const waiting = addressesReady(spec.group).subscribe({
       next: () => {
         this.#waiting = undefined;
@@ -368,9 +405,15 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     // canAttempt has no side effects. An open breaker past its window (or half-open with no trial
     // out) may take the trial, so it is offered as half-open: reported as open, a host would never
     // rejoin while others are healthy.
+    const anyOpen = breakers !== undefined && !breakers.allClosed;
+    // A host failing its active health checks is offered as open: skipped while another is eligible.
+    const group = spec.group;
+    const sick = group.unhealthyHosts ? group : undefined;
     const breakerState =
-      breakers && !breakers.allClosed
+      anyOpen || sick !== undefined
         ? (a: Address): 'closed' | 'open' | 'half-open' => {
+            if (sick !== undefined && !sick.isHealthy!(a)) return 'open';
+            if (!anyOpen) return 'closed';
             const k = breakers.key(spec.request, a);
             const s = breakers.state(k);
             if (s === 'closed') return s;
@@ -714,6 +757,14 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       this.#deadlineTimer = undefined;
     }
     if (this.#onAbort) this.spec.signal!.removeEventListener('abort', this.#onAbort);
+    const bulkhead = this.#bulkhead;
+    if (bulkhead !== undefined) {
+      // Free the slot, or the place in the queue (cancelled or timed out while waiting).
+      if (this.#slot) {
+        this.#slot = false;
+        bulkhead.release();
+      } else bulkhead.dequeue(this);
+    }
     // Settling right after an attempt ended (the common case) reuses that attempt's end time.
     const now = this.#endedAt === this.attempts ? this.now : this.rt.clock.now();
     this.#emit({
@@ -755,6 +806,15 @@ function pickFailed(error: unknown, attempts: number): XhttpError {
       : callbackFailed('loadBalancer.pick', error);
   e.attempts = attempts;
   return e;
+}
+
+/** The error of a call its group's bulkhead turned away: every slot busy, the queue full. */
+function overloaded(group: string, b: Bulkhead): XhttpError {
+  return new XhttpError(
+    'OVERLOADED',
+    `group ${group} is at maxConcurrentCalls (${b.maxConcurrentCalls}) with maxQueued (${b.maxQueued}) waiting`,
+    { attempts: 0 },
+  );
 }
 
 /** The error of a call that `client.close()` ended. */

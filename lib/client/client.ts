@@ -27,6 +27,8 @@ import type { Runtime } from './runtime.js';
 import { healthViewFor, type ClientHealth, clientHealth$, type HostRowSources } from './health.js';
 import { closeOwnedGroups } from './owned-groups.js';
 import { HealthStats } from './health-stats.js';
+import { Bulkhead } from './bulkhead.js';
+import { probe$ } from './health-probe.js';
 
 const NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$/;
 /**
@@ -109,6 +111,8 @@ export class Client {
   /** Counting starts with the first origin: a client of registered groups only pays nothing. */
   #countingOriginCalls = false;
   readonly #groupsChanged = new BehaviorSubject<readonly GroupLike[]>([]);
+  /** Per group with `maxConcurrentCalls`: this client's calls through it. */
+  readonly #bulkheads = new Map<GroupLike, Bulkhead>();
   readonly #scheduler: SchedulerLike | undefined;
   #callIds = 0;
   #callDefaults: CallDefaults;
@@ -178,6 +182,7 @@ export class Client {
       deadlineHeader: this.#config.deadlineHeader,
       nextCallId: () => ++this.#callIds,
       calls: new LiveCalls(),
+      bulkheads: this.#bulkheads,
     };
     this.events$ = this.#bus.events$;
     this.breakers$ = this.#breakers ? this.#breakers.snapshots$ : of(new Map<string, BreakerSnapshot>());
@@ -185,6 +190,7 @@ export class Client {
       ...this.#hostRowSources(),
       events$: this.#bus.events$,
       groups$: this.#groupsChanged,
+      bulkheads: this.#bulkheads,
     });
   }
 
@@ -553,8 +559,23 @@ export class Client {
   #use(group: GroupLike): void {
     if (this.#groups.has(group) || this.#closed) return;
     const sub = new Subscription();
-    const g = group as GroupLike & Partial<Pick<AddressGroup, 'resolverEvents$' | 'setHealthView'>>;
+    const g = group as GroupLike &
+      Partial<
+        Pick<
+          AddressGroup,
+          'resolverEvents$' | 'setHealthView' | 'healthCheckEvents$' | 'attachProber' | 'bulkheadLimits'
+        >
+      >;
     if (g.resolverEvents$) sub.add(g.resolverEvents$.subscribe((e) => this.#bus.emit(e)));
+    if (g.healthCheckEvents$ && g.attachProber) {
+      sub.add(g.healthCheckEvents$.subscribe((e) => this.#bus.emit(e)));
+      // This client sends the group's probes through its own pools (while it is the first attached).
+      sub.add(
+        g.attachProber((address, path) => probe$(() => this.#dispatcher(group, address), address, path)),
+      );
+    }
+    const limits = g.bulkheadLimits;
+    if (limits) this.#bulkheads.set(group, new Bulkhead(limits.maxConcurrentCalls, limits.maxQueued));
     g.setHealthView?.(healthViewFor(this.#hostRowSources(), this.#bus.events$));
     let previous: readonly Address[] = [];
     sub.add(

@@ -20,10 +20,11 @@ import { addressKey, type CallEvent } from '../events/events.js';
 import type { HealthView } from '../group/address-group.js';
 import { setBackgroundTimer } from '../internal/background.js';
 import type { Clock } from '../internal/clock.js';
-import type { GroupLike, HostHealth } from '../types.js';
+import type { Address, GroupLike, HostHealth } from '../types.js';
 import { breakersByHost } from './health-breakers.js';
 import type { HealthStats } from './health-stats.js';
 import type { LatencyPercentiles, WindowStats } from './health-window.js';
+import type { Bulkhead, BulkheadState } from './bulkhead.js';
 
 export { DEFAULT_WINDOW_MS, type LatencyPercentiles } from './health-window.js';
 
@@ -56,6 +57,11 @@ export interface HostHealthRow extends HostHealth {
   readonly breakerKeys: number;
   /** How many of {@link HostHealthRow.breakerKeys} are open. */
   readonly openBreakers: number;
+  /**
+   * What the group's active health checks say (`healthCheck`): `failing` hosts take no calls while
+   * another host is not failing. Absent when the group has no health checks.
+   */
+  readonly healthCheck?: 'passing' | 'failing' | 'unknown';
 }
 
 /** Health of one group on `client.health$`. */
@@ -66,6 +72,8 @@ export interface GroupHealth extends TrafficHealth {
   readonly hosts: readonly HostHealthRow[];
   /** p90 call latency of each of the last 60 seconds, ms, oldest first; 0 for a quiet second. */
   readonly sparkline: readonly number[];
+  /** The group's bulkhead (`maxConcurrentCalls`): calls in progress, queued, turned away. Absent without one. */
+  readonly bulkhead?: BulkheadState;
 }
 
 /** The whole client at one moment, as `client.health$` emits it. */
@@ -98,8 +106,12 @@ export interface HostRowSources {
 export function hostRows(group: GroupLike, s: HostRowSources): readonly HostHealthRow[] {
   const byHost = s.breakers ? breakersByHost(s.breakers) : undefined;
   const now = s.clock.now();
+  const checked = group as GroupLike & {
+    healthCheckStatus?: (a: Address) => 'passing' | 'failing' | 'unknown' | undefined;
+  };
   return group.addresses.map((address) => {
     const key = addressKey(address);
+    const healthCheck = checked.healthCheckStatus?.(address);
     const b = byHost?.get(key);
     const host = s.loadStats.host(key);
     // Without a breaker the rolling outcome counts stand in for its window.
@@ -121,6 +133,7 @@ export function hostRows(group: GroupLike, s: HostRowSources): readonly HostHeal
       ok: host.ok,
       errors: host.errors,
       timeouts: host.timeouts,
+      ...(healthCheck === undefined ? {} : { healthCheck }),
     };
   });
 }
@@ -148,7 +161,10 @@ function after(ms: number, clock: Clock): Observable<0> {
 }
 
 const changesHosts = (e: CallEvent) =>
-  e.type === 'attempt-start' || e.type === 'attempt-end' || e.type === 'breaker-transition';
+  e.type === 'attempt-start' ||
+  e.type === 'attempt-end' ||
+  e.type === 'breaker-transition' ||
+  e.type === 'health-check';
 
 /** The view a client installs on the groups it uses (see `AddressGroup.health$`). */
 export function healthViewFor(sources: HostRowSources, events$: Observable<CallEvent>): HealthView {
@@ -166,6 +182,8 @@ export function healthViewFor(sources: HostRowSources, events$: Observable<CallE
 export interface ClientHealthSources extends HostRowSources {
   readonly events$: Observable<CallEvent>;
   readonly groups$: Observable<readonly GroupLike[]>;
+  /** The bulkheads of the groups that have one. */
+  readonly bulkheads?: ReadonlyMap<GroupLike, Bulkhead>;
 }
 
 function traffic(s: WindowStats): TrafficHealth {
@@ -211,7 +229,14 @@ export function clientHealth$(s: ClientHealthSources): Observable<ClientHealth> 
           ...traffic(stats.all.read(now)),
           groups: groups.map((g) => {
             const w = stats.group(g.name).read(now);
-            return { name: g.name, ...traffic(w), sparkline: w.sparkline, hosts: hostRows(g, s) };
+            const bulkhead = s.bulkheads?.get(g)?.state();
+            return {
+              name: g.name,
+              ...traffic(w),
+              sparkline: w.sparkline,
+              hosts: hostRows(g, s),
+              ...(bulkhead === undefined ? {} : { bulkhead }),
+            };
           }),
         };
       }),

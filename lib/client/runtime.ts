@@ -7,6 +7,7 @@ import type { Clock } from '../internal/clock.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { AttemptTimeouts } from '../transport/undici.js';
 import type { Address, GroupLike, PickContext } from '../types.js';
+import type { Bulkhead } from './bulkhead.js';
 import type { LiveCalls } from './live-calls.js';
 
 /** What the call chain needs from its client: the shared, long-lived parts. */
@@ -30,4 +31,6 @@ export interface Runtime {
   nextCallId(): number;
   /** The calls started and not settled, so `close()` can end them; `closed` once it has begun. */
   readonly calls: LiveCalls;
+  /** The bulkheads of the groups that have one (`maxConcurrentCalls`); empty costs one size check. */
+  readonly bulkheads: ReadonlyMap<GroupLike, Bulkhead>;
 }

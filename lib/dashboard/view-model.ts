@@ -1,3 +1,4 @@
+import type { BulkheadState } from '../client/bulkhead.js';
 import type { ClientHealth, GroupHealth, HostHealthRow, TrafficHealth } from '../client/health.js';
 
 /** Error percentages where Hystrix's dashboard turns green, yellow, orange and red. */
@@ -75,6 +76,8 @@ export interface HostView {
   readonly errors: number;
   readonly timeouts: number;
   readonly errorColor: string;
+  /** Active health checks' verdict on the host; absent when the group has none. */
+  readonly healthCheck?: 'passing' | 'failing' | 'unknown';
 }
 
 /** One group card. */
@@ -82,6 +85,8 @@ export interface GroupView extends TrafficView {
   readonly name: string;
   readonly sparkline: readonly number[];
   readonly hosts: readonly HostView[];
+  /** The group's bulkhead: calls in progress, queued, and turned away with `OVERLOADED`; absent without one. */
+  readonly bulkhead?: BulkheadState;
 }
 
 /** What `/events` sends and `/snapshot.json` returns: plain JSON, numbers rounded. */
@@ -125,6 +130,7 @@ function hostView(h: HostHealthRow, now: number): HostView {
     errors: h.errors,
     timeouts: h.timeouts,
     errorColor: errorColor(counted === 0 ? 0 : (100 * h.errors) / counted),
+    ...(h.healthCheck === undefined ? {} : { healthCheck: h.healthCheck }),
   };
 }
 
@@ -134,6 +140,7 @@ function groupView(g: GroupHealth, now: number): GroupView {
     ...trafficView(g),
     sparkline: g.sparkline.map((v) => round(v)),
     hosts: g.hosts.map((h) => hostView(h, now)),
+    ...(g.bulkhead === undefined ? {} : { bulkhead: { ...g.bulkhead } }),
   };
 }
 

@@ -18,7 +18,8 @@ export type CallEvent =
   | FailFastEvent
   | BreakerTransitionEvent
   | ResolverUpdateEvent
-  | ResolverErrorEvent;
+  | ResolverErrorEvent
+  | HealthCheckEvent;
 
 interface CallScoped {
   /** The client clock's time of the event, ms. */
@@ -174,6 +175,28 @@ export interface ResolverErrorEvent {
   /** The error's code (`NO_ADDRESS` for an empty answer, a DNS code such as `ENOTFOUND`, …). */
   readonly errorCode: string;
   readonly message: string;
+}
+
+/**
+ * One active health-check probe of a host ended (`AddressGroupOptions.healthCheck`). Probes are not
+ * calls: no call or attempt events, and breakers and load statistics do not count them.
+ */
+export interface HealthCheckEvent {
+  readonly type: 'health-check';
+  readonly time: number;
+  readonly group: string;
+  readonly address: Address;
+  readonly key: AddressKey;
+  /** The status was one `expectStatus` accepts. */
+  readonly ok: boolean;
+  /** The response status, when one came. */
+  readonly status?: number;
+  /** Why it failed without a status: `TIMEOUT` (past `healthCheck.timeout`), `CONNECT`, `RESET`, … */
+  readonly errorCode?: string;
+  /** From sending the probe to its result, ms. */
+  readonly durationMs: number;
+  /** The host's health-check status after this probe. */
+  readonly health: 'passing' | 'failing' | 'unknown';
 }
 
 /** `host:port`, IPv6 in brackets. */

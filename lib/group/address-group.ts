@@ -10,7 +10,12 @@ import {
   type Subscription,
 } from 'rxjs';
 import { invalidArgument, XhttpError } from '../errors.js';
-import { addressKey, type ResolverErrorEvent, type ResolverUpdateEvent } from '../events/events.js';
+import {
+  addressKey,
+  type HealthCheckEvent,
+  type ResolverErrorEvent,
+  type ResolverUpdateEvent,
+} from '../events/events.js';
 import { createBalancer } from '../balancer/index.js';
 import { callbackFailed, RESOLVE_FIELD } from '../internal/callback.js';
 import { checkOptions, optionalDuration } from '../internal/validate.js';
@@ -22,6 +27,9 @@ import type { Address, GroupLike, HostHealth, LoadBalancer, LoadBalancerName } f
 import { parseHostPort } from './address.js';
 import { parseTarget } from './target.js';
 import { backgroundScheduler } from '../internal/background.js';
+import { resolveBulkhead, type BulkheadLimits } from '../client/bulkhead.js';
+import { resolveHealthCheck, type HealthCheckConfig, type HealthCheckStatus } from './health-check.js';
+import { HealthCheckRunner, type Prober } from './health-check-runner.js';
 
 // One TTL default for groups and resolvers alike, defined beside the refresh loop that clamps.
 export { DEFAULT_MAX_TTL, DEFAULT_MIN_TTL };
@@ -64,8 +72,26 @@ export interface AddressGroupOptions {
   readonly name?: string;
   /** Scheduler for refresh timers (virtual in specs). @defaultValue backgroundScheduler (unref'd timers) */
   readonly scheduler?: SchedulerLike;
-  /** Uniform random in [0, 1) for the jitter of resolver retries. @defaultValue Math.random */
+  /** Uniform random in [0, 1) for the jitter of resolver retries and health checks. @defaultValue Math.random */
   readonly random?: () => number;
+  /**
+   * Active health checks: each client using the group probes every host with `GET path` every
+   * `interval`; a host failing `unhealthyThreshold` probes in a row takes no calls while another host
+   * is not failing (see {@link HealthCheckConfig}). @defaultValue none
+   * @example
+   * ```ts
+   * new AddressGroup('dns://users:8080', { healthCheck: { path: '/health', interval: 5_000, unhealthyThreshold: 3 } });
+   * ```
+   */
+  readonly healthCheck?: HealthCheckConfig;
+  /**
+   * Bulkhead: calls of one client through this group in progress at once (an integer ≥ 1); a call
+   * past it waits in a FIFO queue of `maxQueued` places, within its deadline, and past both fails at
+   * once with `OVERLOADED`, nothing sent. Retries stay within their call's slot. @defaultValue no limit
+   */
+  readonly maxConcurrentCalls?: number;
+  /** Calls that may wait for a slot when `maxConcurrentCalls` are in progress (needs it). @defaultValue 0 */
+  readonly maxQueued?: number;
 }
 
 const OPTION_KEYS = [
@@ -77,6 +103,9 @@ const OPTION_KEYS = [
   'name',
   'scheduler',
   'random',
+  'healthCheck',
+  'maxConcurrentCalls',
+  'maxQueued',
 ];
 
 /** Turns a group's addresses and a client's statistics into host health rows. */
@@ -111,12 +140,18 @@ export class AddressGroup implements GroupLike {
   readonly health$: Observable<readonly HostHealth[]>;
   /** Resolver updates and failures, forwarded onto each using client's `events$`. */
   readonly resolverEvents$: Observable<ResolverUpdateEvent | ResolverErrorEvent>;
+  /** Health-check probes, forwarded onto each using client's `events$`; never emits without `healthCheck`. */
+  readonly healthCheckEvents$: Observable<HealthCheckEvent>;
+  /** The validated `maxConcurrentCalls` and `maxQueued`; undefined without a bulkhead. */
+  readonly bulkheadLimits: BulkheadLimits | undefined;
 
   readonly #list = new BehaviorSubject<readonly Address[]>([]);
   readonly #resolverEvents = new Subject<ResolverUpdateEvent | ResolverErrorEvent>();
   readonly #healthView = new BehaviorSubject<HealthView>(defaultHealthView);
   readonly #failures = new BehaviorSubject<number>(0);
   readonly #scheduler: SchedulerLike;
+  readonly #healthChecks: HealthCheckRunner | undefined;
+  readonly #healthCheckEvents = new Subject<HealthCheckEvent>();
   #subscription: Subscription | undefined;
   #closed = false;
   #lastFailure: unknown;
@@ -159,6 +194,18 @@ export class AddressGroup implements GroupLike {
     this.#scheduler = options.scheduler ?? backgroundScheduler;
     const random = options.random ?? Math.random;
     this.balancer = createBalancer(options.loadBalancer, 'options.loadBalancer');
+    this.bulkheadLimits = resolveBulkhead(options.maxConcurrentCalls, options.maxQueued);
+    this.#healthChecks =
+      options.healthCheck === undefined
+        ? undefined
+        : new HealthCheckRunner(
+            resolveHealthCheck(options.healthCheck),
+            this.name,
+            this.#scheduler,
+            random,
+            (e) => this.#healthCheckEvents.next(e),
+          );
+    this.healthCheckEvents$ = this.#healthCheckEvents.asObservable();
     this.protocol = options.protocol ?? (parsed.kind === 'static' ? (parsed.protocol ?? 'http') : 'http');
 
     this.addresses$ = this.#list.pipe(filter((l) => l.length > 0));
@@ -226,6 +273,34 @@ export class AddressGroup implements GroupLike {
     return this.#lastFailure;
   }
 
+  /**
+   * False only for a host whose active health checks are failing (`healthCheck`); true without health
+   * checks, for a host not checked yet, and while no client is probing. What the pick's eligibility
+   * reads.
+   */
+  isHealthy(address: Address): boolean {
+    return this.#healthChecks === undefined || this.#healthChecks.isHealthy(address);
+  }
+
+  /** How many current hosts have failing health checks (O(1)); 0 without health checks. */
+  get unhealthyHosts(): number {
+    return this.#healthChecks?.failing ?? 0;
+  }
+
+  /** A host's health-check status; undefined when the group has no `healthCheck`. */
+  healthCheckStatus(address: Address): HealthCheckStatus | undefined {
+    return this.#healthChecks?.status(address);
+  }
+
+  /**
+   * @internal A client offers to send the probes (the group has no transport). The first attached
+   * prober is used; the returned function detaches it (`client.close()` does).
+   */
+  attachProber(prober: Prober): () => void {
+    if (this.#healthChecks === undefined || this.#closed) return noop;
+    return this.#healthChecks.attach(prober);
+  }
+
   /** Installs how host health is computed (the client that uses this group does this). */
   setHealthView(view: HealthView): void {
     if (!this.#closed) this.#healthView.next(view);
@@ -239,6 +314,8 @@ export class AddressGroup implements GroupLike {
     if (this.#closed) return;
     this.#closed = true;
     this.#subscription?.unsubscribe();
+    this.#healthChecks?.close();
+    this.#healthCheckEvents.complete();
     this.#list.complete();
     this.#resolverEvents.complete();
     this.#healthView.complete();
@@ -248,6 +325,7 @@ export class AddressGroup implements GroupLike {
   #publish(list: readonly Address[]): void {
     if (this.#closed) return;
     const frozen = Object.freeze(list.map((a) => Object.freeze({ ...a })));
+    this.#healthChecks?.update(frozen);
     this.#list.next(frozen);
     this.#resolverEvents.next({
       type: 'resolver-update',
@@ -273,6 +351,8 @@ export class AddressGroup implements GroupLike {
     });
   }
 }
+
+function noop(): void {}
 
 function defaultHealthView(group: AddressGroup): Observable<readonly HostHealth[]> {
   return group.addresses$.pipe(

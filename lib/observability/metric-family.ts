@@ -62,6 +62,7 @@ export interface Metrics {
   readonly retries: Counter<'reason' | 'rxhttp_group'>;
   readonly budgetRefusals: Counter<'rxhttp_group'>;
   readonly failFast: Counter<'rxhttp_group'>;
+  readonly overloaded: Counter<'rxhttp_group'>;
   readonly breakerState: Gauge<'rxhttp_breaker_key' | 'state'>;
   readonly transitions: Counter<'from' | 'to'>;
   readonly groupAddresses: Gauge<'rxhttp_group'>;
@@ -100,6 +101,7 @@ function stillRegistered(registry: Registry<RegistryContentType>, m: Metrics): b
     ['rxhttp_retries_total', m.retries],
     ['rxhttp_retry_budget_refusals_total', m.budgetRefusals],
     ['rxhttp_fail_fast_total', m.failFast],
+    ['rxhttp_overloaded_total', m.overloaded],
     ['rxhttp_circuit_breaker_state', m.breakerState],
     ['rxhttp_circuit_breaker_transitions_total', m.transitions],
     ['rxhttp_group_addresses', m.groupAddresses],
@@ -189,6 +191,17 @@ export function metricsFor(registry: Registry<RegistryContentType>): Metrics {
         new Counter({
           name,
           help: 'Calls failed at once because every candidate circuit breaker was open.',
+          labelNames: ['rxhttp_group'] as const,
+          registers,
+        }),
+    ),
+    overloaded: shared(
+      registry,
+      'rxhttp_overloaded_total',
+      (name) =>
+        new Counter({
+          name,
+          help: "Calls failed at once with OVERLOADED: the group's bulkhead was full (maxConcurrentCalls and maxQueued).",
           labelNames: ['rxhttp_group'] as const,
           registers,
         }),

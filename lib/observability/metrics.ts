@@ -101,6 +101,7 @@ export function attachMetrics(
       }
       case 'call-end':
         record(callSeries(m, ev), ev.durationMs / 1000);
+        if (ev.errorCode === 'OVERLOADED') m.overloaded.inc({ rxhttp_group: labelSafe(ev.group) });
         break;
       case 'retry-scheduled':
         m.retries.inc({ reason: ev.reason, rxhttp_group: labelSafe(ev.group) });

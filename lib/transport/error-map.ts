@@ -36,6 +36,7 @@ const MESSAGES: Record<ErrorCode, string> = {
   INVALID_ARGUMENT: 'invalid request',
   NO_ADDRESS: 'no address',
   FAIL_FAST: 'circuit open',
+  OVERLOADED: 'group overloaded',
   TIMEOUT: 'timeout',
   CONNECT: 'connection failed',
   RESET: 'connection reset',

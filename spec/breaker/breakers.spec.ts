@@ -223,9 +223,10 @@ describe('CircuitBreakers', () => {
       transitions.map((e) => `${e.from}>${e.to}@${e.time}`),
       ['closed>open@1000', 'open>half-open@11000', 'half-open>open@11500'],
     );
-    clock.t = 21_499;
+    // A failed trial is the second consecutive trip: open twice as long (ejection that grows).
+    clock.t = 31_499;
     assert.equal(breakers.tryAcquire(KA), false);
-    clock.t = 21_500;
+    clock.t = 31_500;
     assert.equal(breakers.tryAcquire(KA), true);
   });
 

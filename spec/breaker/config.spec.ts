@@ -85,6 +85,7 @@ describe('resolveBreakerConfig', () => {
         minimumRequestThreshold: 0,
         trialRequestInterval: 0,
         circuitOpenWindow: 0,
+        maxCircuitOpenWindow: 300_000,
         counterSlidingWindow: 500,
         counterUpdateInterval: 500,
         isFailure,
@@ -109,6 +110,21 @@ describe('resolveBreakerConfig', () => {
       for (const value of values) expectInvalid({ [name]: value }, `circuitBreaker.${name}`);
     });
   }
+
+  it('maxCircuitOpenWindow: 300 s by default (Envoy), never below circuitOpenWindow', () => {
+    assert.equal(resolveBreakerConfig({}).maxCircuitOpenWindow, 300_000);
+    assert.equal(resolveBreakerConfig({ circuitOpenWindow: 600_000 }).maxCircuitOpenWindow, 600_000);
+    assert.equal(
+      resolveBreakerConfig({ circuitOpenWindow: 5_000, maxCircuitOpenWindow: 5_000 }).maxCircuitOpenWindow,
+      5_000,
+    );
+    expectInvalid(
+      { circuitOpenWindow: 5_000, maxCircuitOpenWindow: 4_999 },
+      'circuitBreaker.maxCircuitOpenWindow',
+    );
+    for (const value of [-1, Number.NaN, '300s'])
+      expectInvalid({ maxCircuitOpenWindow: value }, 'circuitBreaker.maxCircuitOpenWindow');
+  });
 
   it('rejects a bucket wider than the window', () => {
     expectInvalid(

@@ -76,6 +76,7 @@ function runtime(
     attemptHeaders: undefined,
     nextCallId: () => ++ids,
     calls: new LiveCalls(),
+    bulkheads: new Map(),
     events,
   };
 }

@@ -71,6 +71,7 @@ function virtualRuntime(ts: TestScheduler, dispatcher: Dispatcher): Runtime {
     attemptHeaders: undefined,
     nextCallId: () => ++ids,
     calls: new LiveCalls(),
+    bulkheads: new Map(),
   };
 }
 

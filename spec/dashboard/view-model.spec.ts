@@ -73,6 +73,28 @@ describe('toDashboardView', () => {
     assert.deepEqual([h.p50, h.p99, h.balancerCostMs], [3, 22, 40], 'measured latency, and the cost apart');
     assert.deepEqual([h.breakerKeys, h.openBreakers], [3, 2]);
     assert.equal(h.errorColor, '#ff0000');
+    assert.equal('healthCheck' in h, false, 'no health-check field for a group without health checks');
+    assert.equal('bulkhead' in g, false);
     assert.doesNotThrow(() => JSON.stringify(v));
+
+    const checked: ClientHealth = {
+      ...health,
+      groups: [
+        {
+          ...health.groups[0]!,
+          hosts: [{ ...health.groups[0]!.hosts[0]!, healthCheck: 'failing' }],
+          bulkhead: { active: 3, queued: 1, maxConcurrentCalls: 3, maxQueued: 5, overloaded: 7 },
+        },
+      ],
+    };
+    const cv = toDashboardView(checked).groups[0]!;
+    assert.equal(cv.hosts[0]!.healthCheck, 'failing');
+    assert.deepEqual(cv.bulkhead, {
+      active: 3,
+      queued: 1,
+      maxConcurrentCalls: 3,
+      maxQueued: 5,
+      overloaded: 7,
+    });
   });
 });

@@ -10,6 +10,7 @@ export const SCRIPT = String.raw`
 (function () {
   'use strict';
   var BREAKERS = { closed: 'closed', open: 'open', 'half-open': 'half-open', off: 'off' };
+  var HEALTH_CHECKS = { passing: 'passing', failing: 'failing', unknown: 'unknown' };
   var COLOR = /^#[0-9a-f]{6}$/;
   var SVG = 'http://www.w3.org/2000/svg';
   var groupsEl = document.getElementById('groups');
@@ -74,7 +75,15 @@ export const SCRIPT = String.raw`
     var tr = el('tr', 'host breaker-' + state);
     tr.setAttribute('data-key', String(hst.key));
     tr.setAttribute('data-breaker', state);
-    tr.appendChild(el('td', '', hst.key));
+    var keyCell = el('td', '', hst.key);
+    var hc = Object.prototype.hasOwnProperty.call(HEALTH_CHECKS, hst.healthCheck) ? HEALTH_CHECKS[hst.healthCheck] : '';
+    if (hc) {
+      // Active health checks: a small tag beside the host ('hc failing' in the open colour), not a
+      // .badge: the breaker's badge stays the row's first.
+      tr.setAttribute('data-health-check', hc);
+      keyCell.appendChild(el('span', 'hc ' + hc, 'hc ' + hc));
+    }
+    tr.appendChild(keyCell);
     tr.appendChild(el('td', '', hst.weight));
     var b = el('td');
     var keys = num(hst.breakerKeys);
@@ -101,6 +110,12 @@ export const SCRIPT = String.raw`
     c.appendChild(el('h2', '', g.name));
     var summary = el('div', 'summary');
     traffic(g).forEach(function (s) { summary.appendChild(s); });
+    var bh = g.bulkhead;
+    if (bh && typeof bh === 'object') {
+      summary.appendChild(stat('in progress', num(bh.active) + ' / ' + num(bh.maxConcurrentCalls)));
+      summary.appendChild(stat('queued', num(bh.queued) + ' / ' + num(bh.maxQueued)));
+      summary.appendChild(stat('overloaded', num(bh.overloaded)));
+    }
     summary.appendChild(sparkline(g.sparkline));
     c.appendChild(summary);
     var table = el('table');

@@ -47,6 +47,10 @@ tr.breaker-half-open td:first-child { border-left-color: var(--half-open); }
 .badge.half-open { background: var(--half-open); color: #222; }
 .badge.open { background: var(--open); }
 .badge.off { background: var(--off); }
+.hc { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 8px; font-size: 11px; color: #fff; }
+.hc.passing { background: var(--closed); }
+.hc.unknown { background: var(--off); }
+.hc.failing { background: var(--open); }
 .client { align-self: center; font-size: 13px; color: #dde; padding: 2px 8px; border: 1px solid #556; border-radius: 10px; }
 .empty { color: var(--muted); }
 footer { padding: 4px 20px 16px; color: var(--muted); font-size: 12px; }
