@@ -119,6 +119,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
   readonly budget: RetryBudget | undefined;
   previousDelay: number;
   transparentUsed = false;
+  readonly once: RetryState['once'];
   /** The time of the outcome being decided on (DecideContext). */
   now = 0;
 
@@ -170,6 +171,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     this.random = rt.random;
     this.budget = rt.budget;
     this.previousDelay = spec.retry?.backoff.initialDelay ?? 0;
+    this.once = spec.once;
   }
 
   /** Starts the call: deadline, signal, then the first attempt (at once, or once addresses come). */
@@ -321,7 +323,8 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       path: spec.target,
       method: spec.method,
       headers,
-      body: spec.body,
+      // undici takes Blob, FormData and async iterables too, beyond what its types list.
+      body: spec.body as string | null,
     };
     exchange.send(rt.dispatcher(spec.group, address), opts);
   }

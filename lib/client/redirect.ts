@@ -154,5 +154,6 @@ function nextSpec(s: CallSpec, status: number, location: string, route: Route): 
   const qi = target.indexOf('?');
   const path = qi < 0 ? target : target.slice(0, qi);
   const { url: _url, ...rest } = s.request;
-  return { ...s, request: { ...rest, group, method, path }, group, target, path, method, body, headers };
+  const once = body === null ? undefined : s.once;
+  return { ...s, request: { ...rest, group, method, path }, group, target, path, method, body, once, headers };
 }

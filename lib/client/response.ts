@@ -4,6 +4,7 @@ import type { Address, ResponseBody, XResponse } from '../types.js';
 /** The response a call emits; headers stay unparsed until first read. */
 export class CallResponse implements XResponse {
   readonly status: number;
+  readonly ok: boolean;
   readonly statusText: string;
   readonly body: ResponseBody;
 
@@ -13,6 +14,7 @@ export class CallResponse implements XResponse {
     readonly attempts: number,
   ) {
     this.status = raw.status;
+    this.ok = raw.status >= 200 && raw.status <= 299;
     this.statusText = raw.statusText;
     this.body = raw.body;
   }
@@ -25,6 +27,7 @@ export class CallResponse implements XResponse {
   toJSON(): object {
     return {
       status: this.status,
+      ok: this.ok,
       statusText: this.statusText,
       headers: this.headers,
       address: this.address,

@@ -126,8 +126,11 @@ export interface RetryRefusedEvent extends CallScoped {
   readonly type: 'retry-refused';
   /** The attempt that was not made. */
   readonly attempt: number;
-  /** `budget`: the client's retry budget was spent; `deadline`: the retry could not start before the call's deadline. */
-  readonly reason: 'budget' | 'deadline';
+  /**
+   * `budget`: the client's retry budget was spent; `deadline`: the retry could not start before the
+   * call's deadline; `body-not-replayable`: the request body was a stream, already sent once.
+   */
+  readonly reason: 'budget' | 'deadline' | 'body-not-replayable';
 }
 
 /** A call failed at once because every candidate's breaker was open. */

@@ -16,6 +16,8 @@ export interface RetryState {
   readonly group: { readonly addresses: readonly unknown[] };
   previousDelay: number;
   transparentUsed: boolean;
+  /** A request body that can be read once (a stream); `started` once the transport read from it. */
+  readonly once: { readonly started: boolean } | undefined;
 }
 
 /** What the decision may tell the world. */
@@ -40,7 +42,9 @@ function reasonOf(outcome: AttemptOutcome): string {
  * (`retryOn`, idempotency), then the delay (Retry-After or back-off with jitter), then the
  * deadline (a retry that cannot start in time is not scheduled), then the budget (a refusal
  * never waits). A connect failure that reached no server gets one transparent retry on another
- * address, outside the policy and the budget.
+ * address, outside the policy and the budget. A streamed request body that the transport has begun
+ * to read is never retried (`retry-refused`, reason `body-not-replayable`); one it never read (a
+ * connect failure) may be, since not a byte of it has gone.
  *
  * @throws XhttpError `INVALID_ARGUMENT` with `field` `retry.retryOn` when the user's `retryOn` throws.
  */
@@ -51,6 +55,11 @@ export function decideRetry(
 ): RetryDecision | undefined {
   const retry = state.retry;
   if (retry && outcome.attempt < retry.maxAttempts && safeShouldRetry(outcome, retry)) {
+    // A stream already (partly) sent cannot be sent again: say so rather than send a truncated body.
+    if (state.once?.started === true) {
+      ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'body-not-replayable' });
+      return undefined;
+    }
     let delay: number | undefined;
     let delayReason: 'backoff' | 'retry-after' = 'backoff';
     const status = outcome.response?.status;
@@ -104,6 +113,7 @@ function transparentRetry(
   if (
     outcome.error !== undefined &&
     !state.transparentUsed &&
+    state.once?.started !== true &&
     state.group.addresses.length > 1 &&
     neverReachedServer(outcome.error as XhttpError) &&
     ctx.now < state.deadlineAt
