@@ -12,10 +12,15 @@ export type SendBody = string | Uint8Array | Blob | UndiciFormData | OnceBody | 
  * retry; a second read after the first began throws instead of sending a truncated body.
  */
 export class OnceBody implements AsyncIterable<Uint8Array> {
-  /** True once the transport has asked for the first chunk: the body is spent from then on. */
-  started = false;
-
   constructor(readonly source: AsyncIterable<unknown>) {}
+
+  /**
+   * True once the transport has asked for the first chunk: the source is spent from then on, for
+   * every call given it (a resubscribed Observable builds a new OnceBody over the same source).
+   */
+  get started(): boolean {
+    return SPENT.has(this.source);
+  }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return this.#read();
@@ -23,11 +28,11 @@ export class OnceBody implements AsyncIterable<Uint8Array> {
 
   async *#read(): AsyncGenerator<Uint8Array> {
     // A generator's body first runs at the first next(): nothing is marked before undici reads.
-    if (this.started)
+    if (SPENT.has(this.source))
       throw new XhttpError('INVALID_ARGUMENT', 'a streamed request body can be sent only once', {
         field: 'body',
       });
-    this.started = true;
+    SPENT.add(this.source);
     for await (const chunk of this.source) {
       if (typeof chunk === 'string') yield Buffer.from(chunk);
       else if (chunk instanceof Uint8Array) yield chunk;
@@ -35,6 +40,9 @@ export class OnceBody implements AsyncIterable<Uint8Array> {
     }
   }
 }
+
+/** Stream sources some call has begun to read: none may be read again. */
+const SPENT = new WeakSet<object>();
 
 /** True for a body that can be read once only (see {@link OnceBody}). */
 export function isOnceBody(body: SendBody): body is OnceBody {

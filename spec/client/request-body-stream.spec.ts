@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { firstValueFrom } from 'rxjs';
 import { AddressGroup, Client, type CallEvent, type LoadBalancer } from '../../lib/index.js';
 import { startBackend, type Backend } from '../helpers/loopback.js';
 
@@ -116,7 +118,10 @@ describe('request bodies: Blob, FormData, ReadableStream, AsyncIterable', () => 
 
       await client.request({ method: 'PUT', group, path: '/iter', body: iterable() });
       assert.equal(ok.seen.at(-1)!.body.toString(), WHOLE);
-      assert.equal(ok.seen.length, 4);
+      // A Node Readable (an fs stream, say) is an AsyncIterable of Buffers.
+      await client.put(group, '/node', { body: Readable.from([Buffer.from('node '), Buffer.from('stream')]) });
+      assert.equal(ok.seen.at(-1)!.body.toString(), 'node stream');
+      assert.equal(ok.seen.length, 5);
     });
   });
 
@@ -181,6 +186,16 @@ describe('a streamed request body is sent once', () => {
         assert.equal(events.filter((e) => e.type === 'retry-refused').length, 0);
       });
     }
+  });
+
+  test('a stream given to an Observable that is subscribed again is not sent again (empty)', async () => {
+    await withClient([ok.hostPort], async (client, group) => {
+      const upload$ = client.put$(group, '/up', { body: readable() });
+      assert.equal((await firstValueFrom(upload$)).status, 200);
+      await assert.rejects(firstValueFrom(upload$), (e: unknown) => (e as { field?: string }).field === 'body');
+      assert.equal(ok.seen.length, 1);
+      assert.equal(ok.seen[0]!.body.toString(), WHOLE);
+    });
   });
 
   test('a 307 redirect with a streamed body fails rather than send it again truncated', async () => {
