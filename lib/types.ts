@@ -271,10 +271,59 @@ export interface CallOptions {
    * @defaultValue true
    */
   readonly deadlineCoversBody?: boolean;
+  /**
+   * Query parameters appended to the path (after any query already in it, and the request's own
+   * `query`): an object, whose array values repeat the key, or `URLSearchParams`. Values are
+   * percent-encoded. @defaultValue none
+   * @example
+   * ```ts
+   * await client.get(users, '/users', { query: { role: ['admin', 'ops'], limit: 10 } }); // ?role=admin&role=ops&limit=10
+   * ```
+   */
+  readonly query?: QueryParams;
 }
 
-/** Body types accepted by a request. `URLSearchParams` is sent as a form (its content type set unless given). */
-export type RequestBody = string | Uint8Array | URLSearchParams | null;
+/** Query parameters: an object (arrays repeat the key) or `URLSearchParams`. */
+export type QueryParams =
+  URLSearchParams | Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
+
+/**
+ * Options of the methods that send a body (`put`, `patch`, `delete`, the options form of `post`):
+ * the {@link CallOptions} plus the body, given once as `json` or `body`.
+ *
+ * @example
+ * ```ts
+ * await client.put(users, '/users/42', { json: { name: 'Ada' }, query: { notify: true } });
+ * ```
+ */
+export interface BodyOptions extends CallOptions {
+  /**
+   * A value sent as JSON (`JSON.stringify`); sets `content-type: application/json` unless a header
+   * gives one. A value JSON cannot hold (a cycle, a BigInt, `undefined`) is `INVALID_ARGUMENT`.
+   */
+  readonly json?: unknown;
+  /** The body, of any {@link RequestBody} kind. Give `json` or `body`, not both. */
+  readonly body?: RequestBody;
+}
+
+/**
+ * Body types accepted by a request. `URLSearchParams` is sent as a form (its content type set
+ * unless given); a `FormData` as `multipart/form-data` (undici encodes it, boundary included); a
+ * `Blob` with its `type` as the content type unless given. Those and the bytes are re-sent on a
+ * retry. A `ReadableStream` or an `AsyncIterable<Uint8Array>` is read once, as it is sent
+ * (chunked): it is never sent twice — only the transparent retry of a connect failure, which read
+ * nothing of it, may send it — and a retry that would need it is refused (`retry-refused`, reason
+ * `body-not-replayable`), the call ending with that attempt's outcome.
+ */
+export type RequestBody =
+  | string
+  | Uint8Array
+  | URLSearchParams
+  | Blob
+  | FormData
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | null;
 
 /** A group as the call layer sees it (implemented by `AddressGroup`). */
 export interface GroupLike {
@@ -289,6 +338,10 @@ export interface GroupLike {
   readonly unhealthyHosts?: number;
   /** False for a host whose active health checks fail (`AddressGroupOptions.healthCheck`). */
   isHealthy?(address: Address): boolean;
+  /** Prefix of every `path` called on the group (never of a `url`): `/seg…`, no trailing slash. */
+  readonly basePath?: string | undefined;
+  /** Headers every call to the group sends, over the client's and under the call's. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -309,11 +362,14 @@ export interface XRequest {
   readonly group?: GroupLike;
   /** An absolute http(s) URL, without credentials. */
   readonly url?: string;
-  /** Path and optional query, starting with `/`, already percent-encoded. @defaultValue '/' */
+  /**
+   * Path and optional query, starting with `/`; spaces and non-ASCII characters are percent-encoded
+   * (UTF-8), anything else must be already. Refused: control characters, `#`, a leading `//`, a
+   * backslash in the path. @defaultValue '/'
+   */
   readonly path?: string;
   /** Query parameters appended to the path; arrays repeat the key. */
-  readonly query?:
-    URLSearchParams | Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
+  readonly query?: QueryParams;
   /** Request headers; the call's `options.headers` are merged over them. */
   readonly headers?: HeadersInit | Record<string, string>;
   /** Request body; GET and HEAD take none. */
@@ -355,6 +411,8 @@ export interface ResponseBody extends AsyncIterable<Uint8Array> {
 export interface XResponse {
   /** HTTP status code. */
   readonly status: number;
+  /** True for a status from 200 to 299, as fetch's `Response.ok`. */
+  readonly ok: boolean;
   /** Reason phrase as the server sent it (may be empty). */
   readonly statusText: string;
   /** Response headers: names lower case, a repeated header (such as `set-cookie`) as an array. */

@@ -125,6 +125,7 @@ export class Call
   readonly budget: RetryBudget | undefined;
   previousDelay: number;
   transparentUsed = false;
+  readonly once: RetryState['once'];
   /** The time of the outcome being decided on (DecideContext). */
   now = 0;
 
@@ -184,6 +185,7 @@ export class Call
     this.random = rt.random;
     this.budget = rt.budget;
     this.previousDelay = spec.retry?.backoff.initialDelay ?? 0;
+    this.once = spec.once;
     this.#log = new CallLog(spec.timeout);
   }
 
@@ -391,7 +393,8 @@ export class Call
       path: spec.target,
       method: spec.method,
       headers,
-      body: spec.body,
+      // undici takes Blob, FormData and async iterables too, beyond what its types list.
+      body: spec.body as string | null,
     };
     exchange.send(rt.dispatcher(spec.group, address), opts);
   }

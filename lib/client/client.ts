@@ -11,7 +11,16 @@ import { clockFromScheduler, systemClock, type Clock } from '../internal/clock.j
 import { attachMetrics } from '../observability/metrics.js';
 import { Tracing } from '../observability/tracing.js';
 import { RetryBudget, resolveRetryBudget } from '../resilience/retry-budget.js';
-import type { Address, BreakerSnapshot, CallOptions, GroupLike, XRequest, XResponse } from '../types.js';
+import type {
+  Address,
+  BodyOptions,
+  BreakerSnapshot,
+  CallOptions,
+  GroupLike,
+  RequestBody,
+  XRequest,
+  XResponse,
+} from '../types.js';
 import { callPromise, SharedPickContext, startCall, type Call, type CallSink } from './call.js';
 import {
   resolveConfig,
@@ -266,19 +275,32 @@ export class Client {
    * POST `body` with `contentType`. Not retried unless the failure proves it never reached a server,
    * or `retry.retryNonIdempotent` is true.
    *
+   * Or, as `put$`, with the body in the options: `post$(group, path, { json })`.
+   *
    * @example
    * ```ts
    * client.post$(orders, '/orders', 'application/json', JSON.stringify(order));
+   * client.post$(orders, '/orders', { json: order });
    * ```
    */
   post$(
     group: GroupLike | string,
     path: string,
     contentType: string,
-    body: string | Uint8Array,
+    body: RequestBody,
+    options?: CallOptions,
+  ): Observable<XResponse>;
+  post$(group: GroupLike | string, path: string, options?: BodyOptions): Observable<XResponse>;
+  post$(
+    group: GroupLike | string,
+    path: string,
+    contentTypeOrOptions?: string | BodyOptions,
+    body?: RequestBody,
     options?: CallOptions,
   ): Observable<XResponse> {
-    return this.request$(this.#postRequest(group, path, contentType, body), options);
+    if (typeof contentTypeOrOptions !== 'string' && body === undefined && options === undefined)
+      return this.#send$('POST', group, path, contentTypeOrOptions);
+    return this.request$(this.#postRequest(group, path, contentTypeOrOptions, body), options);
   }
 
   /** POST `data` as an `application/x-www-form-urlencoded` body (values must be strings). */
@@ -305,8 +327,8 @@ export class Client {
   #postRequest(
     group: GroupLike | string,
     path: string,
-    contentType: string,
-    body: string | Uint8Array,
+    contentType: unknown,
+    body: RequestBody | undefined,
   ): XRequest {
     if (typeof contentType !== 'string') throw invalidArgument('contentType', 'must be a string');
     return {
@@ -314,7 +336,7 @@ export class Client {
       group: this.#groupArg(group),
       path,
       headers: { 'content-type': contentType },
-      body,
+      body: body ?? null,
     };
   }
 
@@ -364,10 +386,92 @@ export class Client {
     group: GroupLike | string,
     path: string,
     contentType: string,
-    body: string | Uint8Array,
+    body: RequestBody,
+    options?: CallOptions,
+  ): Promise<XResponse>;
+  post(group: GroupLike | string, path: string, options?: BodyOptions): Promise<XResponse>;
+  post(
+    group: GroupLike | string,
+    path: string,
+    contentTypeOrOptions?: string | BodyOptions,
+    body?: RequestBody,
     options?: CallOptions,
   ): Promise<XResponse> {
-    return this.#requestOf(() => this.#postRequest(group, path, contentType, body), options);
+    if (typeof contentTypeOrOptions !== 'string' && body === undefined && options === undefined)
+      return this.#send('POST', group, path, contentTypeOrOptions);
+    return this.#requestOf(() => this.#postRequest(group, path, contentTypeOrOptions, body), options);
+  }
+
+  // ---- Conveniences: PUT, PATCH, DELETE, HEAD, shaped (group, path, options?). ----
+
+  /** PUT to `path`, the body in `options.json` or `options.body`. See {@link Client.request$}. */
+  put$(group: GroupLike | string, path: string, options?: BodyOptions): Observable<XResponse> {
+    return this.#send$('PUT', group, path, options);
+  }
+
+  /**
+   * Promise twin of {@link Client.put$}.
+   *
+   * @example
+   * ```ts
+   * const res = await client.put(users, '/users/42', { json: { name: 'Ada' } });
+   * if (!res.ok) throw new Error(`PUT failed: ${res.status}`);
+   * ```
+   */
+  put(group: GroupLike | string, path: string, options?: BodyOptions): Promise<XResponse> {
+    return this.#send('PUT', group, path, options);
+  }
+
+  /** PATCH `path`, the body in `options.json` or `options.body`; not retried unless `retryNonIdempotent` (as POST). */
+  patch$(group: GroupLike | string, path: string, options?: BodyOptions): Observable<XResponse> {
+    return this.#send$('PATCH', group, path, options);
+  }
+
+  /** Promise twin of {@link Client.patch$}. */
+  patch(group: GroupLike | string, path: string, options?: BodyOptions): Promise<XResponse> {
+    return this.#send('PATCH', group, path, options);
+  }
+
+  /** DELETE `path` (a body, rarely wanted, in `options.json` or `options.body`). */
+  delete$(group: GroupLike | string, path: string, options?: BodyOptions): Observable<XResponse> {
+    return this.#send$('DELETE', group, path, options);
+  }
+
+  /** Promise twin of {@link Client.delete$}. */
+  delete(group: GroupLike | string, path: string, options?: BodyOptions): Promise<XResponse> {
+    return this.#send('DELETE', group, path, options);
+  }
+
+  /** HEAD `path`: status and headers, an empty body. */
+  head$(group: GroupLike | string, path: string, options?: CallOptions): Observable<XResponse> {
+    return this.#send$('HEAD', group, path, options);
+  }
+
+  /** Promise twin of {@link Client.head$}. */
+  head(group: GroupLike | string, path: string, options?: CallOptions): Promise<XResponse> {
+    return this.#send('HEAD', group, path, options);
+  }
+
+  #send$(
+    method: string,
+    group: GroupLike | string,
+    path: string,
+    options: BodyOptions | undefined,
+  ): Observable<XResponse> {
+    // Cold and lazy as request$: a bad group name is an error notification, not a throw.
+    return new Observable<XResponse>((subscriber) =>
+      this.request$({ method, group: this.#groupArg(group), path }, options).subscribe(subscriber),
+    );
+  }
+
+  #send(
+    method: string,
+    group: GroupLike | string,
+    path: string,
+    options: BodyOptions | undefined,
+  ): Promise<XResponse> {
+    // The body options (json, body) are read by buildCallSpec, beside the other call options.
+    return this.#requestOf(() => ({ method, group: this.#groupArg(group), path }), options);
   }
 
   /** Promise twin of {@link Client.postForm$}. */

@@ -213,6 +213,7 @@ function nextSpec(s: CallSpec, status: number, location: string, route: Route, b
   const qi = target.indexOf('?');
   const path = qi < 0 ? target : target.slice(0, qi);
   const { url: _url, ...rest } = s.request;
+  const once = body === null ? undefined : s.once;
   const retry =
     s.retry === undefined || s.retry.maxAttempts === bounds.maxAttempts
       ? s.retry
@@ -225,6 +226,7 @@ function nextSpec(s: CallSpec, status: number, location: string, route: Route, b
     path,
     method,
     body,
+    once,
     headers,
     retry,
     maxResponseBytes: bounds.maxResponseBytes,

@@ -1,9 +1,11 @@
 import { invalidArgument } from '../errors.js';
 import { checkOptions, optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
 import { resolveRetryOptions, type ResolvedRetry } from '../resilience/retry-policy.js';
-import type { CallOptions, GroupLike, RequestBody, XRequest } from '../types.js';
+import type { CallOptions, GroupLike, XRequest } from '../types.js';
 import { capByDeadline } from './deadline.js';
 import { addHeaders, isToken } from './headers.js';
+import { checkTarget } from './path.js';
+import { jsonBody, normalizeBody, OnceBody, type SendBody } from './request-body.js';
 
 /** Everything a call needs, validated once before the chain starts. */
 export interface CallSpec {
@@ -15,7 +17,10 @@ export interface CallSpec {
   /** Path alone: what events, metrics and traces may see. */
   readonly path: string;
   readonly headers: Record<string, string>;
-  readonly body: string | Uint8Array | null;
+  /** A {@link OnceBody} (stream, async iterable) can be sent once; the rest on every attempt. */
+  readonly body: SendBody;
+  /** The body when it can be sent once only (the retry decision reads whether it has started). */
+  readonly once: OnceBody | undefined;
   readonly stream: boolean;
   /** Stream mode: the call's deadline runs until the body ends (else it stops at headers). */
   readonly deadlineCoversBody: boolean;
@@ -40,11 +45,18 @@ const OPTION_KEYS = [
   'maxResponseBytes',
   'redirect',
   'deadlineCoversBody',
+  'query',
+  'json',
+  'body',
 ];
 const REQUEST_KEYS = ['method', 'group', 'url', 'path', 'query', 'headers', 'body'];
-// Path: no controls, no spaces, no fragment; anything else must already be percent-encoded.
-const PATH = /^\/[\x21-\x22\x24-\x7e]*$/;
 const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']);
+
+/** The body fields of the convenience methods' options (`BodyOptions`), read off any options. */
+interface BodyFields {
+  readonly body?: XRequest['body'];
+  readonly json?: unknown;
+}
 
 /** Defaults from the client that a call falls back on. */
 export interface CallDefaults {
@@ -73,19 +85,15 @@ export function normalizeMethod(method: unknown): string {
   return STANDARD_METHODS.has(upper) ? upper : method;
 }
 
-/** Validates a path (must start with '/', no CR/LF, spaces or fragment). */
+/**
+ * Validates a path (must start with '/', no controls or fragment) and percent-encodes its spaces
+ * and non-ASCII characters; see {@link checkTarget}.
+ */
 export function checkPath(path: unknown, field = 'path'): string {
-  if (typeof path !== 'string' || path.length > 65_536) throw invalidArgument(field, 'must be a string');
-  const qi = path.indexOf('?');
-  const p = qi < 0 ? path : path.slice(0, qi);
-  if (!PATH.test(p))
-    throw invalidArgument(field, "must start with '/' and hold no spaces, control characters or '#'");
-  if (qi >= 0 && !/^[\x21-\x22\x24-\x7e]*$/.test(path.slice(qi + 1)))
-    throw invalidArgument(field, 'query holds spaces, control characters or #');
-  return path;
+  return checkTarget(path, field);
 }
 
-function appendQuery(target: string, query: XRequest['query']): string {
+function appendQuery(target: string, query: XRequest['query'], field = 'query'): string {
   if (query === undefined) return target;
   let params: URLSearchParams;
   if (query instanceof URLSearchParams) params = query;
@@ -96,27 +104,14 @@ function appendQuery(target: string, query: XRequest['query']): string {
       const values = Array.isArray(v) ? v : [v];
       for (const x of values) {
         if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean')
-          throw invalidArgument('query', 'values must be strings, numbers or booleans');
+          throw invalidArgument(field, 'values must be strings, numbers or booleans');
         params.append(k, String(x));
       }
     }
-  } else throw invalidArgument('query', 'must be an object or URLSearchParams');
+  } else throw invalidArgument(field, 'must be an object or URLSearchParams');
   const qs = params.toString();
   if (qs === '') return target;
   return target + (target.includes('?') ? '&' : '?') + qs;
-}
-
-function normalizeBody(
-  body: RequestBody | undefined,
-  headers: Record<string, string>,
-): string | Uint8Array | null {
-  if (body === undefined || body === null) return null;
-  if (typeof body === 'string' || body instanceof Uint8Array) return body;
-  if (body instanceof URLSearchParams) {
-    headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8';
-    return body.toString();
-  }
-  throw invalidArgument('body', 'must be a string, Uint8Array, URLSearchParams or null');
 }
 
 /**
@@ -142,28 +137,49 @@ export function buildCallSpec(
     maxResponseBytes: own(options, 'maxResponseBytes'),
     redirect: own(options, 'redirect'),
     deadlineCoversBody: own(options, 'deadlineCoversBody'),
+    query: own(options, 'query'),
   };
   const rawMethod = own(request, 'method');
   const method = rawMethod === 'GET' ? 'GET' : normalizeMethod(rawMethod);
   const url = own(request, 'url');
-  checkPath(target, url !== undefined ? 'url' : 'path');
+  let sent = checkPath(target, url !== undefined ? 'url' : 'path');
+  // A group's base path prefixes the paths given with it, never a url (nor a redirect's target).
+  const groupBase = url === undefined ? group.basePath : undefined;
+  if (groupBase) sent = groupBase + sent;
   const query = own(request, 'query');
-  const full = appendQuery(target, query);
+  let full = appendQuery(sent, query);
+  if (o.query !== undefined) full = appendQuery(full, o.query, 'options.query');
   const qi = full.indexOf('?');
   const requestHeaders = own(request, 'headers');
-  const rawBody = own(request, 'body');
+  let rawBody = own(request, 'body');
+  const optionBody = options === undefined ? undefined : own(options as BodyFields, 'body');
+  const json = options === undefined ? undefined : own(options as BodyFields, 'json');
+  if (optionBody !== undefined || json !== undefined) {
+    if ((rawBody !== undefined && rawBody !== null) || (optionBody !== undefined && json !== undefined))
+      throw invalidArgument(json !== undefined ? 'options.json' : 'options.body', 'give one body');
+    rawBody = json !== undefined ? jsonBody(json, 'options.json') : optionBody;
+  }
+  const groupHeaders = group.headers;
   // Without headers of its own (most calls), a call shares the client's validated, frozen record.
   const headers =
-    requestHeaders === undefined && o.headers === undefined && !(rawBody instanceof URLSearchParams)
+    requestHeaders === undefined &&
+    o.headers === undefined &&
+    groupHeaders === undefined &&
+    json === undefined &&
+    !(rawBody instanceof URLSearchParams)
       ? defaults.headers
       : Object.assign(Object.create(null) as Record<string, string>, defaults.headers);
   if (headers !== defaults.headers) {
+    // Client < group < request < call: the nearer the call, the more it wins.
+    if (groupHeaders !== undefined) Object.assign(headers, groupHeaders);
     addHeaders(headers, requestHeaders, 'headers');
     addHeaders(headers, o.headers, 'options.headers');
+    if (json !== undefined) (headers as Record<string, string>)['content-type'] ??= 'application/json';
   }
-  const body = normalizeBody(rawBody, headers);
+  const bodyField = json !== undefined ? 'options.json' : optionBody !== undefined ? 'options.body' : 'body';
+  const body = normalizeBody(rawBody, headers, bodyField);
   if (body !== null && (method === 'GET' || method === 'HEAD'))
-    throw invalidArgument('body', `a ${method} request has no body`);
+    throw invalidArgument(bodyField, `a ${method} request has no body`);
   if (o.responseType !== undefined && o.responseType !== 'buffered' && o.responseType !== 'stream')
     throw invalidArgument('options.responseType', "must be 'buffered' or 'stream'");
   if (o.deadlineCoversBody !== undefined && typeof o.deadlineCoversBody !== 'boolean')
@@ -198,6 +214,7 @@ export function buildCallSpec(
     path,
     headers,
     body,
+    once: body instanceof OnceBody ? body : undefined,
     stream: o.responseType === 'stream',
     deadlineCoversBody: o.deadlineCoversBody !== false,
     maxResponseBytes:

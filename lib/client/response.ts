@@ -6,6 +6,7 @@ import type { Address, ResponseBody, XResponse } from '../types.js';
 /** The response a call emits; headers stay unparsed until first read. */
 export class CallResponse implements XResponse {
   readonly status: number;
+  readonly ok: boolean;
   readonly statusText: string;
   readonly body: ResponseBody;
 
@@ -17,6 +18,7 @@ export class CallResponse implements XResponse {
     private readonly log: TimelineSource,
   ) {
     this.status = raw.status;
+    this.ok = raw.status >= 200 && raw.status <= 299;
     this.statusText = raw.statusText;
     this.body = raw.body;
   }
@@ -34,6 +36,7 @@ export class CallResponse implements XResponse {
   toJSON(): object {
     return {
       status: this.status,
+      ok: this.ok,
       statusText: this.statusText,
       headers: this.headers,
       address: this.address,

@@ -135,9 +135,10 @@ export interface RetryRefusedEvent extends CallScoped {
   /**
    * `budget`: the client's retry budget was spent; `deadline`: the retry could not start before the
    * call's deadline; `deadline-insufficient`: it could start, but even the fastest host it could go
-   * to takes longer (its recent latency, `expectedMs`) than the time it would have (`remainingMs`).
+   * to takes longer (its recent latency, `expectedMs`) than the time it would have (`remainingMs`);
+   * `body-not-replayable`: the request body was a stream, already sent once.
    */
-  readonly reason: 'budget' | 'deadline' | 'deadline-insufficient';
+  readonly reason: 'budget' | 'deadline' | 'deadline-insufficient' | 'body-not-replayable';
   /** For `deadline-insufficient`: the fastest candidate host's recent latency, ms. */
   readonly expectedMs?: number;
   /** For `deadline-insufficient`: the time the retry would have had after its delay, ms. */

@@ -25,6 +25,9 @@ import { watchAddresses } from '../resolver/refresh.js';
 import { DEFAULT_MAX_TTL, DEFAULT_MIN_TTL } from '../resolver/ttl.js';
 import type { Address, GroupLike, HostHealth, LoadBalancer, LoadBalancerName } from '../types.js';
 import { parseHostPort } from './address.js';
+// Leaf modules (they import errors alone): a group validates its options as calls do.
+import { normalizeHeaders } from '../client/headers.js';
+import { checkBasePath } from '../client/path.js';
 import { parseTarget } from './target.js';
 import { backgroundScheduler } from '../internal/background.js';
 import { resolveBulkhead, type BulkheadLimits } from '../client/bulkhead.js';
@@ -92,6 +95,17 @@ export interface AddressGroupOptions {
   readonly maxConcurrentCalls?: number;
   /** Calls that may wait for a slot when `maxConcurrentCalls` are in progress (needs it). @defaultValue 0 */
   readonly maxQueued?: number;
+  /**
+   * Prefix of every `path` called on the group (`'/api/v2'` turns `get(g, '/users')` into
+   * `/api/v2/users`); never applied to a `url` or a redirect's location. A trailing slash is dropped.
+   * @defaultValue none
+   */
+  readonly basePath?: string;
+  /**
+   * Headers every call to the group sends: over the client's `headers`, under the request's and the
+   * call's. Validated as call headers are (framing headers and CR/LF refused). @defaultValue none
+   */
+  readonly headers?: HeadersInit | Record<string, string>;
 }
 
 const OPTION_KEYS = [
@@ -106,6 +120,8 @@ const OPTION_KEYS = [
   'healthCheck',
   'maxConcurrentCalls',
   'maxQueued',
+  'basePath',
+  'headers',
 ];
 
 /** Turns a group's addresses and a client's statistics into host health rows. */
@@ -127,6 +143,10 @@ export class AddressGroup implements GroupLike {
   readonly target: string;
   /** Protocol of every address of the group. */
   readonly protocol: 'http' | 'https';
+  /** Prefix of every path called on the group (`basePath`), or undefined. */
+  readonly basePath: string | undefined;
+  /** The group's default headers (validated, lower-case names, frozen), or undefined. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
   /** This group's balancer instance (a fresh one per group for a built-in name). */
   readonly balancer: LoadBalancer;
   /** Replays the current list (once resolved) and emits on change only. */
@@ -192,6 +212,11 @@ export class AddressGroup implements GroupLike {
     )
       throw invalidArgument('options.scheduler', 'must be an RxJS SchedulerLike (now() and schedule())');
     this.#scheduler = options.scheduler ?? backgroundScheduler;
+    this.basePath = checkBasePath(options.basePath, 'options.basePath') || undefined;
+    this.headers =
+      options.headers === undefined
+        ? undefined
+        : Object.freeze(normalizeHeaders(options.headers, 'options.headers'));
     const random = options.random ?? Math.random;
     this.balancer = createBalancer(options.loadBalancer, 'options.loadBalancer');
     this.bulkheadLimits = resolveBulkhead(options.maxConcurrentCalls, options.maxQueued);

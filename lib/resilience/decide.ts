@@ -16,6 +16,8 @@ export interface RetryState {
   readonly group: { readonly addresses: readonly unknown[] };
   previousDelay: number;
   transparentUsed: boolean;
+  /** A request body that can be read once (a stream); `started` once the transport read from it. */
+  readonly once: { readonly started: boolean } | undefined;
 }
 
 /** What the decision may tell the world. */
@@ -45,8 +47,11 @@ function reasonOf(outcome: AttemptOutcome): string {
  * (`retryOn`, idempotency), then the delay (Retry-After or back-off with jitter), then the
  * deadline (a retry that cannot start in time is not scheduled, nor one that could start but whose
  * fastest candidate host is slower than the time it would have: `deadline-insufficient`), then the
- * budget (a refusal never waits, and a retry refused for the deadline draws nothing from it). A connect failure that reached no server gets one transparent retry on another
- * address, outside the policy and the budget.
+ * budget (a refusal never waits, and a retry refused for the deadline draws nothing from it). A
+ * connect failure that reached no server gets one transparent retry on another address, outside the
+ * policy and the budget. A streamed request body that the transport has begun to read is never
+ * retried (`retry-refused`, reason `body-not-replayable`); one it never read (a connect failure) may
+ * be, since not a byte of it has gone.
  *
  * @throws XhttpError `INVALID_ARGUMENT` with `field` `retry.retryOn` when the user's `retryOn` throws.
  */
@@ -57,6 +62,11 @@ export function decideRetry(
 ): RetryDecision | undefined {
   const retry = state.retry;
   if (retry && outcome.attempt < retry.maxAttempts && safeShouldRetry(outcome, retry)) {
+    // A stream already (partly) sent cannot be sent again: say so rather than send a truncated body.
+    if (state.once?.started === true) {
+      ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'body-not-replayable' });
+      return undefined;
+    }
     let delay: number | undefined;
     let delayReason: 'backoff' | 'retry-after' = 'backoff';
     const status = outcome.response?.status;
@@ -113,6 +123,7 @@ function transparentRetry(
   if (
     outcome.error !== undefined &&
     !state.transparentUsed &&
+    state.once?.started !== true &&
     state.group.addresses.length > 1 &&
     neverReachedServer(outcome.error as XhttpError) &&
     ctx.now < state.deadlineAt &&

@@ -35,7 +35,18 @@ const MAX_MS = 2_147_483_647;
 const MAX_ATTEMPTS = 100;
 const STANDARD = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'];
 const REQUEST_KEYS = ['method', 'group', 'url', 'path', 'query', 'headers', 'body'];
-const OPTION_KEYS = ['retry', 'timeout', 'signal', 'headers', 'responseType', 'maxResponseBytes', 'redirect'];
+const OPTION_KEYS = [
+  'retry',
+  'timeout',
+  'signal',
+  'headers',
+  'responseType',
+  'maxResponseBytes',
+  'redirect',
+  'query',
+  'json',
+  'body',
+];
 const RETRY_KEYS = [
   'maxAttempts',
   'retryOn',
@@ -61,9 +72,58 @@ function shape(v: unknown, keys: readonly string[], field: string, wrong: Set<st
   return true;
 }
 
-/** Request path: starts with '/', then visible ASCII but '#' (already percent-encoded), a query allowed. */
-function pathOk(p: unknown): p is string {
-  return typeof p === 'string' && p.length <= 65_536 && /^\/[\x21-\x22\x24-\x7e]*$/.test(p);
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Request path (XRequest.path): starts with '/', not '//'; a space or a non-ASCII character is sent
+ * percent-encoded (UTF-8); otherwise visible ASCII but '#', and no backslash before the query. The
+ * target as sent, or undefined when refused.
+ */
+function pathModel(p: unknown): string | undefined {
+  if (typeof p !== 'string' || p.length > 65_536 || LONE_SURROGATE.test(p)) return undefined;
+  let out = '';
+  for (const ch of p) {
+    const c = ch.codePointAt(0)!;
+    if (c === 0x20 || c > 0x7e) {
+      if (c === 0x7f) return undefined;
+      for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    } else if (c < 0x20 || ch === '#') return undefined;
+    else out += ch;
+  }
+  const qi = out.indexOf('?');
+  const path = qi < 0 ? out : out.slice(0, qi);
+  if (!path.startsWith('/') || path.startsWith('//') || path.includes('\\')) return undefined;
+  return out.length <= 65_536 ? out : undefined;
+}
+
+/** Query parameters (XRequest.query, CallOptions.query) as a query string; undefined when refused. */
+function queryModel(q: unknown): string | undefined {
+  if (q === undefined) return '';
+  if (q instanceof URLSearchParams) return q.toString();
+  if (typeof q !== 'object' || q === null) return undefined;
+  const params = new URLSearchParams();
+  for (const k of Object.keys(q)) {
+    const v = (q as Record<string, unknown>)[k];
+    for (const x of Array.isArray(v) ? v : [v]) {
+      if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') params.append(k, String(x));
+      else return undefined;
+    }
+  }
+  return params.toString();
+}
+
+/** RequestBody: bytes, text, a form, a Blob, FormData, or anything async-iterable (a stream). */
+function bodyTypeOk(body: unknown): boolean {
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === 'string' ||
+    body instanceof Uint8Array ||
+    body instanceof URLSearchParams ||
+    body instanceof Blob ||
+    body instanceof FormData ||
+    (typeof body === 'object' && typeof (body as Record<symbol, unknown>)[Symbol.asyncIterator] === 'function')
+  );
 }
 
 /** The model's verdict on `buildCallSpec(request, group, path, options, defaults)`. */
@@ -85,23 +145,13 @@ export function callModel(
       wrong.add('method');
     else method = STANDARD.includes(rawMethod.toUpperCase()) ? rawMethod.toUpperCase() : rawMethod;
   }
-  if (!pathOk(path)) wrong.add('path');
+  const sent = pathModel(path);
+  if (sent === undefined) wrong.add('path');
 
-  let query = '';
-  const q = own(request, 'query');
-  if (q instanceof URLSearchParams) query = q.toString();
-  else if (typeof q === 'object' && q !== null) {
-    const params = new URLSearchParams();
-    for (const k of Object.keys(q)) {
-      const v = (q as Record<string, unknown>)[k];
-      for (const x of Array.isArray(v) ? v : [v]) {
-        if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')
-          params.append(k, String(x));
-        else wrong.add('query');
-      }
-    }
-    query = params.toString();
-  } else if (q !== undefined) wrong.add('query');
+  const query = queryModel(own(request, 'query'));
+  if (query === undefined) wrong.add('query');
+  const optionQuery = queryModel(opt('query'));
+  if (optionQuery === undefined) wrong.add('options.query');
 
   const h1 = applyHeadersModel(defaults.headers, own(request, 'headers'), 'headers');
   if (!h1.ok) wrong.add(h1.field);
@@ -110,15 +160,26 @@ export function callModel(
     if (!h2.ok) wrong.add(h2.field);
   }
 
-  const body = own(request, 'body');
-  const bodyTypeOk =
-    body === undefined ||
-    body === null ||
-    typeof body === 'string' ||
-    body instanceof Uint8Array ||
-    body instanceof URLSearchParams;
-  if (!bodyTypeOk || (body !== undefined && body !== null && (method === 'GET' || method === 'HEAD')))
-    wrong.add('body');
+  // The body: the request's, or the options' `json` (serialised) or `body`, given once.
+  let body = own(request, 'body');
+  let bodyField = 'body';
+  const json = opt('json');
+  const optionBody = opt('body');
+  if (json !== undefined || optionBody !== undefined) {
+    bodyField = json !== undefined ? 'options.json' : 'options.body';
+    if ((body !== undefined && body !== null) || (json !== undefined && optionBody !== undefined))
+      wrong.add(bodyField);
+    else if (json !== undefined) {
+      try {
+        body = JSON.stringify(json);
+      } catch {
+        body = undefined;
+      }
+      if (body === undefined) wrong.add('options.json');
+    } else body = optionBody;
+  }
+  if (!bodyTypeOk(body) || (body !== undefined && body !== null && (method === 'GET' || method === 'HEAD')))
+    wrong.add(bodyField);
 
   const responseType = opt('responseType');
   if (responseType !== undefined && responseType !== 'buffered' && responseType !== 'stream')
@@ -137,10 +198,8 @@ export function callModel(
   retryModel(opt('retry'), 'options.retry', wrong);
 
   if (wrong.size > 0) return { wrong };
-  const target =
-    typeof path === 'string' && query !== ''
-      ? `${path}${path.includes('?') ? '&' : '?'}${query}`
-      : (path as string);
+  let target = sent!;
+  for (const q of [query, optionQuery]) if (q !== '') target += `${target.includes('?') ? '&' : '?'}${q}`;
   const qi = target.indexOf('?');
   return {
     wrong,

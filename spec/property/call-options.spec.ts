@@ -108,6 +108,10 @@ const path = fc.oneof(
     '//x',
     '/%0d%0a',
     '/\u0000',
+    '/caf\u00e9 au lait?q=\u00fc ber',
+    '/\ud800',
+    '/a\\b',
+    '//evil.example/x',
   ),
   fc.string({ maxLength: 20 }),
   fc.anything(),
@@ -152,6 +156,9 @@ const OPTION_FIELDS = [
   'maxResponseBytes',
   'redirect',
   'headers',
+  'query',
+  'json',
+  'body',
 ];
 const call = fc.oneof(
   { weight: 2, arbitrary: fc.record({ m: method, p: path, q: query, b: body, o: options }) },

@@ -9,6 +9,8 @@ let server: Server;
 let port = 0;
 let connections = 0;
 let bytes = 0;
+/** The last bytes received, for the request line. */
+let lastData = '';
 const sockets = new Set<Socket>();
 before(async () => {
   server = createServer((s) => {
@@ -16,6 +18,7 @@ before(async () => {
     sockets.add(s);
     s.on('data', (d) => {
       bytes += d.length;
+      lastData = d.toString('latin1');
       s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
     });
     s.on('close', () => sockets.delete(s));
@@ -50,7 +53,8 @@ describe('CR/LF and forbidden bytes are refused before anything is sent', () => 
     }
     cases.push(
       ['method with a space', () => client.request({ group, method: 'GET /evil HTTP/1.1', path: '/' })],
-      ['path with a space', () => client.request({ group, path: '/a HTTP/1.1' })],
+      ['path with a backslash', () => client.request({ group, path: '/a\\b' })],
+      ['path starting with //', () => client.request({ group, path: '//evil.example/a' })],
       ['path with a fragment', () => client.request({ group, path: '/a#b' })],
       ['relative path', () => client.request({ group, path: 'a' })],
       [
@@ -78,6 +82,9 @@ describe('CR/LF and forbidden bytes are refused before anything is sent', () => 
     const res = await client.request({ group, path: '/q', query: { v: 'a\r\nb' } });
     assert.equal(res.status, 200);
     assert.equal(connections, 1);
+    // A space in a path is percent-encoded (as a URL parser would), not sent raw: one request line.
+    assert.equal((await client.request({ group, path: '/a HTTP/1.1' })).status, 200);
+    assert.ok(lastData.startsWith('GET /a%20HTTP/1.1 HTTP/1.1\r\n'), lastData.split('\r\n')[0]);
     // An absolute url goes through WHATWG URL, which strips CR, LF and tab and percent-encodes
     // spaces: the request line stays one line.
     const before = bytes;
