@@ -2,6 +2,7 @@ import type * as Api from '@opentelemetry/api';
 import { systemClock } from '../internal/clock.js';
 import { labelSafe, methodLabel, routeTemplate } from './redact.js';
 import type { TraceBackend } from './trace-backend.js';
+import { w3cHeaders, w3cTraceContextOf } from './w3c-trace-context.js';
 
 /**
  * A span of {@link otelBackend}: OpenTelemetry assigns ids at span start, so an id is the context it
@@ -46,7 +47,21 @@ const setter: Api.TextMapSetter<Record<string, string>> = {
 export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> {
   const { api, tracer, propagator } = parts;
   const { trace, SpanKind, SpanStatusCode } = api;
-  const clientKind = { kind: SpanKind.CLIENT } as const;
+  const CLIENT = SpanKind.CLIENT;
+  // The built-in W3C propagator writes straight from the span context: no context object per inject.
+  const direct = propagator === w3cTraceContextOf(api) ? w3cHeaders(api) : undefined;
+  // One-entry memos: a client's attempts mostly share a group, a breaker key and an origin.
+  const group = memo(labelSafe);
+  const breakerKey = memo(labelSafe);
+  let lastOrigin: { scheme: string; host: string; port: number; value: string } | undefined;
+  const origin = (scheme: string, host: string, port: number): string => {
+    const last = lastOrigin;
+    if (last !== undefined && last.host === host && last.port === port && last.scheme === scheme)
+      return last.value;
+    const value = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    lastOrigin = { scheme, host, port, value };
+    return value;
+  };
   const contextOf = (ref: OtelSpanRef): Api.Context => {
     if (ref.ctx !== undefined) return ref.ctx;
     if (ref.span === undefined) return ref.parent;
@@ -84,6 +99,7 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
       kind: undefined,
     }),
     inject(ref, headers) {
+      if (direct !== undefined && ref.span !== undefined) return direct(ref.span, headers);
       const carrier = headers ?? {};
       propagator.inject(contextOf(ref), carrier, setter);
       return carrier;
@@ -104,16 +120,16 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
         'http.request.method': method,
         'server.address': host,
         'server.port': port,
-        'url.full': `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${template}`,
+        'url.full': origin(scheme, host, port) + template,
         'url.template': template,
-        'rxhttp.group': labelSafe(ev.group),
-        'rxhttp.breaker_key': labelSafe(ev.breakerKey),
+        'rxhttp.group': group(ev.group),
+        'rxhttp.breaker_key': breakerKey(ev.breakerKey),
         'rxhttp.attempt': ev.attempt,
       };
       if (method === '_OTHER') attributes['http.request.method_original'] = ev.method;
       if (ev.attempt > 1) attributes['http.request.resend_count'] = ev.attempt - 1;
       ref.kind = 'client';
-      ref.span = tracer.startSpan(name, { ...clientKind, startTime: at, attributes }, ref.parent);
+      ref.span = tracer.startSpan(name, { kind: CLIENT, startTime: at, attributes }, ref.parent);
     },
     startLocal(ref, name, at) {
       ref.kind = 'local';
@@ -171,5 +187,18 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
     finish(ref, _kind, at) {
       ref.span?.end(at);
     },
+  };
+}
+
+/** `f` with a one-entry memo. */
+function memo(f: (s: string) => string): (s: string) => string {
+  let lastIn: string | undefined;
+  let lastOut = '';
+  return (s) => {
+    if (s !== lastIn) {
+      lastOut = f(s);
+      lastIn = s;
+    }
+    return lastOut;
   };
 }

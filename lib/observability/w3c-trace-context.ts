@@ -15,6 +15,38 @@ const SUPPRESS_TRACING = 'OpenTelemetry SDK Context Key SUPPRESS_TRACING';
  * ```
  */
 export function w3cTraceContext(api: typeof Api): Pick<Api.TextMapPropagator, 'inject' | 'fields'> {
+  return w3cTraceContextOf(api);
+}
+
+type W3C = Pick<Api.TextMapPropagator, 'inject' | 'fields'>;
+const perApi = new WeakMap<typeof Api, W3C>();
+
+/** The one built-in W3C propagator of an API module, so a backend can recognise it. */
+export function w3cTraceContextOf(api: typeof Api): W3C {
+  let propagator = perApi.get(api);
+  if (propagator === undefined) perApi.set(api, (propagator = makeW3c(api)));
+  return propagator;
+}
+
+/**
+ * The W3C headers of a span, written into `headers` (or a fresh record): what the built-in propagator
+ * writes for a context holding `span` (no suppression: the span was started under our context).
+ */
+export function w3cHeaders(
+  api: typeof Api,
+): (span: Api.Span, headers?: Record<string, string>) => Record<string, string> {
+  return (span, headers) => {
+    const sc = span.spanContext();
+    const carrier = headers ?? {};
+    if (!api.isSpanContextValid(sc)) return carrier;
+    carrier['traceparent'] = `${VERSION}-${sc.traceId}-${sc.spanId}-${sc.traceFlags & 1 ? '01' : '00'}`;
+    const state = sc.traceState?.serialize();
+    if (state) carrier['tracestate'] = state;
+    return carrier;
+  };
+}
+
+function makeW3c(api: typeof Api): W3C {
   const suppressed = api.createContextKey(SUPPRESS_TRACING);
   return {
     inject(context, carrier, setter) {
