@@ -306,6 +306,26 @@ describe(
       assert.ok(clientSpans().every((s) => s.instrumentationScope.name === 'rxhttp'));
     });
 
+    it('the documented ignoreRequestHook alternative skips a request that carries a traceparent', async () => {
+      const server = await flakyServer();
+      instrumentation.setConfig({
+        ignoreRequestHook: (req) =>
+          (typeof req.headers === 'string' ? req.headers : req.headers.join('\n'))
+            .toLowerCase()
+            .includes('traceparent'),
+      });
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      try {
+        const res = await request(`http://127.0.0.1:${server.port}/`, { headers: { traceparent } });
+        await res.body.text();
+        assert.equal(clientSpans().length, 0, 'no span of the instrumentation');
+        assert.equal(traceparentOf(server.seen[0]!), traceparent);
+      } finally {
+        instrumentation.setConfig({});
+        await server.close();
+      }
+    });
+
     it('64 concurrent calls on 2 connections (queued in the pool): one span and one traceparent each', async () => {
       const server = await flakyServer();
       const client = new Client({ connections: 2, openTelemetry: { tracerProvider: provider } });
