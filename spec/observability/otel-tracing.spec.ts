@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import * as api from '@opentelemetry/api';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -14,7 +15,12 @@ import {
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { request } from 'undici';
 import { ExplicitContext, Tracer as ZipkinTracer } from 'zipkin';
+import { Subject } from 'rxjs';
 import { Client } from '../../lib/client/client.js';
+import type { CallEvent } from '../../lib/events/events.js';
+import { otelBackend } from '../../lib/observability/otel-backend.js';
+import { Tracing } from '../../lib/observability/tracing.js';
+import { w3cTraceContext } from '../../lib/observability/w3c-trace-context.js';
 import { AddressGroup } from '../../lib/group/address-group.js';
 
 /** Values that must never reach an attribute or an event. */
@@ -238,6 +244,46 @@ describe('OpenTelemetry spans (real sdk-trace-base, in-memory exporter, async-ho
       group.close();
       await server.close();
     }
+  });
+
+  it('openTelemetry: true takes the global tracer provider', async () => {
+    trace.setGlobalTracerProvider(provider);
+    try {
+      await assertRetriedCallTraced(new Client({ openTelemetry: true }));
+    } finally {
+      trace.disable();
+    }
+  });
+
+  it('a fail-fast is a zero-length INTERNAL span rxhttp.fail-fast with error.type fail_fast', () => {
+    const tracing = new Tracing(
+      otelBackend({ api, tracer: provider.getTracer('rxhttp'), propagator: w3cTraceContext(api) }),
+    );
+    const events$ = new Subject<CallEvent>();
+    const sub = tracing.attach(events$);
+    const scoped = { time: 0, callId: 1, group: 'users', method: 'GET' };
+    const caller = provider.getTracer('spec').startSpan('caller');
+    context.with(trace.setSpan(context.active(), caller), () =>
+      events$.next({ ...scoped, type: 'call-start', path: '/users/42?token=x' }),
+    );
+    events$.next({ ...scoped, type: 'fail-fast', attempt: 1 });
+    events$.next({
+      ...scoped,
+      type: 'call-end',
+      durationMs: 0,
+      attempts: 0,
+      errorCode: 'FAIL_FAST',
+      outcome: 'error',
+    });
+    sub.unsubscribe();
+    const [span] = exporter.getFinishedSpans();
+    assert.equal(span?.name, 'rxhttp.fail-fast');
+    assert.equal(span.kind, SpanKind.INTERNAL);
+    assert.equal(span.parentSpanContext?.spanId, caller.spanContext().spanId);
+    assert.equal(span.attributes['error.type'], 'fail_fast');
+    assert.equal(span.status.code, SpanStatusCode.ERROR);
+    assert.equal(span.attributes['url.template'], '/users/{id}');
+    assert.equal(span.attributes['http.request.method'], 'GET');
   });
 
   it('a bad openTelemetry option is INVALID_ARGUMENT naming the field', () => {
