@@ -8,6 +8,8 @@ import { defer, mergeMap, type Observable } from 'rxjs';
 import { Agent, interceptors, Pool, type Dispatcher } from 'undici';
 import { Registry } from 'prom-client';
 import zipkin from 'zipkin';
+import { ProxyTracerProvider, type TracerProvider } from '@opentelemetry/api';
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { circuitBreaker, handleAll, retry, SamplingBreaker, timeout, TimeoutStrategy, wrap } from 'cockatiel';
 import CircuitBreaker from 'opossum';
 import got from 'got';
@@ -70,6 +72,23 @@ export function silentTracer(): zipkin.Tracer {
   });
 }
 
+/**
+ * An OpenTelemetry SDK tracer provider sampling every trace, its spans batched to an exporter that
+ * drops them (what a service's SDK does, minus the network). No global context manager is set: one
+ * would put async-hooks bookkeeping on every contender of this process, so each call gets an
+ * INTERNAL root span beside its CLIENT span: two spans per call, more than under a server span.
+ */
+export function silentTracerProvider(): BasicTracerProvider {
+  const exporter = {
+    export: (_spans: unknown[], done: (r: { code: number }) => void) => done({ code: 0 }),
+    shutdown: async () => undefined,
+  };
+  return new BasicTracerProvider({
+    sampler: new AlwaysOnSampler(),
+    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 8_192, maxExportBatchSize: 1_024 })],
+  });
+}
+
 type RxClientConfig = NonNullable<ConstructorParameters<Rxhttp['Client']>[0]>;
 
 async function rxClient(port: number, extra: Partial<RxClientConfig> = {}) {
@@ -104,6 +123,8 @@ export const CONTENDERS = [
   'rxhttp client.fetch',
   'rxhttp + metrics',
   'rxhttp + tracing',
+  'rxhttp + OTel tracing',
+  'rxhttp + OTel no-op tracer',
   'undici Pool.request (Rx loop)',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -248,6 +269,21 @@ export async function createContender(name: ContenderName, port: number): Promis
         name,
         call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
         close: rx.close,
+      };
+    }
+    case 'rxhttp + OTel tracing':
+    case 'rxhttp + OTel no-op tracer': {
+      // The no-op tracer (the API's, as without an SDK) isolates rxhttp's own share from the SDK's.
+      const sdk = name === 'rxhttp + OTel tracing' ? silentTracerProvider() : undefined;
+      const tracerProvider: TracerProvider = sdk ?? new ProxyTracerProvider();
+      const rx = await rxClient(port, { openTelemetry: { tracerProvider } });
+      return {
+        name,
+        call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
+        close: async () => {
+          await rx.close();
+          await sdk?.shutdown();
+        },
       };
     }
   }

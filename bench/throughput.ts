@@ -251,6 +251,16 @@ function targets(all: Map<number, Samples>): string {
       const t = ratio(s64, 'rxhttp + tracing', REF, (x) => x.userUs);
       out.push(verdict(t <= 1.2, 'with 100 %-sampled tracing CPU ≤ 1.20× Pool.request', `${fmt(t)}×`));
     }
+    if (s64.has('rxhttp + OTel tracing')) {
+      const t = ratio(s64, 'rxhttp + OTel tracing', REF, (x) => x.userUs);
+      out.push(
+        verdict(
+          t <= 1.25,
+          'with 100 %-sampled OTel tracing CPU ≤ 1.25× Pool.request (issue 22)',
+          `${fmt(t)}×`,
+        ),
+      );
+    }
     for (const o of ['rxhttp Promise', 'rxhttp client.fetch'] as const) {
       if (!s64.has(o)) continue;
       for (const [p, want] of PEER_TARGETS) {

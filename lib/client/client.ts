@@ -10,6 +10,7 @@ import { AddressGroup } from '../group/address-group.js';
 import { clockFromScheduler, systemClock, type Clock } from '../internal/clock.js';
 import { attachMetrics } from '../observability/metrics.js';
 import { Tracing } from '../observability/tracing.js';
+import { attemptHeaders, openTelemetry } from '../observability/otel.js';
 import { RetryBudget, resolveRetryBudget } from '../resilience/retry-budget.js';
 import type {
   Address,
@@ -166,6 +167,12 @@ export class Client {
       });
       this.#subscriptions.add(tracing.attach(this.#bus.events$));
     }
+    const otel =
+      config.openTelemetry === undefined
+        ? undefined
+        : openTelemetry(config.openTelemetry, this.#clock === systemClock);
+    if (otel) this.#subscriptions.add(otel.attach(this.#bus.events$));
+    const suppressing = otel?.dispatcher;
     this.#callDefaults = {
       requestTimeout: this.#config.requestTimeout,
       maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -186,8 +193,10 @@ export class Client {
         body: this.#config.bodyTimeout,
         attempt: 0,
       },
-      dispatcher: (group, address) => this.#dispatcher(group, address),
-      attemptHeaders: tracing ? (e) => tracing.headersFor(e) : undefined,
+      dispatcher: suppressing
+        ? (group, address) => suppressing(this.#dispatcher(group, address))
+        : (group, address) => this.#dispatcher(group, address),
+      attemptHeaders: attemptHeaders(tracing, otel?.tracing),
       deadlineHeader: this.#config.deadlineHeader,
       nextCallId: () => ++this.#callIds,
       calls: new LiveCalls(),

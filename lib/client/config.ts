@@ -1,6 +1,7 @@
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { SchedulerLike } from 'rxjs';
 import { invalidArgument } from '../errors.js';
+import type { OpenTelemetryConfig } from '../observability/otel-config.js';
 import type { CircuitBreakerConfig } from '../breaker/config.js';
 import type { RetryBudgetConfig } from '../resilience/retry-budget.js';
 import {
@@ -107,6 +108,19 @@ export interface ClientConfig {
   /** Also write the single `b3` header besides the multi-header B3 form. @defaultValue false */
   readonly b3Single?: boolean;
   /**
+   * OpenTelemetry through `@opentelemetry/api` (optional peer dependency): one CLIENT span per
+   * attempt as the HTTP client conventions say, propagated by the propagator (W3C `traceparent` by
+   * default), dispatched with tracing suppressed so `@opentelemetry/instrumentation-undici` does not
+   * trace the attempt again; metrics through the meter. `true`: the global providers. May run beside
+   * `tracer` (both headers are sent). @defaultValue none
+   *
+   * @example
+   * ```ts
+   * new Client({ openTelemetry: { tracerProvider, meterProvider } });
+   * ```
+   */
+  readonly openTelemetry?: OpenTelemetryConfig | true;
+  /**
    * Headers sent with every call; a call's own headers win. Names are case-insensitive; framing
    * headers (`content-length`, `connection`, …) are refused. @defaultValue none
    */
@@ -139,6 +153,7 @@ const CONFIG_KEYS = [
   'tracer',
   'remoteServiceName',
   'b3Single',
+  'openTelemetry',
   'headers',
   'tls',
   'scheduler',

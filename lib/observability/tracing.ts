@@ -8,7 +8,6 @@ import type {
   CallStartEvent,
   FailFastEvent,
 } from '../events/events.js';
-import { b3MultiHeaders, b3SingleHeader } from './b3.js';
 import { onEvents } from '../events/bus.js';
 import { labelSafe, routeTemplate } from './redact.js';
 import { CallTable } from './call-table.js';
@@ -18,11 +17,14 @@ import type { TraceBackend } from './trace-backend.js';
 
 export type { TraceBackend } from './trace-backend.js';
 
+/** A zipkin-js `Tracer` (sugar for {@link zipkinBackend}) or any {@link TraceBackend}. */
+export type TracerOrBackend<Id> = zipkin.Tracer | TraceBackend<Id>;
+
 /** Options of {@link Tracing}. */
 export interface TracingOptions {
   /** Service name of the remote endpoint. @defaultValue the group name (scheme dropped) */
   readonly remoteServiceName?: string;
-  /** Also send the single `b3` header beside the multi headers. @defaultValue false */
+  /** Also send the single `b3` header beside the multi headers (zipkin-js tracer only). @defaultValue false */
   readonly b3Single?: boolean;
   /**
    * Event `time`s are readings of `systemClock` (epoch ms of the monotonic clock), as in a client not
@@ -34,9 +36,13 @@ export interface TracingOptions {
 }
 
 /**
- * Zipkin tracing as a subscriber of `client.events$`: one CLIENT span per attempt, B3 propagation.
+ * Tracing as a subscriber of `client.events$`: one CLIENT span per attempt, over a
+ * {@link TraceBackend} (a zipkin-js `Tracer` is sugar for {@link zipkinBackend}: B3 propagation). The
+ * list below is the core's vocabulary as the Zipkin backend records it; {@link otelBackend} maps it
+ * to the OpenTelemetry HTTP client conventions.
  *
- * - Span name: the method in lower case (zipkin lower-cases names anyway), e.g. `get`.
+ * - Span name: the backend's name of the method; zipkin: the method in lower case (zipkin lower-cases
+ *   names anyway), e.g. `get`.
  * - Parent: the tracer's context current at `call-start` (emitted synchronously inside `subscribe`, so
  *   the caller's scope is in force). All attempts of a call are siblings under it. Without a current
  *   context, a local root span per call (same name, no kind) is started and finished at call-end, so
@@ -55,12 +61,11 @@ export interface TracingOptions {
  *
  * Use one `Tracing` per client: spans are keyed by the client's call ids.
  */
-export class Tracing {
-  readonly #backend: TraceBackend<zipkin.TraceId>;
+export class Tracing<Id = zipkin.TraceId> {
+  readonly #backend: TraceBackend<Id>;
   readonly #remoteServiceName: string | undefined;
-  readonly #b3Single: boolean;
   readonly #eventsOnSystemClock: boolean;
-  readonly #calls = new CallTable<CallTrace<zipkin.TraceId>>();
+  readonly #calls = new CallTable<CallTrace<Id>>();
   #seq = 0;
   // One-entry memos: a client's calls mostly share a group, a method and a host.
   #lastGroup: string | undefined;
@@ -72,10 +77,11 @@ export class Tracing {
   #lastRawPath: string | undefined;
   #lastPath = '';
 
-  constructor(tracer: zipkin.Tracer, options: TracingOptions = {}) {
-    this.#backend = zipkinBackend(tracer);
+  constructor(tracer: TracerOrBackend<Id>, options: TracingOptions = {}) {
+    this.#backend = isBackend(tracer)
+      ? tracer
+      : (zipkinBackend(tracer, options.b3Single ? { b3Single: true } : {}) as unknown as TraceBackend<Id>);
     this.#remoteServiceName = options.remoteServiceName;
-    this.#b3Single = options.b3Single ?? false;
     this.#eventsOnSystemClock = options.eventsOnSystemClock ?? false;
   }
 
@@ -125,18 +131,16 @@ export class Tracing {
   }
 
   /**
-   * B3 headers for the attempt just announced by `ev`: the multi headers, plus `b3` when `b3Single`.
-   * Call it synchronously after emitting the attempt-start event; it creates the span itself if the
-   * subscriber has not seen the event yet, so the order of the two never matters.
+   * The propagation headers of the attempt just announced by `ev` (zipkin: the B3 multi headers, plus
+   * `b3` when `b3Single`), written into `into` when given, else a fresh record. Call it synchronously
+   * after emitting the attempt-start event; it creates the span itself if the subscriber has not seen
+   * the event yet, so the order of the two never matters.
    */
-  headersFor(ev: AttemptStartEvent): Record<string, string> {
-    const ctx = this.#backend.propagation(this.#attemptFor(ev));
-    const headers = b3MultiHeaders(ctx);
-    if (this.#b3Single) headers['b3'] = b3SingleHeader(ctx);
-    return headers;
+  headersFor(ev: AttemptStartEvent, into?: Record<string, string>): Record<string, string> {
+    return this.#backend.inject(this.#attemptFor(ev), into);
   }
 
-  #callFor(ev: CallStartEvent | AttemptStartEvent | FailFastEvent): CallTrace<zipkin.TraceId> {
+  #callFor(ev: CallStartEvent | AttemptStartEvent | FailFastEvent): CallTrace<Id> {
     let call = this.#calls.get(ev.callId);
     if (call !== undefined) return call;
     const backend = this.#backend;
@@ -166,7 +170,7 @@ export class Tracing {
     return call;
   }
 
-  #attemptFor(ev: AttemptStartEvent): zipkin.TraceId {
+  #attemptFor(ev: AttemptStartEvent): Id {
     const call = this.#callFor(ev);
     const open = findAttempt(call.attempts, ev.attempt);
     if (open !== undefined) return open;
@@ -183,7 +187,7 @@ export class Tracing {
     }
     const at = this.#at(ev.time);
     const name = ev.method === call.method ? call.name : this.#nameOf(ev.method);
-    backend.startClient(id, name, call.remoteServiceName, ev.address, at);
+    backend.startClient(id, name, call.remoteServiceName, ev, at);
     this.#flushPending(call, id, at);
     backend.tag(id, 'http.method', ev.method, at);
     backend.tag(id, 'http.path', ev.path === call.rawPath ? call.path : this.#templateOf(ev.path), at);
@@ -203,14 +207,14 @@ export class Tracing {
     return this.#eventsOnSystemClock ? backend.atSystemTime(time) : backend.now();
   }
 
-  #childOf(call: CallTrace<zipkin.TraceId>): zipkin.TraceId {
+  #childOf(call: CallTrace<Id>): Id {
     const spare = call.spare;
     if (spare === undefined) return this.#backend.newChild(call.parent);
     call.spare = undefined;
     return spare;
   }
 
-  #flushPending(call: CallTrace<zipkin.TraceId>, id: zipkin.TraceId, at: number): void {
+  #flushPending(call: CallTrace<Id>, id: Id, at: number): void {
     const pending = call.pending;
     if (pending === undefined) return;
     call.pending = undefined;
@@ -277,7 +281,7 @@ export class Tracing {
   }
 
   /** Finishes the attempt spans a call left open (call-end without attempt-end, or detach). */
-  #detachAttempts(call: CallTrace<zipkin.TraceId>, at: number): void {
+  #detachAttempts(call: CallTrace<Id>, at: number): void {
     const open = call.attempts;
     if (open === undefined) return;
     call.attempts = undefined;
@@ -285,7 +289,7 @@ export class Tracing {
     else this.#detach(open.id, at);
   }
 
-  #detach(id: zipkin.TraceId, at: number): void {
+  #detach(id: Id, at: number): void {
     const backend = this.#backend;
     if (!backend.recorded(id)) return;
     backend.annotate(id, 'rxhttp.detached', at);
@@ -322,10 +326,10 @@ export class Tracing {
     return this.#lastPath;
   }
 
-  /** The span name of a method: `toLowerCase` makes a new string every time. */
+  /** The span name of a method, memoised: `toLowerCase` makes a new string every time. */
   #nameOf(method: string): string {
     if (method !== this.#lastMethod) {
-      this.#lastName = method.toLowerCase();
+      this.#lastName = this.#backend.spanName(method);
       this.#lastMethod = method;
     }
     return this.#lastName;
@@ -337,6 +341,10 @@ function serviceNameOf(group: string): string {
   const safe = labelSafe(group);
   const scheme = safe.indexOf('://');
   return scheme === -1 ? safe : safe.slice(scheme + 3);
+}
+
+function isBackend<Id>(t: TracerOrBackend<Id>): t is TraceBackend<Id> {
+  return typeof (t as Partial<TraceBackend<Id>>).childOfCurrent === 'function';
 }
 
 const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;

@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type zipkin from 'zipkin';
 import { systemClock } from '../internal/clock.js';
+import { b3MultiHeaders, b3SingleHeader, type B3Context } from './b3.js';
 import type { TraceBackend } from './trace-backend.js';
 
 type ZipkinModule = typeof zipkin;
@@ -52,7 +53,11 @@ class SpanRecord implements zipkin.Record {
  * (a one-entry memo per tag key, per span name, per remote endpoint): a traced call used to allocate
  * about ten of them.
  */
-export function zipkinBackend(tracer: zipkin.Tracer): TraceBackend<zipkin.TraceId> {
+export function zipkinBackend(
+  tracer: zipkin.Tracer,
+  options: ZipkinBackendOptions = {},
+): TraceBackend<zipkin.TraceId> {
+  const b3Single = options.b3Single ?? false;
   const z = createRequire(import.meta.url)('zipkin') as ZipkinModule;
   const { Annotation, InetAddress } = z;
   const internals = tracer as unknown as TracerInternals;
@@ -94,22 +99,19 @@ export function zipkinBackend(tracer: zipkin.Tracer): TraceBackend<zipkin.TraceI
   return {
     childOfCurrent: ids.childOfCurrent,
     newChild: ids.newChild,
-    propagation(id) {
-      const parent = id.parentSpanId;
-      const decision = id.sampled;
-      return {
-        traceId: id.traceId,
-        spanId: id.spanId,
-        parentSpanId: parent.present ? parent.getOrElse('') : undefined,
-        sampled: decision.present ? decision.getOrElse(false) : undefined,
-        debug: id.isDebug(),
-      };
+    inject(id, headers) {
+      const ctx = b3Context(id);
+      const b3 = b3MultiHeaders(ctx);
+      if (b3Single) b3['b3'] = b3SingleHeader(ctx);
+      return headers === undefined ? b3 : Object.assign(headers, b3);
     },
+    spanName: (method) => method.toLowerCase(),
     // As Tracer.recordAnnotation, which drops records of an id not (yet) sampled.
     recorded: (id) => id.sampled.getOrElse(false),
     now,
     atSystemTime,
-    startClient(id, name, remoteServiceName, remote, at) {
+    startClient(id, name, remoteServiceName, attempt, at) {
+      const remote = attempt.address;
       if (serviceName !== undefined) write(id, at, serviceName);
       if (rpc?.name !== name) rpc = new Annotation.Rpc(name);
       write(id, at, rpc);
@@ -149,6 +151,25 @@ export function zipkinBackend(tracer: zipkin.Tracer): TraceBackend<zipkin.TraceI
     finish(id, kind, at) {
       write(id, at, kind === 'client' ? clientRecv : localStop);
     },
+  };
+}
+
+/** Options of {@link zipkinBackend}. */
+export interface ZipkinBackendOptions {
+  /** Also send the single `b3` header beside the multi headers. @defaultValue false */
+  readonly b3Single?: boolean;
+}
+
+/** The B3 fields of a zipkin `TraceId`. */
+function b3Context(id: zipkin.TraceId): B3Context {
+  const parent = id.parentSpanId;
+  const decision = id.sampled;
+  return {
+    traceId: id.traceId,
+    spanId: id.spanId,
+    parentSpanId: parent.present ? parent.getOrElse('') : undefined,
+    sampled: decision.present ? decision.getOrElse(false) : undefined,
+    debug: id.isDebug(),
   };
 }
 

@@ -21,6 +21,7 @@ const KEYS = [
   'tracer',
   'remoteServiceName',
   'b3Single',
+  'openTelemetry',
   'headers',
   'tls',
   'scheduler',
@@ -96,6 +97,17 @@ export function configModel(config: unknown): Set<string> {
   if (name !== undefined && typeof name !== 'string') wrong.add('remoteServiceName');
   const b3 = get('b3Single');
   if (b3 !== undefined && typeof b3 !== 'boolean') wrong.add('b3Single');
+  const otel = get('openTelemetry');
+  if (otel !== undefined && otel !== true) {
+    const parts = { tracerProvider: 'getTracer', meterProvider: 'getMeter', propagator: 'inject' };
+    if (shape(otel, Object.keys(parts), 'openTelemetry', wrong)) {
+      for (const [k, method] of Object.entries(parts)) {
+        const v = own(otel, k) as Record<string, unknown> | null | undefined;
+        if (v !== undefined && (typeof v !== 'object' || v === null || typeof v[method] !== 'function'))
+          wrong.add(`openTelemetry.${k}`);
+      }
+    }
+  }
   const random = get('random');
   if (random !== undefined && typeof random !== 'function') wrong.add('random');
   // deadlineHeader: false, or a header name a call could set (a token, not a framing header).
