@@ -270,6 +270,14 @@ export interface CallOptions {
    * @defaultValue true
    */
   readonly deadlineCoversBody?: boolean;
+  /**
+   * Undo the response's `content-encoding` (gzip, x-gzip, deflate, br, zstd where the runtime has
+   * it; several in order) as fetch does, and send fetch's `accept-encoding` unless one is set.
+   * `maxResponseBytes` then counts decoded bytes, and decoding stops at it. `false` keeps the bytes
+   * as sent and sends no `accept-encoding` of its own. Headers are left as the server sent them.
+   * @defaultValue true
+   */
+  readonly decompress?: boolean;
 }
 
 /** Body types accepted by a request. `URLSearchParams` is sent as a form (its content type set unless given). */

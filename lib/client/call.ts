@@ -315,6 +315,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
       rt.clock,
       now,
       this.deadlineAt,
+      spec.decompress,
     );
     this.#exchange = exchange;
     const opts: Dispatcher.DispatchOptions = {

@@ -2,6 +2,7 @@ import { invalidArgument } from '../errors.js';
 import { checkOptions, optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
 import { resolveRetryOptions, type ResolvedRetry } from '../resilience/retry-policy.js';
 import type { CallOptions, GroupLike, RequestBody, XRequest } from '../types.js';
+import { acceptEncoding } from '../transport/decode.js';
 import { addHeaders, isToken } from './headers.js';
 
 /** Everything a call needs, validated once before the chain starts. */
@@ -23,6 +24,8 @@ export interface CallSpec {
   readonly retry: ResolvedRetry | undefined;
   readonly signal: AbortSignal | undefined;
   readonly redirect: 'manual' | 'follow' | 'error';
+  /** Undo `content-encoding` (and ask for it with `accept-encoding`). */
+  readonly decompress: boolean;
 }
 
 const OPTION_KEYS = [
@@ -34,6 +37,7 @@ const OPTION_KEYS = [
   'maxResponseBytes',
   'redirect',
   'deadlineCoversBody',
+  'decompress',
 ];
 const REQUEST_KEYS = ['method', 'group', 'url', 'path', 'query', 'headers', 'body'];
 // Path: no controls, no spaces, no fragment; anything else must already be percent-encoded.
@@ -47,6 +51,32 @@ export interface CallDefaults {
   /** Validated and frozen: calls without headers of their own share it. */
   readonly headers: Readonly<Record<string, string>>;
   readonly redirect: 'manual' | 'follow' | 'error';
+}
+
+/** The client's shared headers with fetch's `accept-encoding` added (unless set), per protocol. */
+const withAcceptEncoding = new WeakMap<
+  object,
+  { http: Readonly<Record<string, string>>; https: Readonly<Record<string, string>> }
+>();
+
+/** The headers every decoding call starts from: built once per client headers record, frozen. */
+function decodingHeaders(
+  base: Readonly<Record<string, string>>,
+  protocol: 'http' | 'https',
+): Readonly<Record<string, string>> {
+  if (base['accept-encoding'] !== undefined) return base;
+  let pair = withAcceptEncoding.get(base);
+  if (pair === undefined) {
+    const make = (p: 'http' | 'https'): Readonly<Record<string, string>> =>
+      Object.freeze(
+        Object.assign(Object.create(null) as Record<string, string>, base, {
+          'accept-encoding': acceptEncoding(p),
+        }),
+      );
+    pair = { http: make('http'), https: make('https') };
+    withAcceptEncoding.set(base, pair);
+  }
+  return pair[protocol];
 }
 
 /** `x[key]` when `x` has it as an own property; never read through the prototype chain. */
@@ -136,7 +166,12 @@ export function buildCallSpec(
     maxResponseBytes: own(options, 'maxResponseBytes'),
     redirect: own(options, 'redirect'),
     deadlineCoversBody: own(options, 'deadlineCoversBody'),
+    decompress: own(options, 'decompress'),
   };
+  if (o.decompress !== undefined && typeof o.decompress !== 'boolean')
+    throw invalidArgument('options.decompress', 'must be a boolean');
+  const decompress = o.decompress !== false;
+  const baseHeaders = decompress ? decodingHeaders(defaults.headers, group.protocol) : defaults.headers;
   const rawMethod = own(request, 'method');
   const method = rawMethod === 'GET' ? 'GET' : normalizeMethod(rawMethod);
   const url = own(request, 'url');
@@ -149,9 +184,9 @@ export function buildCallSpec(
   // Without headers of its own (most calls), a call shares the client's validated, frozen record.
   const headers =
     requestHeaders === undefined && o.headers === undefined && !(rawBody instanceof URLSearchParams)
-      ? defaults.headers
-      : Object.assign(Object.create(null) as Record<string, string>, defaults.headers);
-  if (headers !== defaults.headers) {
+      ? baseHeaders
+      : Object.assign(Object.create(null) as Record<string, string>, baseHeaders);
+  if (headers !== baseHeaders) {
     addHeaders(headers, requestHeaders, 'headers');
     addHeaders(headers, o.headers, 'options.headers');
   }
@@ -200,5 +235,6 @@ export function buildCallSpec(
     retry: resolveRetryOptions(o.retry, 'options.retry'),
     signal: o.signal,
     redirect: o.redirect ?? defaults.redirect,
+    decompress,
   };
 }
