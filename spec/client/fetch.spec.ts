@@ -14,6 +14,8 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 function route(req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
   switch (path) {
+    case '/slow':
+      return; // never answers: the caller aborts
     case '/json':
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ path: req.url, n: 7 }));
@@ -65,11 +67,14 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
+/** Rejects as fetch does, a `TypeError`, whose `cause` is the XhttpError with `code` (and `field`). */
 async function rejectsWith(p: Promise<unknown>, code: string, field?: string): Promise<XhttpError> {
   try {
     await p;
-  } catch (e) {
-    assert.ok(e instanceof XhttpError, `expected XhttpError, got ${String(e)}`);
+  } catch (thrown) {
+    assert.ok(thrown instanceof TypeError, `expected TypeError, got ${String(thrown)}`);
+    const e = thrown.cause;
+    assert.ok(e instanceof XhttpError, `expected an XhttpError cause, got ${String(e)}`);
     assert.equal(e.code, code);
     if (field !== undefined) assert.equal(e.field, field);
     return e;
@@ -100,7 +105,7 @@ describe('client.fetch returns a real Response', () => {
     assert.equal(res.status, 200);
     assert.equal(res.statusText, 'OK');
     assert.equal(res.ok, true);
-    assert.equal(res.type, 'default');
+    assert.equal(res.type, 'basic');
     assert.equal(res.url, 'http://svc/json');
     assert.equal(res.redirected, false);
     assert.deepEqual(await res.json(), { path: '/json', n: 7 });
@@ -410,7 +415,7 @@ describe('client.fetch returns a real Response', () => {
     await rejectsWith(
       client.fetch('http://svc/', { method: 'POST', body: new ReadableStream() }),
       'INVALID_ARGUMENT',
-      'init.body',
+      'init.duplex',
     );
     const fromPairs = await rejectsWith(
       client.fetch('http://svc/', { headers: [['x-evil', 'secret\r\nInjected: 1']] }),
@@ -433,10 +438,28 @@ describe('client.fetch returns a real Response', () => {
     assert.equal(backend.hits, 0);
   });
 
-  test('an aborted signal cancels the call', async () => {
+  test('an aborted signal rejects with its reason, as fetch: an AbortError by default, or the one given', async () => {
     const ac = new AbortController();
     ac.abort();
-    await rejectsWith(client.fetch('http://svc/', { signal: ac.signal }), 'ABORTED');
+    await assert.rejects(client.fetch('http://svc/', { signal: ac.signal }), (e: unknown) => {
+      assert.ok(e instanceof DOMException);
+      assert.equal(e.name, 'AbortError');
+      return true;
+    });
+    const reason = new Error('user cancelled');
+    const later = new AbortController();
+    const pending = client.fetch('http://svc/slow', { signal: later.signal });
+    later.abort(reason);
+    await assert.rejects(pending, (e: unknown) => e === reason);
+  });
+
+  test('a transport failure is TypeError: fetch failed, the XhttpError its cause', async () => {
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const port = (dead.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => dead.close(() => resolve()));
+    const err = await rejectsWith(client.fetch(`http://127.0.0.1:${port}/`), 'CONNECT');
+    assert.equal(err.address?.port, port);
   });
 
   test('inspecting a response shows its fields', async () => {

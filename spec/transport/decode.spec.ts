@@ -23,7 +23,7 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.pathname === '/enc') {
     const codings = (url.searchParams.get('c') ?? '').split(',').filter(Boolean);
-    let body = Buffer.from(TEXT);
+    let body: Buffer = Buffer.from(TEXT);
     for (const c of codings) body = (ENCODERS[c] ?? ((b: Buffer) => b))(body);
     if (url.searchParams.has('raw-deflate')) body = zlib.deflateRawSync(Buffer.from(TEXT));
     res.setHeader('content-type', 'application/json');
