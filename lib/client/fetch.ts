@@ -129,10 +129,8 @@ export function fetchCall(
     if (init?.body === undefined && input.body !== null)
       return input
         .arrayBuffer()
-        .then((b) =>
-          fetchCallOf(input.url, input.method, fromRequest, input.signal, init, new Uint8Array(b)),
-        );
-    return fetchCallOf(input.url, input.method, fromRequest, input.signal, init);
+        .then((b) => fetchCallOf(input.url, input.method, fromRequest, input, init, new Uint8Array(b)));
+    return fetchCallOf(input.url, input.method, fromRequest, input, init);
   }
   throw invalidArgument('input', 'must be a URL string, URL or Request');
 }
@@ -141,13 +139,14 @@ function fetchCallOf(
   url: string,
   requestMethod: string | undefined,
   requestHeaders: Record<string, string> | undefined,
-  requestSignal: AbortSignal | undefined,
+  request: Request | undefined,
   init: FetchInit | undefined,
   requestBody?: Uint8Array,
 ): FetchCall | Promise<FetchCall> {
   if (init === undefined) {
-    const options =
-      requestSignal === undefined ? FOLLOW : { redirect: 'follow' as const, signal: requestSignal };
+    // A Request brings its own signal and redirect mode, as it does to fetch.
+    const options: CallOptions =
+      request === undefined ? FOLLOW : { redirect: request.redirect, signal: request.signal };
     const req = { url, method: requestMethod ?? 'GET', headers: requestHeaders, body: requestBody ?? null };
     return { req: req as XRequest, options };
   }
@@ -167,17 +166,17 @@ function fetchCallOf(
         init.headers !== undefined ? headersInit(init.headers) : requestHeaders,
         type,
       );
-      return fetchCallOf(url, requestMethod, undefined, requestSignal, {
+      return fetchCallOf(url, requestMethod, undefined, request, {
         ...init,
         headers: headers ?? {},
         body: new Uint8Array(b),
       });
     });
   }
-  const signal = init.signal ?? requestSignal;
+  const signal = init.signal ?? request?.signal;
   // Absent and undefined mean the same to the call: one literal, no spreads.
   const options = {
-    redirect: init.redirect ?? 'follow',
+    redirect: init.redirect ?? request?.redirect ?? 'follow',
     signal: signal || undefined,
     retry: init.retry || undefined,
     timeout: init.timeout,
@@ -229,10 +228,11 @@ export function toFetchResponse(
  * `TypeError`s say what was wrong; the rest read `fetch failed`, as undici's.
  */
 export function fetchError(err: unknown, signal: AbortSignal | null | undefined): unknown {
+  // fetch checks its arguments before it looks at the signal: a bad one is a TypeError even when aborted.
+  if (err instanceof XhttpError && err.code === 'INVALID_ARGUMENT')
+    return new TypeError(err.message, { cause: err });
   if (signal?.aborted === true) return signal.reason;
-  if (err instanceof XhttpError)
-    return new TypeError(err.code === 'INVALID_ARGUMENT' ? err.message : 'fetch failed', { cause: err });
-  return err;
+  return err instanceof XhttpError ? new TypeError('fetch failed', { cause: err }) : err;
 }
 
 /** The signal a fetch call listens to: `init.signal` wins over a `Request`'s own. */
