@@ -4,30 +4,6 @@ import { BufferedBody } from '../transport/body.js';
 import { FetchResponse, streamingResponse } from './fetch-response.js';
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
-const FETCH_INIT_KEYS = new Set([
-  'method',
-  'headers',
-  'body',
-  'signal',
-  'redirect',
-  'retry',
-  'timeout',
-  'responseType',
-  'maxResponseBytes',
-  'decompress',
-  'deadlineCoversBody',
-  // Accepted for compatibility with fetch code, and ignored: they mean nothing to a server-side client.
-  'mode',
-  'credentials',
-  'cache',
-  'referrer',
-  'referrerPolicy',
-  'integrity',
-  'keepalive',
-  'priority',
-  'window',
-  'duplex',
-]);
 /** The options of a call without `init`: shared, never written. */
 const FOLLOW: CallOptions = Object.freeze({ redirect: 'follow' });
 /** A request body as the call layer takes it, or `INVALID_ARGUMENT`; other `BodyInit`s were read to bytes before. */
@@ -90,12 +66,12 @@ function headersInit(init: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * `init` must be an object; other keys than fetch's and ours are ignored, as fetch ignores them:
+ * libraries pass their own options through (ofetch its `baseURL`, `retry` count, hooks).
+ */
 function checkInit(init: unknown): void {
   if (typeof init !== 'object' || init === null) throw invalidArgument('init', 'must be an object');
-  // for-in with an own check rather than Object.keys: no array per call.
-  for (const k in init)
-    if (!FETCH_INIT_KEYS.has(k) && Object.hasOwn(init, k))
-      throw invalidArgument(`init.${k}`, 'unknown option');
 }
 
 /**
@@ -178,7 +154,8 @@ function fetchCallOf(
   const options = {
     redirect: init.redirect ?? request?.redirect ?? 'follow',
     signal: signal || undefined,
-    retry: init.retry || undefined,
+    // A `retry` that is no object is a library's own (ofetch's count), not a retry policy of ours.
+    retry: typeof init.retry === 'object' && init.retry !== null ? init.retry : undefined,
     timeout: init.timeout,
     maxResponseBytes: init.maxResponseBytes,
     responseType: init.responseType,
