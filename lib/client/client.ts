@@ -20,6 +20,7 @@ import {
   type ResolvedConfig,
 } from './config.js';
 import {
+  fetchArgumentError,
   fetchCall,
   fetchError,
   fetchSignal,
@@ -387,9 +388,15 @@ export class Client {
     try {
       call = fetchCall(input, init);
     } catch (error) {
-      return Promise.reject(fetchError(error, fetchSignal(input, init)) as Error);
+      return Promise.reject(fetchArgumentError(error) as Error);
     }
-    const res = call instanceof Promise ? call.then((c) => this.#fetch(c)) : this.#fetch(call);
+    const res =
+      call instanceof Promise
+        ? call.then(
+            (c) => this.#fetch(c),
+            (error: unknown) => Promise.reject(fetchArgumentError(error) as Error),
+          )
+        : this.#fetch(call);
     return res.then(undefined, (error: unknown) => {
       throw fetchError(error, fetchSignal(input, init));
     });
@@ -400,7 +407,7 @@ export class Client {
     try {
       spec = this.#spec(call.req, call.options);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(fetchArgumentError(error) as Error);
     }
     return followRedirectsPromise(spec, this.#startHop, this.#routeUrl, toFetchResponse, call.req.url);
   }

@@ -199,15 +199,21 @@ export function toFetchResponse(
 }
 
 /**
- * A rejection as fetch's: an abort is the signal's `reason` (a `DOMException` named `AbortError`
- * unless the caller gave one); any other failure a `TypeError` whose `cause` is the `XhttpError`
- * (`code`, `address`, `attempts` stay reachable). Bad arguments keep their message, as fetch's
- * `TypeError`s say what was wrong; the rest read `fetch failed`, as undici's.
+ * A bad argument as fetch reports one: a `TypeError` with our message, the `INVALID_ARGUMENT` error
+ * its cause. Used for what is refused before anything is sent, which fetch checks before the signal.
+ */
+export function fetchArgumentError(err: unknown): unknown {
+  return err instanceof XhttpError ? new TypeError(err.message, { cause: err }) : err;
+}
+
+/**
+ * A rejection as fetch's, once the call has started: an abort is the signal's `reason` (a
+ * `DOMException` named `AbortError` unless the caller gave one); any other failure (a redirect
+ * refused on the way included) a `TypeError('fetch failed')` whose `cause` is the `XhttpError`
+ * (`code`, `address`, `attempts` stay reachable). An argument error already made a `TypeError` stays.
  */
 export function fetchError(err: unknown, signal: AbortSignal | null | undefined): unknown {
-  // fetch checks its arguments before it looks at the signal: a bad one is a TypeError even when aborted.
-  if (err instanceof XhttpError && err.code === 'INVALID_ARGUMENT')
-    return new TypeError(err.message, { cause: err });
+  if (err instanceof TypeError) return err;
   if (signal?.aborted === true) return signal.reason;
   return err instanceof XhttpError ? new TypeError('fetch failed', { cause: err }) : err;
 }
