@@ -16,7 +16,7 @@ import { Client } from '../../lib/index.js';
 import { HAS_ZSTD } from '../../lib/transport/decode.js';
 import { startBackend, type Backend } from '../helpers/loopback.js';
 
-const RUNS = 360;
+const RUNS = 400;
 const zstd = zlib as unknown as { zstdCompressSync?: (b: Buffer) => Buffer };
 
 const ENCODERS: Record<string, (b: Buffer) => Buffer> = {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { Client, AddressGroup, XhttpError } from '../../lib/index.js';
+import { Client, AddressGroup, TimeoutError, XhttpError } from '../../lib/index.js';
 import { readBody, startBackend, staticTarget, type Backend } from '../helpers/loopback.js';
 
 type FetchInit = Parameters<Client['fetch']>[1];
@@ -16,6 +16,11 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   switch (path) {
     case '/slow':
       return; // never answers: the caller aborts
+    case '/trickle':
+      // Headers and a first chunk, then nothing: only a streaming body resolves before the end.
+      res.setHeader('content-type', 'text/plain');
+      res.write('first;');
+      return;
     case '/json':
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ path: req.url, n: 7 }));
@@ -457,6 +462,24 @@ describe('client.fetch returns a real Response', () => {
     await assert.rejects(pending, (e: unknown) => e === reason);
   });
 
+  test("responseType: 'stream' resolves at the headers with a streaming body; an abort fails the read as fetch's", async () => {
+    const ac = new AbortController();
+    const res = await client.fetch('http://svc/trickle', { responseType: 'stream', signal: ac.signal });
+    assert.ok(res instanceof Response);
+    assert.equal(res.status, 200);
+    assert.equal(res.url, 'http://svc/trickle');
+    assert.equal(res.type, 'basic');
+    assert.equal(res.headers.get('content-type'), 'text/plain');
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    assert.equal(Buffer.from(first.value!).toString(), 'first;');
+    assert.equal(res.bodyUsed, true);
+    ac.abort();
+    await assert.rejects(reader.read(), (e: unknown) => e instanceof DOMException && e.name === 'AbortError');
+    const whole = await client.fetch('http://svc/json', { responseType: 'stream' });
+    assert.deepEqual(await whole.json(), { path: '/json', n: 7 });
+  });
+
   test('a transport failure is TypeError: fetch failed, the XhttpError its cause', async () => {
     const dead = createServer();
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
@@ -464,6 +487,9 @@ describe('client.fetch returns a real Response', () => {
     await new Promise<void>((resolve) => dead.close(() => resolve()));
     const err = await rejectsWith(client.fetch(`http://127.0.0.1:${port}/`), 'CONNECT');
     assert.equal(err.address?.port, port);
+    // Our own deadline is no abort: fetch failed, the TimeoutError its cause.
+    const late = await rejectsWith(client.fetch('http://svc/slow', { timeout: 50 }), 'TIMEOUT');
+    assert.ok(late instanceof TimeoutError);
   });
 
   test('inspecting a response shows its fields', async () => {
