@@ -136,6 +136,27 @@ describe('content decoding', () => {
     }
   });
 
+  test('a streamed gzip body cut off by the server fails with the transport error, not a decoding one', async () => {
+    const cut = await startBackend((_req, res) => {
+      const gz = zlib.gzipSync(Buffer.from(TEXT));
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(gz.length + 100) });
+      res.write(gz.subarray(0, 10), () => setTimeout(() => res.socket?.destroy(), 20));
+    });
+    const g = new AddressGroup(staticTarget(cut), { name: 'cut' });
+    try {
+      const s = await client.get(g, '/', { responseType: 'stream' });
+      const plain = await client.get(g, '/', { responseType: 'stream', decompress: false });
+      const codeOf = (e: unknown) => (e instanceof XhttpError ? e.code : String(e));
+      const decodedErr = await s.body.text().then(() => 'resolved', codeOf);
+      const plainErr = await plain.body.text().then(() => 'resolved', codeOf);
+      assert.notEqual(plainErr, 'resolved');
+      assert.equal(decodedErr, plainErr);
+    } finally {
+      g.close();
+      await cut.close();
+    }
+  });
+
   test('a 1 MiB gzip body inflating to 1 GiB fails RESPONSE_TOO_LARGE at maxResponseBytes, memory bounded', async () => {
     const limit = 8 * 1024 * 1024;
     for (const responseType of ['buffered', 'stream'] as const) {
