@@ -11,6 +11,7 @@
  * over IPC; the child exits when the parent goes away, and after 30 minutes whatever happens.
  */
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 
 export interface BackendSpec {
@@ -24,6 +25,17 @@ export interface ServerCommand {
 }
 
 const BODY = Buffer.from('{"ok":true,"service":"bench","items":[1,2,3]}');
+/** `GET /gzip64`: 64 KiB of JSON, gzipped once at start (bench/decode.ts). */
+const GZIP64 = gzipSync(
+  Buffer.from(
+    JSON.stringify(Array.from({ length: 2_000 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b'] }))),
+  ).subarray(0, 65_536),
+);
+const GZIP_HEADERS = {
+  'content-type': 'application/json',
+  'content-encoding': 'gzip',
+  'content-length': String(GZIP64.length),
+};
 const HEADERS = { 'content-type': 'application/json', 'content-length': String(BODY.length) };
 
 function reply(res: http.ServerResponse): void {
@@ -58,6 +70,11 @@ function startBackend(spec: BackendSpec): Promise<Backend> {
     server: http.createServer((req, res) => {
       req.resume();
       backend.hits++;
+      if (req.url === '/gzip64') {
+        res.writeHead(200, GZIP_HEADERS);
+        res.end(GZIP64);
+        return;
+      }
       if (req.url === '/hold') {
         held.push(res);
         return;

@@ -12,6 +12,7 @@
 export { Client } from './client/client.js';
 export type { ClientConfig, TlsOptions } from './client/config.js';
 export type { OpenTelemetryConfig } from './observability/otel-config.js';
+export type { FetchInit } from './client/fetch.js';
 export type {
   ClientHealth,
   GroupHealth,

@@ -281,6 +281,14 @@ export interface CallOptions {
    * ```
    */
   readonly query?: QueryParams;
+  /**
+   * Undo the response's `content-encoding` (gzip, x-gzip, deflate, br, zstd where the runtime has
+   * it; several in order) as fetch does, and send fetch's `accept-encoding` unless one is set.
+   * `maxResponseBytes` then counts decoded bytes, and decoding stops at it. `false` keeps the bytes
+   * as sent and sends no `accept-encoding` of its own. Headers are left as the server sent them.
+   * @defaultValue true
+   */
+  readonly decompress?: boolean;
 }
 
 /** Query parameters: an object (arrays repeat the key) or `URLSearchParams`. */

@@ -387,6 +387,7 @@ export class Call
       rt.clock,
       now,
       this.deadlineAt,
+      spec.decompress,
     );
     this.#exchange = exchange;
     const opts: Dispatcher.DispatchOptions = {

@@ -29,7 +29,15 @@ import {
   type ClientConfig,
   type ResolvedConfig,
 } from './config.js';
-import { fetchCall, toFetchResponse, type FetchCall } from './fetch.js';
+import {
+  fetchArgumentError,
+  fetchCall,
+  fetchError,
+  fetchSignal,
+  toFetchResponse,
+  type FetchCall,
+  type FetchInit,
+} from './fetch.js';
 import { LiveCalls } from './live-calls.js';
 import { redirect$, redirectPromise } from './redirect.js';
 import { buildCallSpec, checkPath, type CallDefaults, type CallSpec } from './request.js';
@@ -496,9 +504,11 @@ export class Client {
   /**
    * WHATWG fetch through rxhttp's chain: `http://name/path` goes through the group registered as
    * `name`; other URLs go to that origin. Follows redirects by default, as fetch does. `init` takes
-   * fetch's options (`method`, `headers`, `body`, `signal`, `redirect`; browser-only ones are
-   * ignored) and the {@link CallOptions} (`retry`, `timeout`, …). A 4xx or 5xx resolves; a
-   * transport failure rejects with an `XhttpError` (not a `TypeError`).
+   * everything fetch's `RequestInit` does (every `BodyInit`; browser-only options are ignored) and
+   * the {@link CallOptions} (`retry`, `timeout`, `responseType`, …). A 4xx or 5xx resolves; as
+   * fetch's, an abort rejects with the signal's `reason`, any other failure with
+   * `TypeError('fetch failed')` whose `cause` is the `XhttpError`. See docs/api.md for the
+   * intended differences from global fetch.
    *
    * @example
    * ```ts
@@ -506,15 +516,23 @@ export class Client {
    * const user = await res.json();
    * ```
    */
-  fetch(input: string | URL | Request, init?: RequestInit & CallOptions): Promise<Response> {
+  fetch(input: RequestInfo | URL, init?: FetchInit): Promise<Response> {
     let call: FetchCall | Promise<FetchCall>;
     try {
       call = fetchCall(input, init);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(fetchArgumentError(error) as Error);
     }
-    if (call instanceof Promise) return call.then((c) => this.#fetch(c));
-    return this.#fetch(call);
+    const res =
+      call instanceof Promise
+        ? call.then(
+            (c) => this.#fetch(c),
+            (error: unknown) => Promise.reject(fetchArgumentError(error) as Error),
+          )
+        : this.#fetch(call);
+    return res.then(undefined, (error: unknown) => {
+      throw fetchError(error, fetchSignal(input, init));
+    });
   }
 
   #fetch(call: FetchCall): Promise<Response> {
@@ -522,7 +540,7 @@ export class Client {
     try {
       spec = this.#spec(call.req, call.options);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(fetchArgumentError(error) as Error);
     }
     return redirectPromise(spec, this.#startHop, this.#routeUrl, toFetchResponse, call.req.url);
   }

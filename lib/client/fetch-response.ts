@@ -1,5 +1,6 @@
+import { XhttpError } from '../errors.js';
 import { utf8 } from '../transport/body.js';
-import type { XResponse } from '../types.js';
+import type { ResponseBody, XResponse } from '../types.js';
 
 const EMPTY = new Uint8Array(0);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -161,6 +162,11 @@ export class FetchResponse extends Response {
     return this.#url;
   }
 
+  /** `basic`, as every response fetch gives a server-side caller. */
+  override get type(): ResponseType {
+    return 'basic';
+  }
+
   /** True when at least one redirect was followed. */
   override get redirected(): boolean {
     return this.#redirected;
@@ -228,4 +234,52 @@ export class FetchResponse extends Response {
     }
     return this.#streamed;
   }
+}
+
+/** A body read error as fetch's: the signal's reason on abort, else `TypeError('terminated')` with our cause. */
+function bodyError(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted === true) return signal.reason;
+  return err instanceof XhttpError ? new TypeError('terminated', { cause: err }) : err;
+}
+
+/**
+ * A `Response` whose body streams from the call's streamed body (`responseType: 'stream'`): a real
+ * global `Response` over a `ReadableStream` that pulls one chunk per read (backpressure reaches the
+ * socket), with `url`, `redirected` and `type` set as fetch sets them. Cancelling the stream stops
+ * the body, freeing the connection.
+ */
+export function streamingResponse(
+  res: XResponse,
+  url: string,
+  redirected: boolean,
+  signal: AbortSignal | undefined,
+): Response {
+  const body: ResponseBody = res.body;
+  let it: AsyncIterator<Uint8Array> | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      it ??= body[Symbol.asyncIterator]();
+      try {
+        const r = await it.next();
+        if (r.done === true) controller.close();
+        else controller.enqueue(new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.byteLength));
+      } catch (err) {
+        controller.error(bodyError(err, signal));
+      }
+    },
+    async cancel() {
+      if (it === undefined) await body.dump();
+      else await it.return?.();
+    },
+  });
+  const out = new Response(stream, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: new ResponseHeaders(res.headers),
+  });
+  const href = URL.canParse(url) ? new URL(url).href.replace(/#.*$/s, '') : '';
+  Object.defineProperty(out, 'url', { value: href, enumerable: true });
+  Object.defineProperty(out, 'redirected', { value: redirected, enumerable: true });
+  Object.defineProperty(out, 'type', { value: 'basic', enumerable: true });
+  return out;
 }

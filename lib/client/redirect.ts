@@ -190,6 +190,9 @@ interface ChainBounds {
   readonly maxAttempts: number;
 }
 
+/** The headers that describe a request body: dropped with it when a redirect turns the request into a GET. */
+const REQUEST_BODY_HEADERS = ['content-type', 'content-encoding', 'content-language', 'content-location'];
+
 function nextSpec(s: CallSpec, status: number, location: string, route: Route, bounds: ChainBounds): CallSpec {
   let url: URL;
   try {
@@ -205,10 +208,14 @@ function nextSpec(s: CallSpec, status: number, location: string, route: Route, b
   if (group !== s.group) for (const h of CROSS_ORIGIN_STRIPPED) delete headers[h];
   let method = s.method;
   let body = s.body;
-  if ((status === 303 && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
+  // As fetch (WHATWG "HTTP-redirect fetch"): a GET or HEAD stays as it is, headers and all.
+  if (
+    (status === 303 && method !== 'HEAD' && method !== 'GET') ||
+    ((status === 301 || status === 302) && method === 'POST')
+  ) {
     method = 'GET';
     body = null;
-    delete headers['content-type'];
+    for (const h of REQUEST_BODY_HEADERS) delete headers[h];
   }
   const qi = target.indexOf('?');
   const path = qi < 0 ? target : target.slice(0, qi);

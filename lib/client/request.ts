@@ -2,6 +2,7 @@ import { invalidArgument } from '../errors.js';
 import { checkOptions, optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
 import { resolveRetryOptions, type ResolvedRetry } from '../resilience/retry-policy.js';
 import type { CallOptions, GroupLike, XRequest } from '../types.js';
+import { acceptEncoding } from '../transport/decode.js';
 import { capByDeadline } from './deadline.js';
 import { addHeaders, isToken } from './headers.js';
 import { checkTarget } from './path.js';
@@ -34,6 +35,8 @@ export interface CallSpec {
    * first call's. Undefined for a new call (its deadline is its start plus `timeout`).
    */
   readonly deadlineAt: number | undefined;
+  /** Undo `content-encoding` (and ask for it with `accept-encoding`). */
+  readonly decompress: boolean;
 }
 
 const OPTION_KEYS = [
@@ -48,6 +51,7 @@ const OPTION_KEYS = [
   'query',
   'json',
   'body',
+  'decompress',
 ];
 const REQUEST_KEYS = ['method', 'group', 'url', 'path', 'query', 'headers', 'body'];
 const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']);
@@ -65,6 +69,32 @@ export interface CallDefaults {
   /** Validated and frozen: calls without headers of their own share it. */
   readonly headers: Readonly<Record<string, string>>;
   readonly redirect: 'manual' | 'follow' | 'error';
+}
+
+/** The client's shared headers with fetch's `accept-encoding` added (unless set), per protocol. */
+const withAcceptEncoding = new WeakMap<
+  object,
+  { http: Readonly<Record<string, string>>; https: Readonly<Record<string, string>> }
+>();
+
+/** The headers every decoding call starts from: built once per client headers record, frozen. */
+function decodingHeaders(
+  base: Readonly<Record<string, string>>,
+  protocol: 'http' | 'https',
+): Readonly<Record<string, string>> {
+  if (base['accept-encoding'] !== undefined) return base;
+  let pair = withAcceptEncoding.get(base);
+  if (pair === undefined) {
+    const make = (p: 'http' | 'https'): Readonly<Record<string, string>> =>
+      Object.freeze(
+        Object.assign(Object.create(null) as Record<string, string>, base, {
+          'accept-encoding': acceptEncoding(p),
+        }),
+      );
+    pair = { http: make('http'), https: make('https') };
+    withAcceptEncoding.set(base, pair);
+  }
+  return pair[protocol];
 }
 
 /** `x[key]` when `x` has it as an own property; never read through the prototype chain. */
@@ -138,7 +168,12 @@ export function buildCallSpec(
     redirect: own(options, 'redirect'),
     deadlineCoversBody: own(options, 'deadlineCoversBody'),
     query: own(options, 'query'),
+    decompress: own(options, 'decompress'),
   };
+  if (o.decompress !== undefined && typeof o.decompress !== 'boolean')
+    throw invalidArgument('options.decompress', 'must be a boolean');
+  const decompress = o.decompress !== false;
+  const baseHeaders = decompress ? decodingHeaders(defaults.headers, group.protocol) : defaults.headers;
   const rawMethod = own(request, 'method');
   const method = rawMethod === 'GET' ? 'GET' : normalizeMethod(rawMethod);
   const url = own(request, 'url');
@@ -167,9 +202,9 @@ export function buildCallSpec(
     groupHeaders === undefined &&
     json === undefined &&
     !(rawBody instanceof URLSearchParams)
-      ? defaults.headers
-      : Object.assign(Object.create(null) as Record<string, string>, defaults.headers);
-  if (headers !== defaults.headers) {
+      ? baseHeaders
+      : Object.assign(Object.create(null) as Record<string, string>, baseHeaders);
+  if (headers !== baseHeaders) {
     // Client < group < request < call: the nearer the call, the more it wins.
     if (groupHeaders !== undefined) Object.assign(headers, groupHeaders);
     addHeaders(headers, requestHeaders, 'headers');
@@ -225,5 +260,6 @@ export function buildCallSpec(
     signal: o.signal,
     redirect: o.redirect ?? defaults.redirect,
     deadlineAt: undefined,
+    decompress,
   };
 }

@@ -3,6 +3,7 @@ import { TimeoutError, XhttpError, type TimeoutPhase } from '../errors.js';
 import { clearTimer, startTimer, type Clock, type TimerHandle } from '../internal/clock.js';
 import type { Address } from '../types.js';
 import { BufferedBody, StreamBody } from './body.js';
+import { codingsOf, decodeBuffered, DecodedStreamBody } from './decode.js';
 import { mapTransportError } from './error-map.js';
 
 /** Per-attempt limits, ms; 0 disables one (as in undici). */
@@ -60,7 +61,7 @@ export class RawResponse {
     readonly status: number,
     readonly statusText: string,
     rawHeaders: readonly (Buffer | string)[],
-    readonly body: BufferedBody | StreamBody,
+    readonly body: BufferedBody | StreamBody | DecodedStreamBody,
   ) {
     this.#raw = rawHeaders;
   }
@@ -98,6 +99,20 @@ function isContentLength(name: Buffer | string): boolean {
     if (c !== want && (want < 0x61 || (c | 0x20) !== want)) return false;
   }
   return true;
+}
+
+const CONTENT_ENCODING = 'content-encoding';
+
+/** `content-encoding` from raw header pairs, repeated ones joined; undefined when absent. */
+function rawContentEncoding(raw: readonly (Buffer | string)[]): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 16 || name.toString('latin1').toLowerCase() !== CONTENT_ENCODING) continue;
+    const v = raw[i + 1]!.toString('latin1');
+    out = out === undefined ? v : `${out}, ${v}`;
+  }
+  return out;
 }
 
 /** The value of `content-length` in raw header pairs, without parsing the others. */
@@ -179,6 +194,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     readonly clock: Clock,
     now: number,
     readonly ownerDeadline: number,
+    /** Undo `content-encoding` (gzip, deflate, br, zstd) as fetch does; `maxResponseBytes` counts decoded bytes. */
+    readonly decompress = true,
   ) {
     this.progressAt = now;
     const t = timeouts.attempt;
@@ -316,7 +333,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
         () => this.onDrain(),
         () => this.cancelStream(),
       );
-      this.owner.onExchangeResponse(new RawResponse(statusCode, statusText, rawHeaders, this.stream));
+      const codings = this.#codings(statusCode);
+      if (codings === null) {
+        this.abort(tooManyCodings(this));
+        return false;
+      }
+      const body =
+        codings === undefined
+          ? this.stream
+          : new DecodedStreamBody(this.stream, codings, this.maxResponseBytes, this.address, (err) =>
+              this.abort(err),
+            );
+      this.owner.onExchangeResponse(new RawResponse(statusCode, statusText, rawHeaders, body));
     }
     return true;
   }
@@ -361,8 +389,26 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.owner.onExchangeBodyEnd(undefined);
       return;
     }
-    const body = new BufferedBody(this.chunks, this.received);
+    let body = new BufferedBody(this.chunks, this.received);
+    const codings = this.received > 0 ? this.#codings(this.status) : undefined;
+    if (codings !== undefined) {
+      try {
+        if (codings === null) throw tooManyCodings(this);
+        const decoded = decodeBuffered(body.buffer, codings, this.maxResponseBytes, this.address);
+        body = new BufferedBody([decoded], decoded.length);
+      } catch (err) {
+        this.owner.onExchangeError(err as XhttpError);
+        return;
+      }
+    }
     this.owner.onExchangeResponse(new RawResponse(this.status, this.statusText, this.rawHeaders, body));
+  }
+
+  /** What to undo for this response: undefined for nothing, null for too many codings. */
+  #codings(status: number): ReturnType<typeof codingsOf> {
+    // As fetch: a body-less status is never decoded (HEAD bodies are empty, so never reach here).
+    if (!this.decompress || status === 204 || status === 205 || status === 304) return undefined;
+    return codingsOf(rawContentEncoding(this.rawHeaders));
   }
 
   onError(err: Error): void {
@@ -374,6 +420,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onUpgrade(): void {
     this.onError(new XhttpError('PROTOCOL', 'unexpected protocol upgrade', { address: this.address }));
   }
+}
+
+function tooManyCodings(x: { readonly address: Address }): XhttpError {
+  return new XhttpError('PROTOCOL', 'too many content-encodings in response', { address: x.address });
 }
 
 function tooLarge(x: { readonly maxResponseBytes: number; readonly address: Address }): XhttpError {

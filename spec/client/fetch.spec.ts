@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { Client, AddressGroup, XhttpError } from '../../lib/index.js';
+import { Client, AddressGroup, TimeoutError, XhttpError } from '../../lib/index.js';
 import { readBody, startBackend, staticTarget, type Backend } from '../helpers/loopback.js';
 
 type FetchInit = Parameters<Client['fetch']>[1];
@@ -14,6 +14,13 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 function route(req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
   switch (path) {
+    case '/slow':
+      return; // never answers: the caller aborts
+    case '/trickle':
+      // Headers and a first chunk, then nothing: only a streaming body resolves before the end.
+      res.setHeader('content-type', 'text/plain');
+      res.write('first;');
+      return;
     case '/json':
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ path: req.url, n: 7 }));
@@ -65,11 +72,14 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
+/** Rejects as fetch does, a `TypeError`, whose `cause` is the XhttpError with `code` (and `field`). */
 async function rejectsWith(p: Promise<unknown>, code: string, field?: string): Promise<XhttpError> {
   try {
     await p;
-  } catch (e) {
-    assert.ok(e instanceof XhttpError, `expected XhttpError, got ${String(e)}`);
+  } catch (thrown) {
+    assert.ok(thrown instanceof TypeError, `expected TypeError, got ${String(thrown)}`);
+    const e = thrown.cause;
+    assert.ok(e instanceof XhttpError, `expected an XhttpError cause, got ${String(e)}`);
     assert.equal(e.code, code);
     if (field !== undefined) assert.equal(e.field, field);
     return e;
@@ -100,7 +110,7 @@ describe('client.fetch returns a real Response', () => {
     assert.equal(res.status, 200);
     assert.equal(res.statusText, 'OK');
     assert.equal(res.ok, true);
-    assert.equal(res.type, 'default');
+    assert.equal(res.type, 'basic');
     assert.equal(res.url, 'http://svc/json');
     assert.equal(res.redirected, false);
     assert.deepEqual(await res.json(), { path: '/json', n: 7 });
@@ -400,17 +410,12 @@ describe('client.fetch returns a real Response', () => {
 
   test('bad input or init is refused with INVALID_ARGUMENT naming the field, nothing sent', async () => {
     backend.hits = 0;
-    await rejectsWith(
-      client.fetch('http://svc/', { bogus: 1 } as FetchInit),
-      'INVALID_ARGUMENT',
-      'init.bogus',
-    );
     await rejectsWith(client.fetch('http://svc/', 'GET' as unknown as FetchInit), 'INVALID_ARGUMENT', 'init');
     await rejectsWith(client.fetch(42 as unknown as string), 'INVALID_ARGUMENT', 'input');
     await rejectsWith(
       client.fetch('http://svc/', { method: 'POST', body: new ReadableStream() }),
       'INVALID_ARGUMENT',
-      'init.body',
+      'init.duplex',
     );
     const fromPairs = await rejectsWith(
       client.fetch('http://svc/', { headers: [['x-evil', 'secret\r\nInjected: 1']] }),
@@ -433,10 +438,58 @@ describe('client.fetch returns a real Response', () => {
     assert.equal(backend.hits, 0);
   });
 
-  test('an aborted signal cancels the call', async () => {
+  test('keys fetch does not know are ignored, as fetch ignores them (libraries pass their own options)', async () => {
+    const res = await client.fetch('http://svc/json', {
+      bogus: 1,
+      baseURL: '/x',
+      retry: 2,
+    } as unknown as FetchInit);
+    assert.equal(res.status, 200);
+  });
+
+  test('an aborted signal rejects with its reason, as fetch: an AbortError by default, or the one given', async () => {
     const ac = new AbortController();
     ac.abort();
-    await rejectsWith(client.fetch('http://svc/', { signal: ac.signal }), 'ABORTED');
+    await assert.rejects(client.fetch('http://svc/', { signal: ac.signal }), (e: unknown) => {
+      assert.ok(e instanceof DOMException);
+      assert.equal(e.name, 'AbortError');
+      return true;
+    });
+    const reason = new Error('user cancelled');
+    const later = new AbortController();
+    const pending = client.fetch('http://svc/slow', { signal: later.signal });
+    later.abort(reason);
+    await assert.rejects(pending, (e: unknown) => e === reason);
+  });
+
+  test("responseType: 'stream' resolves at the headers with a streaming body; an abort fails the read as fetch's", async () => {
+    const ac = new AbortController();
+    const res = await client.fetch('http://svc/trickle', { responseType: 'stream', signal: ac.signal });
+    assert.ok(res instanceof Response);
+    assert.equal(res.status, 200);
+    assert.equal(res.url, 'http://svc/trickle');
+    assert.equal(res.type, 'basic');
+    assert.equal(res.headers.get('content-type'), 'text/plain');
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    assert.equal(Buffer.from(first.value!).toString(), 'first;');
+    assert.equal(res.bodyUsed, true);
+    ac.abort();
+    await assert.rejects(reader.read(), (e: unknown) => e instanceof DOMException && e.name === 'AbortError');
+    const whole = await client.fetch('http://svc/json', { responseType: 'stream' });
+    assert.deepEqual(await whole.json(), { path: '/json', n: 7 });
+  });
+
+  test('a transport failure is TypeError: fetch failed, the XhttpError its cause', async () => {
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const port = (dead.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => dead.close(() => resolve()));
+    const err = await rejectsWith(client.fetch(`http://127.0.0.1:${port}/`), 'CONNECT');
+    assert.equal(err.address?.port, port);
+    // Our own deadline is no abort: fetch failed, the TimeoutError its cause.
+    const late = await rejectsWith(client.fetch('http://svc/slow', { timeout: 50 }), 'TIMEOUT');
+    assert.ok(late instanceof TimeoutError);
   });
 
   test('inspecting a response shows its fields', async () => {

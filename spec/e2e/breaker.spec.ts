@@ -99,7 +99,8 @@ describe('circuit breakers end to end, on real loopback servers', () => {
       c.request({ group: g, path: '/' }, { redirect: 'follow' }),
     ];
     for (const p of viaSink) {
-      const r = await outcome(p);
+      // client.fetch rejects as fetch does: a TypeError whose cause is the XhttpError.
+      const r = await outcome(p.catch((e: unknown) => Promise.reject(e instanceof TypeError ? e.cause : e)));
       assert.ok(typeof r === 'object' && r !== null && 'code' in r, 'the call failed');
       assert.equal(r.code, 'FAIL_FAST');
     }

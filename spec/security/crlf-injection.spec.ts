@@ -106,7 +106,8 @@ describe('CR/LF and forbidden bytes are refused before anything is sent', () => 
       );
       await assert.rejects(
         client.fetch(`http://127.0.0.1:${port}/`, { method: `GET${bad}X: 1` }),
-        (e) => isXhttpError(e) && e.code === 'INVALID_ARGUMENT',
+        // As fetch: a TypeError, our INVALID_ARGUMENT its cause.
+        (e) => e instanceof TypeError && isXhttpError(e.cause) && e.cause.code === 'INVALID_ARGUMENT',
       );
     }
     assert.equal(connections, before, 'nothing new was sent');

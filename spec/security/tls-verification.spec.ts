@@ -79,7 +79,11 @@ describe('TLS verification is on', () => {
       client.get(group, '/', { retry: { maxAttempts: 2, backoff: { initialDelay: 1 } } }),
       connectError,
     );
-    await assert.rejects(client.fetch(`https://127.0.0.1:${ipPort}/`), connectError);
+    // client.fetch rejects as fetch does: a TypeError, the CONNECT error its cause.
+    await assert.rejects(
+      client.fetch(`https://127.0.0.1:${ipPort}/`),
+      (e: unknown) => e instanceof TypeError && connectError(e.cause),
+    );
     await client.close();
     group.close();
   });
