@@ -68,7 +68,11 @@ const RETRY = { maxAttempts: 3, backoff: { initialDelay: 1, maxDelay: 2 } };
 
 describe('a redirect chain is bounded as one call', () => {
   const ways: Record<string, (c: Client, url: string, o: object) => Promise<unknown>> = {
-    'client.fetch': (c, url, o) => c.fetch(url, o),
+    // fetch rejects as fetch does: TypeError('fetch failed') whose cause is our XhttpError.
+    'client.fetch': (c, url, o) =>
+      c.fetch(url, o).catch((e: unknown) => {
+        throw e instanceof TypeError && isXhttpError(e.cause) ? e.cause : e;
+      }),
     "request() with redirect 'follow'": (c, url, o) => c.request({ url }, { redirect: 'follow', ...o }),
     "request$ with redirect 'follow'": (c, url, o) =>
       firstValueFrom(c.request$({ url }, { redirect: 'follow', ...o })),
