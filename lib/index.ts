@@ -21,7 +21,7 @@ export type {
 export { AddressGroup } from './group/address-group.js';
 export type { AddressGroupOptions } from './group/address-group.js';
 export { registerResolver } from './resolver/index.js';
-export { P2CEwmaBalancer } from './balancer/p2c-ewma.js';
+export { FinagleP2CEwmaBalancer, P2CEwmaBalancer } from './balancer/p2c-ewma.js';
 export type { P2CEwmaOptions } from './balancer/p2c-ewma.js';
 export { XhttpError, FailFastError, TimeoutError, isXhttpError } from './errors.js';
 export type { ErrorCode, TimeoutPhase } from './errors.js';
