@@ -77,12 +77,7 @@ const FINAGLE = 'finagle-p2c-ewma';
 const CAP_ONLY = 'p2c-ewma, failurePenalty 0';
 const BP = 'BalancedPool (as round robin)';
 type Contender =
-  | typeof BP
-  | 'p2c'
-  | typeof DEFAULT
-  | typeof FINAGLE
-  | typeof CAP_ONLY
-  | 'all-healthy (default)';
+  typeof BP | 'p2c' | typeof DEFAULT | typeof FINAGLE | typeof CAP_ONLY | 'all-healthy (default)';
 const BASE: Contender = 'all-healthy (default)';
 const CONTENDER_NAMES: readonly Contender[] = [BP, 'p2c', DEFAULT, FINAGLE, CAP_ONLY, BASE];
 /** The balancers judged against the lines, and the flaky and open-loop runs. */
@@ -104,7 +99,9 @@ const HEALTHY_HOSTS = hostsOf(1);
 const FLAKY_HOSTS = hostsOf(2);
 const OPEN_HOSTS = hostsOf(3);
 const NONE_TRIED: ReadonlySet<string> = new Set();
-const KEYS = new Map([...SLOW_HOSTS, ...HEALTHY_HOSTS, ...FLAKY_HOSTS, ...OPEN_HOSTS].map((a) => [a, addressKey(a)]));
+const KEYS = new Map(
+  [...SLOW_HOSTS, ...HEALTHY_HOSTS, ...FLAKY_HOSTS, ...OPEN_HOSTS].map((a) => [a, addressKey(a)]),
+);
 const keyOf = (a: Address): string => KEYS.get(a) ?? addressKey(a);
 
 /** An independent stream per purpose and seed, so one stream's use never shifts another's. */
@@ -161,7 +158,12 @@ function startEvent(now: number, callId: number, address: Address, key: string):
   };
 }
 
-function endEvent(start: AttemptStartEvent, now: number, status: number, errorCode?: 'TIMEOUT'): AttemptEndEvent {
+function endEvent(
+  start: AttemptStartEvent,
+  now: number,
+  status: number,
+  errorCode?: 'TIMEOUT',
+): AttemptEndEvent {
   return {
     type: 'attempt-end',
     time: now,
@@ -457,11 +459,17 @@ async function main(): Promise<void> {
   for (const c of CONCURRENCY) {
     for (const sc of SCENARIOS) {
       for (const n of CONTENDER_NAMES) {
-        all.set(id(c, sc, n), seeds((seed) => simulate(n, sc, c, seed)));
+        all.set(
+          id(c, sc, n),
+          seeds((seed) => simulate(n, sc, c, seed)),
+        );
         await tick();
       }
       for (const n of JUDGED) {
-        all.set(id(c, sc, `flaky ${n}`), seeds((seed) => simulate(n, sc, c, seed, true)));
+        all.set(
+          id(c, sc, `flaky ${n}`),
+          seeds((seed) => simulate(n, sc, c, seed, true)),
+        );
         await tick();
       }
     }
@@ -549,7 +557,12 @@ async function main(): Promise<void> {
         OPEN_NAMES.map((n) => {
           const o = open.get(`${sc.name}|${n}`)!;
           const pct = `${fmt(100 * o.inTime, 2)} %`;
-          return [sc.name, n, n === BP ? pct : `${pct} ${o.inTime >= 0.999 ? '✓' : '✗'}`, `${fmt(100 * o.slowShare, 2)} %`];
+          return [
+            sc.name,
+            n,
+            n === BP ? pct : `${pct} ${o.inTime >= 0.999 ? '✓' : '✗'}`,
+            `${fmt(100 * o.slowShare, 2)} %`,
+          ];
         }),
       ),
     ),

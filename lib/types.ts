@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { HostPolicy } from './balancer/host-policy.js';
 import type { XhttpError } from './errors.js';
 
 /**
@@ -302,6 +303,8 @@ export interface GroupLike {
   readonly ready: Promise<void>;
   readonly balancer: LoadBalancer;
   readonly closed: boolean;
+  /** Slow start, panic threshold and the health-check hook for picks (an `AddressGroup` has one). */
+  readonly hostPolicy?: HostPolicy;
 }
 
 /**

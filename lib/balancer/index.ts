@@ -8,6 +8,16 @@ import { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
 
 export { PANIC_REPICKS, selectAddress, type CandidateState } from './eligible.js';
 export {
+  DEFAULT_PANIC_THRESHOLD,
+  DEFAULT_SLOW_START,
+  parseSlowStart,
+  slowStartFactor,
+  type HostHealthSource,
+  type HostPolicy,
+  type SlowStart,
+  type SlowStartOptions,
+} from './host-policy.js';
+export {
   DEFAULT_STATS_WINDOW_MS,
   LoadStats,
   FAILURE_DECAY_MS,

@@ -72,7 +72,10 @@ function option(options: P2CEwmaOptions, name: keyof P2CEwmaOptions, fallback: n
   const v: unknown = typeof options === 'object' && options !== null ? options[name] : undefined;
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || (v !== 0 && v < min) || v < 0)
-    throw invalidArgument(name, min > 0 ? `must be 0 or a finite number ≥ ${min}` : 'must be a finite number ≥ 0');
+    throw invalidArgument(
+      name,
+      min > 0 ? `must be 0 or a finite number ≥ ${min}` : 'must be a finite number ≥ 0',
+    );
   return v;
 }
 

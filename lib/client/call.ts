@@ -347,7 +347,14 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
     ctx.now = now;
     ctx.attempt = attempt;
     const picked =
-      selectAddress(candidates, spec.group.balancer, ctx, breakerState, this.#tried ?? NONE_TRIED) ??
+      selectAddress(
+        candidates,
+        spec.group.balancer,
+        ctx,
+        breakerState,
+        this.#tried ?? NONE_TRIED,
+        spec.group.hostPolicy,
+      ) ??
       candidates[0]!;
     this.#address = picked;
     return picked;

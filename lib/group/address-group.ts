@@ -12,8 +12,14 @@ import {
 import { invalidArgument, XhttpError } from '../errors.js';
 import { addressKey, type ResolverErrorEvent, type ResolverUpdateEvent } from '../events/events.js';
 import { createBalancer } from '../balancer/index.js';
+import {
+  DEFAULT_PANIC_THRESHOLD,
+  parseSlowStart,
+  type HostPolicy,
+  type SlowStartOptions,
+} from '../balancer/host-policy.js';
 import { callbackFailed, RESOLVE_FIELD } from '../internal/callback.js';
-import { checkOptions, optionalDuration } from '../internal/validate.js';
+import { checkOptions, optionalDuration, optionalRatio } from '../internal/validate.js';
 import { findResolver } from '../resolver/index.js';
 import '../resolver/builtin.js';
 import { watchAddresses } from '../resolver/refresh.js';
@@ -66,6 +72,20 @@ export interface AddressGroupOptions {
   readonly scheduler?: SchedulerLike;
   /** Uniform random in [0, 1) for the jitter of resolver retries. @defaultValue Math.random */
   readonly random?: () => number;
+  /**
+   * Slow start: a host that joins the list after the first resolution, or whose breaker has just
+   * closed, gets its share ramped over `window` ms as Envoy does: weight × max(minWeight,
+   * (time since / window)^(1 / aggression)). `true` for `{ window: 10_000, aggression: 1, minWeight:
+   * 0.1 }`. Off by default, as in Envoy: it holds a recovered host's share down for the window, which
+   * only pays where a host needs warming (a JVM, an empty cache). @defaultValue undefined (off)
+   */
+  readonly slowStart?: SlowStartOptions | boolean;
+  /**
+   * When fewer than this share of the hosts are healthy (breaker not open and health check passing),
+   * failing health checks are ignored and calls spread over every host instead of crushing the few
+   * (Envoy's panic threshold). A ratio from 0 (never) to 1. @defaultValue 0.5
+   */
+  readonly panicThreshold?: number;
 }
 
 const OPTION_KEYS = [
@@ -77,6 +97,8 @@ const OPTION_KEYS = [
   'name',
   'scheduler',
   'random',
+  'slowStart',
+  'panicThreshold',
 ];
 
 /** Turns a group's addresses and a client's statistics into host health rows. */
@@ -111,6 +133,11 @@ export class AddressGroup implements GroupLike {
   readonly health$: Observable<readonly HostHealth[]>;
   /** Resolver updates and failures, forwarded onto each using client's `events$`. */
   readonly resolverEvents$: Observable<ResolverUpdateEvent | ResolverErrorEvent>;
+  /**
+   * Slow start and panic threshold as given, and `health`: the hook a health checker assigns so that
+   * picks skip hosts failing their checks (undefined: every host passes).
+   */
+  readonly hostPolicy: HostPolicy;
 
   readonly #list = new BehaviorSubject<readonly Address[]>([]);
   readonly #resolverEvents = new Subject<ResolverUpdateEvent | ResolverErrorEvent>();
@@ -159,6 +186,12 @@ export class AddressGroup implements GroupLike {
     this.#scheduler = options.scheduler ?? backgroundScheduler;
     const random = options.random ?? Math.random;
     this.balancer = createBalancer(options.loadBalancer, 'options.loadBalancer');
+    this.hostPolicy = {
+      slowStart: parseSlowStart(options.slowStart, 'options.slowStart'),
+      panicThreshold:
+        optionalRatio(options.panicThreshold, 'options.panicThreshold') ?? DEFAULT_PANIC_THRESHOLD,
+      health: undefined,
+    };
     this.protocol = options.protocol ?? (parsed.kind === 'static' ? (parsed.protocol ?? 'http') : 'http');
 
     this.addresses$ = this.#list.pipe(filter((l) => l.length > 0));

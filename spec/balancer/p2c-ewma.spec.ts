@@ -252,7 +252,7 @@ describe('p2c-ewma under a host that fails fast (statistical, seeded, virtual ti
   const flaky = { index: 0, ratio: 0.3, ms: 0.2 };
   const latency = [2, 2, 2, 2, 2];
 
-  it('sends it at most 5 % of attempts at 16 and 64 in flight; Finagle\'s formula sends it far more', () => {
+  it("sends it at most 5 % of attempts at 16 and 64 in flight; Finagle's formula sends it far more", () => {
     for (const concurrency of [16, 64]) {
       for (const seed of [1, 2, 3]) {
         const run = { calls: 200 * concurrency, concurrency, seed, flaky };
@@ -272,7 +272,15 @@ describe('p2c-ewma under a host that fails fast (statistical, seeded, virtual ti
     const stats = new LoadStats({ now: () => t, setTimer: () => assert.fail('no timers') });
     const [a] = hosts(1) as [Address];
     const key = addressKey(a);
-    const base = { group: 'g', method: 'GET', attempt: 1, path: '/', address: a, key, breakerKey: key } as const;
+    const base = {
+      group: 'g',
+      method: 'GET',
+      attempt: 1,
+      path: '/',
+      address: a,
+      key,
+      breakerKey: key,
+    } as const;
     for (let i = 0; i < 10; i++) {
       stats.update({ ...base, type: 'attempt-start', time: t, callId: i });
       t += 1;
