@@ -27,6 +27,7 @@ export {
   type LoadStatsOptions,
 } from './load-stats.js';
 export {
+  DEFAULT_FAILURE_MARKDOWN,
   DEFAULT_FAILURE_PENALTY,
   DEFAULT_TYPICAL_CAP,
   FinagleP2CEwmaBalancer,
@@ -35,7 +36,7 @@ export {
   ewmaLoad,
   type P2CEwmaOptions,
 } from './p2c-ewma.js';
-export { P2CBalancer, p2cPick } from './p2c.js';
+export { MARKED_DOWN, P2CBalancer, p2cPick } from './p2c.js';
 export { RandomBalancer } from './random.js';
 export { RoundRobinBalancer } from './round-robin.js';
 export {

@@ -1,6 +1,6 @@
 import { invalidArgument } from '../errors.js';
 import type { Address, HostLoad, PickContext } from '../types.js';
-import { P2CLoadBalancer } from './p2c.js';
+import { MARKED_DOWN, P2CLoadBalancer } from './p2c.js';
 
 /**
  * Load of a host that has requests in flight but no latency sample yet: far above any real cost, so
@@ -12,6 +12,13 @@ export const UNSAMPLED_PENALTY = 2 ** 47;
 
 /** The default's cap on the peak, in typical latencies (see {@link P2CEwmaOptions.typicalCap}). @defaultValue 1.5 */
 export const DEFAULT_TYPICAL_CAP = 1.5;
+
+/**
+ * Failure ratio (`HostLoad.failure`) from which the default marks a host down: P2C then draws another
+ * host in its place (see {@link MARKED_DOWN}) until the ratio decays below it (τ = 5 s without
+ * traffic) and a probe or two tell again. @defaultValue 0.2
+ */
+export const DEFAULT_FAILURE_MARKDOWN = 0.2;
 
 /** The default's price of failures (see {@link P2CEwmaOptions.failurePenalty}). @defaultValue 30 */
 export const DEFAULT_FAILURE_PENALTY = 30;
@@ -26,23 +33,30 @@ export const DEFAULT_FAILURE_PENALTY = 30;
  * was slow gets another chance.
  *
  * With `typicalCap` > 0 the cost is first capped at `typicalCap × load.typical`; with
- * `failurePenalty` > 0 it is then multiplied by `1 + failurePenalty × load.failure`.
+ * `failurePenalty` > 0 it is then multiplied by `1 + failurePenalty × load.failure`; a host whose
+ * `failure` is at least `failureMarkdown` gets {@link MARKED_DOWN} (+ outstanding) instead.
  */
-export function ewmaLoad(load: HostLoad, typicalCap = 0, failurePenalty = 0): number {
+export function ewmaLoad(
+  load: HostLoad,
+  typicalCap = 0,
+  failurePenalty = 0,
+  failureMarkdown = Infinity,
+): number {
   if (!load.sampled && load.outstanding > 0) return UNSAMPLED_PENALTY + load.outstanding;
+  const failure = load.failure;
+  if (failure !== undefined && failure >= failureMarkdown) return MARKED_DOWN + load.outstanding;
   const typical = load.typical;
   let cost =
     typicalCap > 0 && typical !== undefined && typical > 0
       ? Math.min(load.cost, typicalCap * typical)
       : load.cost;
-  const failure = load.failure;
   if (failurePenalty > 0 && failure !== undefined && failure > 0) cost *= 1 + failurePenalty * failure;
   return cost * (load.outstanding + 1);
 }
 
 const finagleLoad = (address: Address, ctx: PickContext): number => ewmaLoad(ctx.load(address));
 const defaultLoad = (address: Address, ctx: PickContext): number =>
-  ewmaLoad(ctx.load(address), DEFAULT_TYPICAL_CAP, DEFAULT_FAILURE_PENALTY);
+  ewmaLoad(ctx.load(address), DEFAULT_TYPICAL_CAP, DEFAULT_FAILURE_PENALTY, DEFAULT_FAILURE_MARKDOWN);
 
 /** Options of {@link P2CEwmaBalancer}. */
 export interface P2CEwmaOptions {
@@ -63,7 +77,10 @@ export interface P2CEwmaOptions {
    * (`HostLoad.failure`): a host that fails fast (quick 503s) looks cheap by latency alone, and this
    * prices each failure as expensive for a while (Finagle's failure accrual, Linkerd's failure-aware
    * balancing, as a cost rather than a markdown). At 30 a host failing 30 % of calls costs ~10× its
-   * latency. 0 to ignore failures (Finagle's formula). A finite number ≥ 0. @defaultValue 30
+   * latency, and from a failure ratio of 0.2 the host is marked down: P2C draws another in its place
+   * while the ratio decays (τ = 5 s), so a host failing fast is neither picked nor handed to a slow
+   * host it was drawn with. 0 to ignore failures (Finagle's formula). A finite number ≥ 0.
+   * @defaultValue 30
    */
   readonly failurePenalty?: number;
 }
@@ -106,7 +123,8 @@ export class P2CEwmaBalancer extends P2CLoadBalancer {
         ? finagleLoad
         : cap === DEFAULT_TYPICAL_CAP && penalty === DEFAULT_FAILURE_PENALTY
           ? defaultLoad
-          : (address, ctx) => ewmaLoad(ctx.load(address), cap, penalty),
+          : (address, ctx) =>
+              ewmaLoad(ctx.load(address), cap, penalty, penalty > 0 ? DEFAULT_FAILURE_MARKDOWN : Infinity),
     );
   }
 }

@@ -7,7 +7,7 @@ import {
   UNSAMPLED_PENALTY,
   ewmaLoad,
 } from '../../lib/balancer/p2c-ewma.js';
-import { P2CBalancer } from '../../lib/balancer/p2c.js';
+import { MARKED_DOWN, P2CBalancer } from '../../lib/balancer/p2c.js';
 import { RoundRobinBalancer } from '../../lib/balancer/round-robin.js';
 import { isXhttpError } from '../../lib/errors.js';
 import { addressKey } from '../../lib/events/events.js';
@@ -264,10 +264,21 @@ describe('p2c-ewma under a host that fails fast (statistical, seeded, virtual ti
     }
   });
 
+  it('does not hand its share to a slow host it is drawn with (the demo: it is marked down, P2C draws again)', () => {
+    const mixed = [2, 20, 2, 2, 2]; // host 0 flaky, host 1 20 ms
+    for (const seed of [1, 2, 3]) {
+      const run = { calls: 3_200, concurrency: 4, seed, flaky };
+      const { shares } = simulate(new P2CEwmaBalancer(), mixed, run);
+      assert.ok(shares[0]! <= 0.05, `seed ${seed}: flaky share ${shares[0]}`);
+      assert.ok(shares[1]! <= 0.015, `seed ${seed}: slow share ${shares[1]}`);
+    }
+  });
+
   it('prices failures as cost × (1 + penalty × failure ratio), and forgets them while idle', () => {
     const load = { outstanding: 1, cost: 2, sampled: true, typical: 2, failure: 0.3 };
     assert.equal(ewmaLoad(load), 4, "Finagle's formula ignores failures");
     assert.equal(ewmaLoad(load, 1.5, 30), 2 * 10 * 2, '2 ms × (1 + 30 × 0.3) × 2');
+    assert.equal(ewmaLoad(load, 1.5, 30, 0.2), MARKED_DOWN + 1, 'from 0.2 on: marked down');
     let t = 0;
     const stats = new LoadStats({ now: () => t, setTimer: () => assert.fail('no timers') });
     const [a] = hosts(1) as [Address];
