@@ -23,6 +23,7 @@ export type { AddressGroupOptions } from './group/address-group.js';
 export { registerResolver } from './resolver/index.js';
 export { FinagleP2CEwmaBalancer, P2CEwmaBalancer } from './balancer/p2c-ewma.js';
 export type { P2CEwmaOptions } from './balancer/p2c-ewma.js';
+export type { HostHealthSource, HostPolicy, SlowStartOptions } from './balancer/host-policy.js';
 export { XhttpError, FailFastError, TimeoutError, isXhttpError } from './errors.js';
 export type { ErrorCode, TimeoutPhase } from './errors.js';
 export type { CircuitBreakerConfig } from './breaker/config.js';
