@@ -111,12 +111,7 @@ export interface LoadBalancer {
  * `finagle-p2c-ewma` (Finagle's formula exactly), `weighted-round-robin` (smooth, by `Address.weight`).
  */
 export type LoadBalancerName =
-  | 'round-robin'
-  | 'random'
-  | 'p2c'
-  | 'p2c-ewma'
-  | 'finagle-p2c-ewma'
-  | 'weighted-round-robin';
+  'round-robin' | 'random' | 'p2c' | 'p2c-ewma' | 'finagle-p2c-ewma' | 'weighted-round-robin';
 
 /**
  * The result of one attempt, as given to `RetryOptions.retryOn` and `CircuitBreakerConfig.isFailure`.

@@ -354,8 +354,7 @@ export class Call implements ExchangeOwner, RetryState, DecideContext, Unsubscri
         breakerState,
         this.#tried ?? NONE_TRIED,
         spec.group.hostPolicy,
-      ) ??
-      candidates[0]!;
+      ) ?? candidates[0]!;
     this.#address = picked;
     return picked;
   }
