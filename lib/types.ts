@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { HostPolicy } from './balancer/host-policy.js';
 import type { XhttpError } from './errors.js';
 import type { CallTimeline } from './timeline.js';
 
@@ -56,6 +57,17 @@ export interface HostLoad {
    * first sample. Set by the client's statistics; optional for loads built elsewhere.
    */
   readonly typical?: number;
+  /**
+   * Recent failure ratio in [0, 1]: an EWMA over attempts (each weighs 0.1; a failure is an error or
+   * a status ≥ 500) that also decays toward 0 with time while the host gets none (τ = 5 s). Set by
+   * the client's statistics; optional for loads built elsewhere.
+   */
+  readonly failure?: number;
+  /**
+   * Client time (ms) the host joined a group's list after the group's first resolution, or its
+   * breaker last closed: the start of its slow-start ramp. -Infinity (or absent) when neither.
+   */
+  readonly since?: number;
 }
 
 /** What a balancer learns for one pick. */
@@ -96,9 +108,11 @@ export interface LoadBalancer {
 /**
  * Names of the built-in balancers: `round-robin` (in turn), `random` (uniform), `p2c` (power of two
  * choices on requests in flight), `p2c-ewma` (the default: two choices on peak-EWMA latency ×
- * in-flight, after Finagle), `weighted-round-robin` (smooth, by `Address.weight`).
+ * in-flight, after Finagle, with the peak capped at 1.5× typical latency and failures priced in),
+ * `finagle-p2c-ewma` (Finagle's formula exactly), `weighted-round-robin` (smooth, by `Address.weight`).
  */
-export type LoadBalancerName = 'round-robin' | 'random' | 'p2c' | 'p2c-ewma' | 'weighted-round-robin';
+export type LoadBalancerName =
+  'round-robin' | 'random' | 'p2c' | 'p2c-ewma' | 'finagle-p2c-ewma' | 'weighted-round-robin';
 
 /**
  * The result of one attempt, as given to `RetryOptions.retryOn` and `CircuitBreakerConfig.isFailure`.
@@ -350,6 +364,8 @@ export interface GroupLike {
   readonly basePath?: string | undefined;
   /** Headers every call to the group sends, over the client's and under the call's. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** Slow start, panic threshold and the health-check hook for picks (an `AddressGroup` has one). */
+  readonly hostPolicy?: HostPolicy;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { addressKey } from '../events/events.js';
 import type { Address, AddressKey, LoadBalancer, PickContext } from '../types.js';
+import { slowStartFactor, type HostHealthSource, type HostPolicy } from './host-policy.js';
 import { drawClass, srvTier, srvView, type SrvView } from './srv.js';
 
 /** Breaker state of a candidate, as the balancer layer sees it (it never imports the breaker). */
@@ -61,9 +62,18 @@ export const PANIC_REPICKS = 4;
  * (round-robin, weighted-round-robin) gets the whole tier and weighs by itself. Every host open in
  * every tier is the panic of step 3. See docs/algorithms.md.
  *
- * Allocates nothing in the common case (no open breaker, first attempt); a list without SRV
- * metadata costs one identity comparison more. Pass `breakerState` undefined when there are no
- * breakers, or none is open, to skip the scan entirely.
+ * The group's {@link HostPolicy}, when given (see host-policy.ts and docs/algorithms.md):
+ * 4. Health checks: a host whose check fails is ineligible like an open one, unless fewer than
+ *    `panicThreshold` of the hosts are healthy (breaker not open and check passing): then checks are
+ *    ignored and the pick is made over every host not open (Envoy's panic threshold). An open
+ *    breaker stays out even then: its gate would refuse the host anyway.
+ * 5. Slow start: a pick whose host is ramping (joined or recovered less than `window` ago) is kept
+ *    with probability {@link slowStartFactor}, else made again (up to {@link PANIC_REPICKS} times):
+ *    with a uniform balancer that is exactly Envoy's weight × factor.
+ *
+ * Allocates nothing in the common case (no open breaker, first attempt, every host passing its
+ * checks, none ramping); a list without SRV metadata costs one identity comparison more. Pass
+ * `breakerState` undefined when there are no breakers, or none is open, to skip the scan entirely.
  *
  * @returns the balancer's pick, or undefined for no candidates (or a balancer that returns none).
  *
@@ -73,6 +83,49 @@ export const PANIC_REPICKS = 4;
  * ```
  */
 export function selectAddress(
+  candidates: readonly Address[],
+  balancer: LoadBalancer,
+  ctx: PickContext,
+  breakerState: ((a: Address) => CandidateState) | undefined,
+  tried: ReadonlySet<AddressKey>,
+  policy?: HostPolicy,
+): Address | undefined {
+  if (policy === undefined) return choose(candidates, balancer, ctx, breakerState, tried);
+  let state = breakerState;
+  const health = policy.health;
+  if (
+    health !== undefined &&
+    !health.allHealthy &&
+    !panics(candidates, health, breakerState, policy.panicThreshold)
+  ) {
+    state = (a) => (health.healthy(a) ? (breakerState?.(a) ?? 'closed') : 'open');
+  }
+  let pick = choose(candidates, balancer, ctx, state, tried);
+  const slow = policy.slowStart;
+  if (slow === undefined) return pick;
+  for (let i = 0; i < PANIC_REPICKS && pick !== undefined; i++) {
+    const since = ctx.load(pick).since;
+    const f = since === undefined ? 1 : slowStartFactor(ctx.now - since, slow);
+    if (f >= 1 || ctx.random() < f) break;
+    pick = choose(candidates, balancer, ctx, state, tried);
+  }
+  return pick;
+}
+
+/** True when fewer than `threshold` of `candidates` are healthy: breaker not open, check passing. O(n). */
+function panics(
+  candidates: readonly Address[],
+  health: HostHealthSource,
+  breakerState: ((a: Address) => CandidateState) | undefined,
+  threshold: number,
+): boolean {
+  let healthy = 0;
+  for (const a of candidates) if (health.healthy(a) && breakerState?.(a) !== 'open') healthy++;
+  return healthy < threshold * candidates.length;
+}
+
+/** Steps 1 to 3 (and SRV) of {@link selectAddress}. */
+function choose(
   candidates: readonly Address[],
   balancer: LoadBalancer,
   ctx: PickContext,

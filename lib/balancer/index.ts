@@ -1,6 +1,6 @@
 import { invalidArgument } from '../errors.js';
 import type { LoadBalancer, LoadBalancerName } from '../types.js';
-import { P2CEwmaBalancer } from './p2c-ewma.js';
+import { FinagleP2CEwmaBalancer, P2CEwmaBalancer } from './p2c-ewma.js';
 import { P2CBalancer } from './p2c.js';
 import { RandomBalancer } from './random.js';
 import { RoundRobinBalancer } from './round-robin.js';
@@ -8,14 +8,35 @@ import { WeightedRoundRobinBalancer } from './weighted-round-robin.js';
 
 export { PANIC_REPICKS, selectAddress, type CandidateState } from './eligible.js';
 export {
+  DEFAULT_PANIC_THRESHOLD,
+  DEFAULT_SLOW_START,
+  parseSlowStart,
+  slowStartFactor,
+  type HostHealthSource,
+  type HostPolicy,
+  type SlowStart,
+  type SlowStartOptions,
+} from './host-policy.js';
+export {
   DEFAULT_STATS_WINDOW_MS,
   LoadStats,
+  FAILURE_DECAY_MS,
+  FAILURE_WEIGHT,
   TYPICAL_WEIGHT,
   type HostStats,
   type LoadStatsOptions,
 } from './load-stats.js';
-export { P2CEwmaBalancer, UNSAMPLED_PENALTY, ewmaLoad, type P2CEwmaOptions } from './p2c-ewma.js';
-export { P2CBalancer, p2cPick } from './p2c.js';
+export {
+  DEFAULT_FAILURE_MARKDOWN,
+  DEFAULT_FAILURE_PENALTY,
+  DEFAULT_TYPICAL_CAP,
+  FinagleP2CEwmaBalancer,
+  P2CEwmaBalancer,
+  UNSAMPLED_PENALTY,
+  ewmaLoad,
+  type P2CEwmaOptions,
+} from './p2c-ewma.js';
+export { MARKED_DOWN, P2CBalancer, p2cPick } from './p2c.js';
 export { RandomBalancer } from './random.js';
 export { RoundRobinBalancer } from './round-robin.js';
 export {
@@ -38,6 +59,7 @@ const FACTORIES: Readonly<Record<LoadBalancerName, () => LoadBalancer>> = {
   random: () => new RandomBalancer(),
   p2c: () => new P2CBalancer(),
   'p2c-ewma': () => new P2CEwmaBalancer(),
+  'finagle-p2c-ewma': () => new FinagleP2CEwmaBalancer(),
   'weighted-round-robin': () => new WeightedRoundRobinBalancer(),
 };
 

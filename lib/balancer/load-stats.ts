@@ -12,6 +12,16 @@ export const DEFAULT_STATS_WINDOW_MS = 20_000;
 /** Weight of each latency sample in {@link HostLoad.typical}. */
 export const TYPICAL_WEIGHT = 0.1;
 
+/** Weight of each attempt's outcome (1 failed, 0 not) in {@link HostLoad.failure}. */
+export const FAILURE_WEIGHT = 0.1;
+
+/**
+ * Time constant of the decay of {@link HostLoad.failure} while a host gets no attempts, ms: a host
+ * priced out by its failures is probed again within seconds, as Finagle's failure accrual revives
+ * a host after its markdown. @defaultValue 5_000
+ */
+export const FAILURE_DECAY_MS = 5_000;
+
 /** Options of {@link LoadStats}. */
 export interface LoadStatsOptions {
   /** Decay time constant τ of the peak-EWMA latency, ms. @defaultValue 10_000 */
@@ -44,6 +54,11 @@ interface HostRecord {
   sampled: boolean;
   /** EWMA of latency over samples, ms: see {@link HostLoad.typical}. */
   typical: number;
+  /** EWMA of failures over attempts, at `failStamp`: see {@link HostLoad.failure}. */
+  failure: number;
+  failStamp: number;
+  /** When the host last joined a group's list or had its breaker close; -Infinity: never. */
+  since: number;
   /** Start of the current count bucket; the previous bucket is the half-window before it. */
   bucketStart: number;
   ok: number;
@@ -56,7 +71,14 @@ interface HostRecord {
   dropped: boolean;
 }
 
-const NO_LOAD: HostLoad = Object.freeze({ outstanding: 0, cost: 0, sampled: false, typical: 0 });
+const NO_LOAD: HostLoad = Object.freeze({
+  outstanding: 0,
+  cost: 0,
+  sampled: false,
+  typical: 0,
+  failure: 0,
+  since: -Infinity,
+});
 const NO_STATS: HostStats = Object.freeze({
   outstanding: 0,
   latencyMs: 0,
@@ -88,6 +110,8 @@ export class LoadStats {
   readonly #hosts = new Map<AddressKey, HostRecord>();
   /** Group snapshots hand the same Address objects to every pick: skip building the key string. */
   readonly #byAddress = new WeakMap<Address, HostRecord>();
+  /** Each group's last list (by name), to tell a host that joins from one already there. */
+  readonly #lists = new Map<string, ReadonlySet<AddressKey>>();
 
   constructor(clock: Clock, options: LoadStatsOptions = {}) {
     this.#clock = clock;
@@ -114,6 +138,30 @@ export class LoadStats {
       // No record: the host left every group (retain) while this attempt was in flight.
       const rec = this.#hosts.get(e.key);
       if (rec !== undefined) this.#end(rec, e);
+    } else if (e.type === 'breaker-transition') {
+      // The default breaker key is the address key; a custom key that is not one starts no ramp.
+      const rec = e.to === 'closed' ? this.#hosts.get(e.breakerKey) : undefined;
+      if (rec !== undefined) rec.since = e.time;
+    } else if (e.type === 'resolver-update') {
+      this.#joined(e.group, e.addresses, e.time);
+    }
+  }
+
+  /** Marks the hosts new in a group's list as joined at `now`; a group's first list is not a join. */
+  #joined(group: string, addresses: readonly Address[], now: number): void {
+    const keys = new Set<AddressKey>();
+    for (const a of addresses) keys.add(addressKey(a));
+    const previous = this.#lists.get(group);
+    this.#lists.set(group, keys);
+    if (previous === undefined) return;
+    for (const key of keys) {
+      if (previous.has(key)) continue;
+      let rec = this.#hosts.get(key);
+      if (rec === undefined) {
+        rec = newRecord(now);
+        this.#hosts.set(key, rec);
+      }
+      rec.since = now;
     }
   }
 
@@ -130,7 +178,13 @@ export class LoadStats {
     rec.typical = rec.sampled ? rec.typical + TYPICAL_WEIGHT * (x - rec.typical) : x;
     rec.sampled = true;
     this.#roll(rec, e.time);
-    if (e.errorCode !== undefined || (e.status !== undefined && e.status >= 500)) {
+    const failed = e.errorCode !== undefined || (e.status !== undefined && e.status >= 500);
+    // Decayed to now, then one step toward this outcome: per attempt while traffic flows, per time
+    // while none does (so a host priced out by failures is tried again).
+    const f = rec.failure * decayFactor(e.time - rec.failStamp, FAILURE_DECAY_MS);
+    rec.failure = f + FAILURE_WEIGHT * ((failed ? 1 : 0) - f);
+    if (e.time > rec.failStamp) rec.failStamp = e.time;
+    if (failed) {
       rec.errors++;
       if (e.errorCode === 'TIMEOUT') rec.timeouts++;
     } else {
@@ -166,7 +220,15 @@ export class LoadStats {
       this.#byAddress.set(address, rec);
     }
     const cost = rec.cost * decayFactor(now - rec.stamp, this.#decayMs);
-    return { outstanding: rec.outstanding, cost, sampled: rec.sampled, typical: rec.typical };
+    const failure = rec.failure > 0 ? rec.failure * decayFactor(now - rec.failStamp, FAILURE_DECAY_MS) : 0;
+    return {
+      outstanding: rec.outstanding,
+      cost,
+      sampled: rec.sampled,
+      typical: rec.typical,
+      failure,
+      since: rec.since,
+    };
   }
 
   /** Statistics of the host with this `addressKey`, for `group.health$` and the dashboard. */
@@ -187,6 +249,19 @@ export class LoadStats {
     };
   }
 
+  /**
+   * Starts `key`'s slow-start ramp at `now`, as a join or a breaker closing does: for a health check
+   * that sees a host pass again. A host with no record yet gets one.
+   */
+  startRamp(key: AddressKey, now: number = this.#clock.now()): void {
+    let rec = this.#hosts.get(key);
+    if (rec === undefined) {
+      rec = newRecord(now);
+      this.#hosts.set(key, rec);
+    }
+    rec.since = now;
+  }
+
   /** Forgets hosts not in `liveKeys` (they left every group), so churning lists cannot grow the map. */
   retain(liveKeys: ReadonlySet<AddressKey>): void {
     for (const [key, rec] of this.#hosts) {
@@ -204,6 +279,9 @@ function newRecord(now: number): HostRecord {
     stamp: now,
     sampled: false,
     typical: 0,
+    failure: 0,
+    failStamp: now,
+    since: -Infinity,
     bucketStart: now,
     ok: 0,
     errors: 0,

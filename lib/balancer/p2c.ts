@@ -3,9 +3,18 @@ import type { Address, PickContext } from '../types.js';
 import { PANIC_REPICKS, type CandidateState, type EligibleBalancer } from './eligible.js';
 
 /**
+ * A load at or above this marks the host down for the pick (the default balancer's answer for a
+ * host failing too often): P2C draws again in its place, up to {@link PANIC_REPICKS} times, rather
+ * than hand its share to whatever it was drawn with (Finagle's P2C re-picks past a host its failure
+ * accrual marked down). Above {@link UNSAMPLED_PENALTY}: an unmeasured host is not down.
+ */
+export const MARKED_DOWN = 2 ** 50;
+
+/**
  * Power of two choices over a load function: picks two distinct candidates at random and keeps the
- * one with the lower load; on a tie the first draw wins, which is itself uniformly random.
- * O(1) in the number of candidates.
+ * one with the lower load; on a tie the first draw wins, which is itself uniformly random. A choice
+ * whose load is {@link MARKED_DOWN} is drawn again (a few times at most). O(1) in the number of
+ * candidates.
  */
 export function p2cPick(
   candidates: readonly Address[],
@@ -20,7 +29,39 @@ export function p2cPick(
   if (j >= i) j += 1;
   const a = candidates[i]!;
   const b = candidates[j]!;
-  return load(a, ctx) <= load(b, ctx) ? a : b;
+  const la = load(a, ctx);
+  const lb = load(b, ctx);
+  if (la < MARKED_DOWN && lb < MARKED_DOWN) return la <= lb ? a : b;
+  return pastMarkedDown(candidates, ctx, load, i, la, j, lb);
+}
+
+/**
+ * The rare path of {@link p2cPick}: each choice marked down is drawn again (distinct from the other)
+ * until one is not or PANIC_REPICKS draws are spent, then the lower load wins.
+ */
+function pastMarkedDown(
+  candidates: readonly Address[],
+  ctx: PickContext,
+  load: (address: Address, ctx: PickContext) => number,
+  i: number,
+  la: number,
+  j: number,
+  lb: number,
+): Address {
+  const n = candidates.length;
+  for (let k = 0; k < PANIC_REPICKS && la >= MARKED_DOWN; k++) {
+    let x = randomInt(ctx.random, n - 1);
+    if (x >= j) x += 1;
+    i = x;
+    la = load(candidates[i]!, ctx);
+  }
+  for (let k = 0; k < PANIC_REPICKS && lb >= MARKED_DOWN; k++) {
+    let x = randomInt(ctx.random, n - 1);
+    if (x >= i) x += 1;
+    j = x;
+    lb = load(candidates[j]!, ctx);
+  }
+  return la <= lb ? candidates[i]! : candidates[j]!;
 }
 
 /**
@@ -47,7 +88,13 @@ export function p2cPickEligible(
   const a = candidates[i]!;
   if (j < 0) return a;
   const b = candidates[j]!;
-  return load(a, ctx) <= load(b, ctx) ? a : b;
+  const la = load(a, ctx);
+  const lb = load(b, ctx);
+  if (la < MARKED_DOWN && lb < MARKED_DOWN) return la <= lb ? a : b;
+  // Past marked-down hosts among all candidates: an open one among the redraws is left to the gate,
+  // as in the filtering path's panic.
+  const pick = pastMarkedDown(candidates, ctx, load, i, la, j, lb);
+  return state(pick) === 'open' ? (la <= lb ? a : b) : pick;
 }
 
 /** A random index of a host not open and not `other`, or -1 after PANIC_REPICKS + 1 misses. */

@@ -409,15 +409,11 @@ export class Call
     // canAttempt has no side effects. An open breaker past its window (or half-open with no trial
     // out) may take the trial, so it is offered as half-open: reported as open, a host would never
     // rejoin while others are healthy.
-    const anyOpen = breakers !== undefined && !breakers.allClosed;
-    // A host failing its active health checks is offered as open: skipped while another is eligible.
-    const group = spec.group;
-    const sick = group.unhealthyHosts ? group : undefined;
+    // Hosts failing their active health checks are left out by the group's host policy (in
+    // selectAddress), which also applies the panic threshold to them.
     const breakerState =
-      anyOpen || sick !== undefined
+      breakers !== undefined && !breakers.allClosed
         ? (a: Address): 'closed' | 'open' | 'half-open' => {
-            if (sick !== undefined && !sick.isHealthy!(a)) return 'open';
-            if (!anyOpen) return 'closed';
             const k = breakers.key(spec.request, a);
             const s = breakers.state(k);
             if (s === 'closed') return s;
@@ -428,8 +424,14 @@ export class Call
     ctx.now = now;
     ctx.attempt = attempt;
     const picked =
-      selectAddress(candidates, spec.group.balancer, ctx, breakerState, this.#tried ?? NONE_TRIED) ??
-      candidates[0]!;
+      selectAddress(
+        candidates,
+        spec.group.balancer,
+        ctx,
+        breakerState,
+        this.#tried ?? NONE_TRIED,
+        spec.group.hostPolicy,
+      ) ?? candidates[0]!;
     this.#address = picked;
     return picked;
   }

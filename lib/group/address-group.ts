@@ -17,8 +17,14 @@ import {
   type ResolverUpdateEvent,
 } from '../events/events.js';
 import { createBalancer } from '../balancer/index.js';
+import {
+  DEFAULT_PANIC_THRESHOLD,
+  parseSlowStart,
+  type HostPolicy,
+  type SlowStartOptions,
+} from '../balancer/host-policy.js';
 import { callbackFailed, RESOLVE_FIELD } from '../internal/callback.js';
-import { checkOptions, optionalDuration } from '../internal/validate.js';
+import { checkOptions, optionalDuration, optionalRatio } from '../internal/validate.js';
 import { findResolver } from '../resolver/index.js';
 import '../resolver/builtin.js';
 import { watchAddresses } from '../resolver/refresh.js';
@@ -106,6 +112,20 @@ export interface AddressGroupOptions {
    * call's. Validated as call headers are (framing headers and CR/LF refused). @defaultValue none
    */
   readonly headers?: HeadersInit | Record<string, string>;
+  /**
+   * Slow start: a host that joins the list after the first resolution, or whose breaker has just
+   * closed, gets its share ramped over `window` ms as Envoy does: weight × max(minWeight,
+   * (time since / window)^(1 / aggression)). `true` for `{ window: 10_000, aggression: 1, minWeight:
+   * 0.1 }`. Off by default, as in Envoy: it holds a recovered host's share down for the window, which
+   * only pays where a host needs warming (a JVM, an empty cache). @defaultValue undefined (off)
+   */
+  readonly slowStart?: SlowStartOptions | boolean;
+  /**
+   * When fewer than this share of the hosts are healthy (breaker not open and health check passing),
+   * failing health checks are ignored and calls spread over every host instead of crushing the few
+   * (Envoy's panic threshold). A ratio from 0 (never) to 1. @defaultValue 0.5
+   */
+  readonly panicThreshold?: number;
 }
 
 const OPTION_KEYS = [
@@ -122,6 +142,8 @@ const OPTION_KEYS = [
   'maxQueued',
   'basePath',
   'headers',
+  'slowStart',
+  'panicThreshold',
 ];
 
 /** Turns a group's addresses and a client's statistics into host health rows. */
@@ -164,6 +186,11 @@ export class AddressGroup implements GroupLike {
   readonly healthCheckEvents$: Observable<HealthCheckEvent>;
   /** The validated `maxConcurrentCalls` and `maxQueued`; undefined without a bulkhead. */
   readonly bulkheadLimits: BulkheadLimits | undefined;
+  /**
+   * Slow start and panic threshold as given, and `health`: the hook a health checker assigns so that
+   * picks skip hosts failing their checks (undefined: every host passes).
+   */
+  readonly hostPolicy: HostPolicy;
 
   readonly #list = new BehaviorSubject<readonly Address[]>([]);
   readonly #resolverEvents = new Subject<ResolverUpdateEvent | ResolverErrorEvent>();
@@ -231,6 +258,22 @@ export class AddressGroup implements GroupLike {
             (e) => this.#healthCheckEvents.next(e),
           );
     this.healthCheckEvents$ = this.#healthCheckEvents.asObservable();
+    this.hostPolicy = {
+      slowStart: parseSlowStart(options.slowStart, 'options.slowStart'),
+      panicThreshold:
+        optionalRatio(options.panicThreshold, 'options.panicThreshold') ?? DEFAULT_PANIC_THRESHOLD,
+      health: undefined,
+    };
+    // The health checks feed the pick's host policy, which applies the panic threshold to them.
+    const checks = this.#healthChecks;
+    if (checks !== undefined) {
+      this.hostPolicy.health = {
+        get allHealthy() {
+          return checks.failing === 0;
+        },
+        healthy: (a) => checks.isHealthy(a),
+      };
+    }
     this.protocol = options.protocol ?? (parsed.kind === 'static' ? (parsed.protocol ?? 'http') : 'http');
 
     this.addresses$ = this.#list.pipe(filter((l) => l.length > 0));

@@ -76,7 +76,7 @@ describe('createBalancer', () => {
   it('names the choices in the message', () => {
     assert.throws(
       () => createBalancer('rr' as LoadBalancerName),
-      /unknown load balancer 'rr'; expected one of round-robin, random, p2c, p2c-ewma, weighted-round-robin/,
+      /unknown load balancer 'rr'; expected one of round-robin, random, p2c, p2c-ewma, finagle-p2c-ewma, weighted-round-robin/,
     );
   });
 

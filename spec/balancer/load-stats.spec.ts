@@ -93,7 +93,14 @@ describe('LoadStats', () => {
 
   it('reports zeroes, unsampled, for an unknown host', () => {
     const { stats } = setup();
-    assert.deepEqual(stats.load(A), { outstanding: 0, cost: 0, sampled: false, typical: 0 });
+    assert.deepEqual(stats.load(A), {
+      outstanding: 0,
+      cost: 0,
+      sampled: false,
+      typical: 0,
+      failure: 0,
+      since: -Infinity,
+    });
     assert.deepEqual(stats.host('nope:1'), {
       outstanding: 0,
       latencyMs: 0,
@@ -109,7 +116,14 @@ describe('LoadStats', () => {
     events.next(start(A, 0));
     assert.equal(stats.load(A).sampled, false, 'in flight, no sample yet');
     events.next(end(A, 30, 30, { status: 200 }));
-    assert.deepEqual(stats.load(A, 30), { outstanding: 0, cost: 30, sampled: true, typical: 30 });
+    assert.deepEqual(stats.load(A, 30), {
+      outstanding: 0,
+      cost: 30,
+      sampled: true,
+      typical: 30,
+      failure: 0,
+      since: -Infinity,
+    });
     events.next(start(A, 40));
     events.next(end(A, 340, 300, { status: 200 }));
     assert.equal(stats.load(A, 340).cost, 300, 'jumps to the peak');
@@ -126,7 +140,14 @@ describe('LoadStats', () => {
     events.next(start(A, 0));
     // A 20 ms answer whose body was read over 5 s: the host is as fast as its headers.
     events.next({ ...end(A, 5_000, 5_000, { status: 200 }), headersMs: 20 });
-    assert.deepEqual(stats.load(A, 5_000), { outstanding: 0, cost: 20, sampled: true, typical: 20 });
+    assert.deepEqual(stats.load(A, 5_000), {
+      outstanding: 0,
+      cost: 20,
+      sampled: true,
+      typical: 20,
+      failure: 0,
+      since: -Infinity,
+    });
   });
 
   it("takes a failed attempt's latency, but only decrements for a cancelled one", () => {
@@ -137,7 +158,14 @@ describe('LoadStats', () => {
     events.next(start(B, 0));
     events.next(start(B, 0));
     events.next(end(B, 5_000, 5_000, { errorCode: 'ABORTED', cancelled: true }));
-    assert.deepEqual(stats.load(B, 5_000), { outstanding: 1, cost: 0, sampled: false, typical: 0 });
+    assert.deepEqual(stats.load(B, 5_000), {
+      outstanding: 1,
+      cost: 0,
+      sampled: false,
+      typical: 0,
+      failure: 0,
+      since: -Infinity,
+    });
     assert.equal(stats.host(addressKey(B)).errors, 0);
   });
 

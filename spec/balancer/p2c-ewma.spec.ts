@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LoadStats } from '../../lib/balancer/load-stats.js';
-import { P2CEwmaBalancer, UNSAMPLED_PENALTY, ewmaLoad } from '../../lib/balancer/p2c-ewma.js';
-import { P2CBalancer } from '../../lib/balancer/p2c.js';
+import {
+  FinagleP2CEwmaBalancer,
+  P2CEwmaBalancer,
+  UNSAMPLED_PENALTY,
+  ewmaLoad,
+} from '../../lib/balancer/p2c-ewma.js';
+import { MARKED_DOWN, P2CBalancer } from '../../lib/balancer/p2c.js';
 import { RoundRobinBalancer } from '../../lib/balancer/round-robin.js';
 import { isXhttpError } from '../../lib/errors.js';
 import { addressKey } from '../../lib/events/events.js';
@@ -42,16 +47,22 @@ describe('ewmaLoad with a typical cap', () => {
     );
   });
 
-  it('refuses a cap that is not a finite number ≥ 1, naming the field', () => {
-    for (const typicalCap of [0.5, 0, -1, Number.NaN, Number.POSITIVE_INFINITY, '2' as unknown as number])
+  it('refuses a cap that is not 0 or a finite number ≥ 1, and a bad penalty, naming the field', () => {
+    for (const typicalCap of [0.5, -1, Number.NaN, Number.POSITIVE_INFINITY, '2' as unknown as number])
       assert.throws(
         () => new P2CEwmaBalancer({ typicalCap }),
         (e: unknown) => isXhttpError(e) && e.code === 'INVALID_ARGUMENT' && e.field === 'typicalCap',
       );
-    assert.doesNotThrow(() => new P2CEwmaBalancer({ typicalCap: 1 }));
+    for (const failurePenalty of [-1, Number.NaN, Number.POSITIVE_INFINITY, '2' as unknown as number])
+      assert.throws(
+        () => new P2CEwmaBalancer({ failurePenalty }),
+        (e: unknown) => isXhttpError(e) && e.code === 'INVALID_ARGUMENT' && e.field === 'failurePenalty',
+      );
+    assert.doesNotThrow(() => new P2CEwmaBalancer({ typicalCap: 1, failurePenalty: 0 }));
+    assert.doesNotThrow(() => new P2CEwmaBalancer({ typicalCap: 0 }));
   });
 
-  it('after a pause inflated a fast host, still prefers it to an idle slow host; plain p2c-ewma does not', () => {
+  it("after a pause inflated a fast host, still prefers it to an idle slow host; Finagle's formula does not", () => {
     const [fast, slow] = hosts(2) as [Address, Address];
     let t = 0;
     const stats = new LoadStats({ now: () => t, setTimer: () => assert.fail('no timers') });
@@ -93,9 +104,10 @@ describe('ewmaLoad with a typical cap', () => {
       });
     }
     const ctx: PickContext = { now: t, random: seededRandom(3), attempt: 1, load: (a) => stats.load(a, t) };
-    // Plain: 15 × 3 = 45 against 20 × 1; capped: min(15, 1.5 × 4.2) × 3 ≈ 18.9 against 20.
-    assert.equal(new P2CEwmaBalancer().pick([fast, slow], ctx), slow);
-    assert.equal(new P2CEwmaBalancer({ typicalCap: 1.5 }).pick([fast, slow], ctx), fast);
+    // Finagle: 15 × 3 = 45 against 20 × 1; capped: min(15, 1.5 × 4.2) × 3 ≈ 18.9 against 20.
+    assert.equal(new FinagleP2CEwmaBalancer().pick([fast, slow], ctx), slow);
+    assert.equal(new P2CEwmaBalancer({ typicalCap: 0 }).pick([fast, slow], ctx), slow);
+    assert.equal(new P2CEwmaBalancer().pick([fast, slow], ctx), fast, 'the default caps at 1.5');
     // A host that turns slow raises its typical within a few responses: after 10 at 20 ms the cap no
     // longer hides the peak.
     for (let i = 0; i < 10; i++) sample(fast, 20);
@@ -134,14 +146,20 @@ describe('p2c-ewma pick', () => {
 function simulate(
   balancer: LoadBalancer,
   latencyMs: readonly number[],
-  opts: { calls: number; concurrency: number; seed: number },
+  opts: {
+    calls: number;
+    concurrency: number;
+    seed: number;
+    /** Host `index` answers this share of its calls with a 503 after `ms`. */
+    flaky?: { index: number; ratio: number; ms: number };
+  },
 ) {
   const list = hosts(latencyMs.length);
   let t = 0;
   const stats = new LoadStats({ now: () => t, setTimer: () => assert.fail('no timers') });
   const random = seededRandom(opts.seed);
   const picks = new Array<number>(list.length).fill(0);
-  const inflight: { end: number; index: number; duration: number }[] = [];
+  const inflight: { end: number; index: number; duration: number; status: number }[] = [];
   let started = 0;
   let callId = 0;
   const base = { group: 'g', method: 'GET', attempt: 1, path: '/' } as const;
@@ -160,8 +178,9 @@ function simulate(
       breakerKey: key,
       ...base,
     });
-    const duration = latencyMs[index]! * (0.8 + 0.4 * random());
-    inflight.push({ end: t + duration, index, duration });
+    const fails = opts.flaky?.index === index && random() < opts.flaky.ratio;
+    const duration = fails ? opts.flaky!.ms : latencyMs[index]! * (0.8 + 0.4 * random());
+    inflight.push({ end: t + duration, index, duration, status: fails ? 503 : 200 });
     picks[index]!++;
     started++;
   };
@@ -182,9 +201,9 @@ function simulate(
       key,
       breakerKey: key,
       durationMs: done.duration,
-      status: 200,
+      status: done.status,
       cancelled: false,
-      verdict: 'success',
+      verdict: done.status === 200 ? 'success' : 'failure',
       ...base,
     });
     if (started < opts.calls) send();
@@ -225,5 +244,71 @@ describe('p2c-ewma under a slow host (statistical, seeded, virtual time)', () =>
   it('spreads evenly over equal hosts (each within 3 points of 20 %)', () => {
     const { shares } = simulate(new P2CEwmaBalancer(), healthy, { ...run, seed: 6 });
     for (const s of shares) assert.ok(Math.abs(s - 0.2) < 0.03, `shares ${shares.join(' ')}`);
+  });
+});
+
+describe('p2c-ewma under a host that fails fast (statistical, seeded, virtual time)', () => {
+  // Host 0 answers 30 % of its calls with a 503 in 0.2 ms: by latency alone it looks the cheapest.
+  const flaky = { index: 0, ratio: 0.3, ms: 0.2 };
+  const latency = [2, 2, 2, 2, 2];
+
+  it("sends it at most 5 % of attempts at 16 and 64 in flight; Finagle's formula sends it far more", () => {
+    for (const concurrency of [16, 64]) {
+      for (const seed of [1, 2, 3]) {
+        const run = { calls: 200 * concurrency, concurrency, seed, flaky };
+        const priced = simulate(new P2CEwmaBalancer(), latency, run).shares[0]!;
+        const finagle = simulate(new FinagleP2CEwmaBalancer(), latency, run).shares[0]!;
+        assert.ok(priced <= 0.05, `c = ${concurrency}, seed ${seed}: default share ${priced}`);
+        assert.ok(finagle > 0.15, `c = ${concurrency}, seed ${seed}: Finagle share ${finagle}`);
+      }
+    }
+  });
+
+  it('does not hand its share to a slow host it is drawn with (the demo: it is marked down, P2C draws again)', () => {
+    const mixed = [2, 20, 2, 2, 2]; // host 0 flaky, host 1 20 ms
+    for (const seed of [1, 2, 3]) {
+      const run = { calls: 3_200, concurrency: 4, seed, flaky };
+      const { shares } = simulate(new P2CEwmaBalancer(), mixed, run);
+      assert.ok(shares[0]! <= 0.05, `seed ${seed}: flaky share ${shares[0]}`);
+      assert.ok(shares[1]! <= 0.015, `seed ${seed}: slow share ${shares[1]}`);
+    }
+  });
+
+  it('prices failures as cost × (1 + penalty × failure ratio), and forgets them while idle', () => {
+    const load = { outstanding: 1, cost: 2, sampled: true, typical: 2, failure: 0.3 };
+    assert.equal(ewmaLoad(load), 4, "Finagle's formula ignores failures");
+    assert.equal(ewmaLoad(load, 1.5, 30), 2 * 10 * 2, '2 ms × (1 + 30 × 0.3) × 2');
+    assert.equal(ewmaLoad(load, 1.5, 30, 0.2), MARKED_DOWN + 1, 'from 0.2 on: marked down');
+    let t = 0;
+    const stats = new LoadStats({ now: () => t, setTimer: () => assert.fail('no timers') });
+    const [a] = hosts(1) as [Address];
+    const key = addressKey(a);
+    const base = {
+      group: 'g',
+      method: 'GET',
+      attempt: 1,
+      path: '/',
+      address: a,
+      key,
+      breakerKey: key,
+    } as const;
+    for (let i = 0; i < 10; i++) {
+      stats.update({ ...base, type: 'attempt-start', time: t, callId: i });
+      t += 1;
+      stats.update({
+        ...base,
+        type: 'attempt-end',
+        time: t,
+        callId: i,
+        durationMs: 1,
+        status: 503,
+        cancelled: false,
+        verdict: 'failure',
+      });
+    }
+    const failing = stats.load(a, t).failure!;
+    assert.ok(Math.abs(failing - (1 - 0.9 ** 10)) < 0.01, `ten failures in a row: ${failing}`);
+    const later = stats.load(a, t + 5_000).failure!;
+    assert.ok(Math.abs(later - failing / Math.E) < 1e-9, `decays with τ = 5 s while idle: ${later}`);
   });
 });
