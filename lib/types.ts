@@ -125,12 +125,14 @@ export interface AttemptOutcome {
   /** The server this attempt went to. */
   readonly address: Address;
   /** Status and headers (names lower case; repeated headers as arrays), when they arrived. */
-  readonly response?: {
-    readonly status: number;
-    readonly headers: Readonly<Record<string, string | string[]>>;
-  };
+  readonly response?:
+    | {
+        readonly status: number;
+        readonly headers: Readonly<Record<string, string | string[]>>;
+      }
+    | undefined;
   /** Why the attempt failed (code `CONNECT`, `RESET`, `TIMEOUT`, `PROTOCOL`, …). */
-  readonly error?: XhttpError;
+  readonly error?: XhttpError | undefined;
   /** Time the attempt took, ms. */
   readonly elapsedMs: number;
   /** HTTP method of the request, upper case. */

@@ -588,14 +588,15 @@ export class Call
     const address = this.#address!;
     const attempt = this.attempts;
     // One shape for every outcome, no spread (a spread with extra keys costs ~1 µs on Node 20).
-    return {
+    const outcome: AttemptOutcome = {
       attempt,
       address,
       method: this.spec.method,
       response,
       error,
       elapsedMs,
-    } as AttemptOutcome;
+    };
+    return outcome;
   }
 
   /** The attempt-end event of `outcome`, with the breaker's verdict. */
@@ -614,7 +615,7 @@ export class Call
       }
     }
     // Absent fields are undefined rather than missing: same JSON, one object shape, no spreads.
-    this.#emit({
+    const end: AttemptEndEvent = {
       type: 'attempt-end',
       time: this.now,
       callId: this.callId,
@@ -632,7 +633,8 @@ export class Call
       verdict,
       scheme: spec.group.protocol,
       headersMs: this.#headersMs,
-    } as AttemptEndEvent);
+    };
+    this.#emit(end);
   }
 
   #decide(outcome: AttemptOutcome): RetryDecision | undefined {
@@ -773,7 +775,7 @@ export class Call
     }
     // Settling right after an attempt ended (the common case) reuses that attempt's end time.
     const now = this.#endedAt === this.attempts ? this.now : this.rt.clock.now();
-    this.#emit({
+    const end: CallEndEvent = {
       type: 'call-end',
       time: now,
       callId: this.callId,
@@ -784,7 +786,8 @@ export class Call
       status,
       errorCode: error?.code,
       outcome,
-    } as CallEndEvent);
+    };
+    this.#emit(end);
     if (error !== undefined) attachTimeline(error, this.#log);
   }
 }

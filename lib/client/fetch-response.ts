@@ -1,5 +1,6 @@
 import { XhttpError } from '../errors.js';
 import { utf8 } from '../transport/body.js';
+import { own } from '../internal/validate.js';
 import type { ResponseBody, XResponse } from '../types.js';
 
 const EMPTY = new Uint8Array(0);
@@ -105,9 +106,7 @@ class ResponseHeaders extends Headers {
   #lookup(name: string): string | string[] | undefined | false {
     const raw = this.#raw;
     if (raw === undefined || typeof name !== 'string' || !TOKEN.test(name)) return false;
-    const key = name.toLowerCase();
-    const v = raw[key];
-    return v !== undefined && Object.hasOwn(raw, key) ? v : undefined;
+    return own(raw, name.toLowerCase());
   }
 
   #fill(): void {

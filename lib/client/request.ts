@@ -1,5 +1,5 @@
 import { invalidArgument } from '../errors.js';
-import { checkOptions, optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
+import { checkOptions, optionalPositiveDuration, optionalPositiveInt, own } from '../internal/validate.js';
 import { resolveRetryOptions, type ResolvedRetry } from '../resilience/retry-policy.js';
 import type { CallOptions, GroupLike, XRequest } from '../types.js';
 import { acceptEncoding } from '../transport/decode.js';
@@ -95,14 +95,6 @@ function decodingHeaders(
     withAcceptEncoding.set(base, pair);
   }
   return pair[protocol];
-}
-
-/** `x[key]` when `x` has it as an own property; never read through the prototype chain. */
-function own<T extends object, K extends keyof T>(x: T | undefined, key: K): T[K] | undefined {
-  if (x === undefined) return undefined;
-  const v = x[key];
-  // An absent key (the common case) is settled by the read alone; only a value needs the own check.
-  return v !== undefined && Object.hasOwn(x, key) ? v : undefined;
 }
 
 /** Validates a method: an RFC 9110 token; the standard ones are upper-cased. */

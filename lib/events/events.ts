@@ -47,9 +47,9 @@ export interface CallEndEvent extends CallScoped {
   /** Attempts made. */
   readonly attempts: number;
   /** Status of the emitted response, when `outcome` is `ok`. */
-  readonly status?: number;
+  readonly status?: number | undefined;
   /** Code of the error, when `outcome` is `error`. */
-  readonly errorCode?: ErrorCode;
+  readonly errorCode?: ErrorCode | undefined;
   /**
    * `ok`: a response was emitted (any status); `error`: the call failed; `cancelled`: unsubscribed,
    * aborted by its `signal`, or ended by `client.close()` (the latter two with `errorCode`
@@ -71,7 +71,7 @@ export interface AttemptStartEvent extends CallScoped {
   readonly breakerKey: string;
   readonly path: string;
   /** The group's protocol (`url.scheme`); set by the client, `http` when absent. */
-  readonly scheme?: 'http' | 'https';
+  readonly scheme?: 'http' | 'https' | undefined;
   /**
    * The breaker key of the host the balancer picked for this attempt whose breaker refused it, so
    * the attempt went to another host; undefined when the pick was admitted.
@@ -93,11 +93,11 @@ export interface AttemptEndEvent extends CallScoped {
   /** Time the attempt took, ms. */
   readonly durationMs: number;
   /** Response status, when headers arrived. */
-  readonly status?: number;
+  readonly status?: number | undefined;
   /** Code of the attempt's error, if it failed. */
-  readonly errorCode?: ErrorCode;
+  readonly errorCode?: ErrorCode | undefined;
   /** Which deadline passed, when `errorCode` is `TIMEOUT`. */
-  readonly timeoutPhase?: TimeoutPhase;
+  readonly timeoutPhase?: TimeoutPhase | undefined;
   /**
    * Unsubscribed, aborted by the caller's `signal`, or ended by `client.close()`: neither success
    * nor failure. `errorCode` is then absent and `verdict` is `ignored`; load statistics take no
@@ -107,12 +107,12 @@ export interface AttemptEndEvent extends CallScoped {
   /** The breaker's classification under `isFailure`: `ignored` when cancelled or no breaker. */
   readonly verdict: 'success' | 'failure' | 'ignored';
   /** The group's protocol (`url.scheme`); set by the client, `http` when absent. */
-  readonly scheme?: 'http' | 'https';
+  readonly scheme?: 'http' | 'https' | undefined;
   /**
    * A streamed response's time to headers, ms: its latency sample for the balancers, which must not
    * learn how fast the caller read the body. Undefined for buffered responses and failures before it.
    */
-  readonly headersMs?: number;
+  readonly headersMs?: number | undefined;
 }
 
 /** A retry will be made after `delayMs`. */

@@ -14,7 +14,7 @@ export function checkOptions(value: unknown, allowed: readonly string[], field: 
 }
 
 /** Longest delay a Node timer honours (a longer one fires at once). */
-export const MAX_DURATION = 2_147_483_647;
+const MAX_DURATION = 2_147_483_647;
 
 /**
  * What a user gave, for a message: a number as written (`-1`, `NaN`, `Infinity`), anything else by
@@ -74,4 +74,15 @@ export function optionalPositiveInt(
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max)
     throw invalidArgument(field, `must be an integer from 1 to ${max} (got ${describeValue(value)})`);
   return value;
+}
+
+/**
+ * `o[key]` when `o` has it as an own property, else undefined: options are never read through the
+ * prototype chain, so a polluted `Object.prototype` cannot configure us. An absent key (the common
+ * case) is settled by the read alone, with no `hasOwn` call.
+ */
+export function own<T extends object, K extends keyof T>(o: T | undefined, key: K): T[K] | undefined {
+  if (o === undefined) return undefined;
+  const v = o[key];
+  return v !== undefined && Object.hasOwn(o, key) ? v : undefined;
 }

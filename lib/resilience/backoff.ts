@@ -1,5 +1,5 @@
 import { invalidArgument } from '../errors.js';
-import { checkOptions, optionalDuration } from '../internal/validate.js';
+import { checkOptions, optionalDuration, own } from '../internal/validate.js';
 import type { BackoffOptions, Jitter } from '../types.js';
 
 /** Delay before the first retry, before jitter, ms. */
@@ -46,19 +46,17 @@ export function resolveBackoff(opts: BackoffOptions | undefined, field = 'retry.
   if (opts === undefined) return DEFAULT_BACKOFF;
   checkOptions(opts, KEYS, field);
   const o = (opts ?? {}) as Record<string, unknown>;
-  // Own properties only: a polluted Object.prototype must not configure us.
-  const own = (k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
-  const initial = delay(own('initialDelay'), `${field}.initialDelay`);
-  const max = delay(own('maxDelay'), `${field}.maxDelay`);
+  const initial = delay(own(o, 'initialDelay'), `${field}.initialDelay`);
+  const max = delay(own(o, 'maxDelay'), `${field}.maxDelay`);
   if (initial !== undefined && max !== undefined && initial > max)
     throw invalidArgument(`${field}.initialDelay`, 'must not exceed maxDelay');
-  const multiplier = own('multiplier');
+  const multiplier = own(o, 'multiplier');
   if (
     multiplier !== undefined &&
     (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1)
   )
     throw invalidArgument(`${field}.multiplier`, 'must be a finite number ≥ 1');
-  const jitter = own('jitter');
+  const jitter = own(o, 'jitter');
   if (jitter !== undefined && !JITTERS.includes(jitter as Jitter))
     throw invalidArgument(`${field}.jitter`, `must be one of ${JITTERS.map((j) => `'${j}'`).join(', ')}`);
   return {

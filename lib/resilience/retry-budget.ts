@@ -2,7 +2,7 @@ import type { Observable, Subscription } from 'rxjs';
 import { invalidArgument } from '../errors.js';
 import type { CallEvent } from '../events/events.js';
 import type { Clock } from '../internal/clock.js';
-import { checkOptions, describeValue, optionalRatio } from '../internal/validate.js';
+import { checkOptions, describeValue, optionalRatio, own } from '../internal/validate.js';
 import { onEvents } from '../events/bus.js';
 
 /** Share of recent calls that may be retried on top of them (Finagle's `percentCanRetry`). */
@@ -66,15 +66,13 @@ export function resolveRetryBudget(
   if (cfg === false) return undefined;
   checkOptions(cfg, KEYS, field);
   const o = (cfg ?? {}) as Record<string, unknown>;
-  // Own properties only: a polluted Object.prototype must not configure us.
-  const own = (k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
-  const min = own('minRetriesPerSecond');
+  const min = own(o, 'minRetriesPerSecond');
   if (min !== undefined && (typeof min !== 'number' || !Number.isFinite(min) || min < 0))
     throw invalidArgument(
       `${field}.minRetriesPerSecond`,
       `must be a number from 0 up, retries per second (got ${describeValue(min)})`,
     );
-  const ttl = own('ttl');
+  const ttl = own(o, 'ttl');
   if (
     ttl !== undefined &&
     (typeof ttl !== 'number' || !(ttl >= MIN_RETRY_BUDGET_TTL && ttl <= MAX_RETRY_BUDGET_TTL))
@@ -84,7 +82,7 @@ export function resolveRetryBudget(
       `must be a number of milliseconds from ${MIN_RETRY_BUDGET_TTL} to ${MAX_RETRY_BUDGET_TTL} (got ${describeValue(ttl)})`,
     );
   return {
-    ratio: optionalRatio(own('ratio'), `${field}.ratio`) ?? DEFAULT_RETRY_BUDGET_RATIO,
+    ratio: optionalRatio(own(o, 'ratio'), `${field}.ratio`) ?? DEFAULT_RETRY_BUDGET_RATIO,
     minRetriesPerSecond: (min as number | undefined) ?? DEFAULT_MIN_RETRIES_PER_SECOND,
     ttl: (ttl as number | undefined) ?? DEFAULT_RETRY_BUDGET_TTL,
   };

@@ -1,5 +1,5 @@
 import { invalidArgument, type XhttpError } from '../errors.js';
-import { checkOptions, optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
+import { checkOptions, optionalPositiveDuration, optionalPositiveInt, own } from '../internal/validate.js';
 import type { AttemptOutcome, RetryOptions } from '../types.js';
 import { resolveBackoff, type ResolvedBackoff } from './backoff.js';
 
@@ -145,18 +145,18 @@ export function resolveRetryOptions(
   checkOptions(opts, KEYS, field);
   const o = opts as unknown as Record<string, unknown>;
   // Own properties only: a polluted Object.prototype must not turn on retryNonIdempotent.
-  if (ownValue(o, 'maxAttempts') === undefined) throw invalidArgument(`${field}.maxAttempts`, 'is required');
+  if (own(o, 'maxAttempts') === undefined) throw invalidArgument(`${field}.maxAttempts`, 'is required');
   const maxAttempts = optionalPositiveInt(
-    ownValue(o, 'maxAttempts'),
+    own(o, 'maxAttempts'),
     `${field}.maxAttempts`,
     MAX_ATTEMPTS,
   ) as number;
-  const retryOn = ownValue(o, 'retryOn');
+  const retryOn = own(o, 'retryOn');
   if (retryOn !== undefined && typeof retryOn !== 'function')
     throw invalidArgument(`${field}.retryOn`, 'must be a function');
   // One story for 0, negatives and non-numbers: an attempt needs time to run; no option means no limit.
   const timeoutPerAttempt = optionalPositiveDuration(
-    ownValue(o, 'timeoutPerAttempt'),
+    own(o, 'timeoutPerAttempt'),
     `${field}.timeoutPerAttempt`,
   );
   return {
@@ -164,17 +164,12 @@ export function resolveRetryOptions(
     retryOn: (retryOn as ResolvedRetry['retryOn'] | undefined) ?? defaultRetryOn,
     // Always present (undefined when unset): a conditional spread cost ~1 µs a call on Node 20.
     timeoutPerAttempt,
-    backoff: resolveBackoff(ownValue(o, 'backoff') as RetryOptions['backoff'], `${field}.backoff`),
-    retryNonIdempotent: flag(ownValue(o, 'retryNonIdempotent'), `${field}.retryNonIdempotent`) ?? false,
-    respectRetryAfter: flag(ownValue(o, 'respectRetryAfter'), `${field}.respectRetryAfter`) ?? true,
+    backoff: resolveBackoff(own(o, 'backoff') as RetryOptions['backoff'], `${field}.backoff`),
+    retryNonIdempotent: flag(own(o, 'retryNonIdempotent'), `${field}.retryNonIdempotent`) ?? false,
+    respectRetryAfter: flag(own(o, 'respectRetryAfter'), `${field}.respectRetryAfter`) ?? true,
   };
 }
 
-/** `o[k]` when own; an absent key is settled by the read alone (no closure, no hasOwn). */
-function ownValue(o: Record<string, unknown>, k: string): unknown {
-  const v = o[k];
-  return v !== undefined && Object.hasOwn(o, k) ? v : undefined;
-}
 
 function flag(value: unknown, field: string): boolean | undefined {
   if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(field, 'must be a boolean');

@@ -81,8 +81,7 @@ export function mapTransportError(err: unknown, address: Address, sent: boolean)
   else if (RESET_CODES.has(code)) mapped = 'RESET';
   else if (PROTOCOL_CODES.has(code) || code.startsWith('HPE_') || (err as Error)?.name === 'HTTPParserError')
     mapped = 'PROTOCOL';
-  else if (code.startsWith('ERR_TLS') || code.includes('CERT') || code.startsWith('ERR_SSL'))
-    mapped = sent ? 'RESET' : 'CONNECT';
+  // Anything else once the request was on the wire (TLS alerts included) is a broken connection.
   else mapped = 'RESET';
   const detail = code === '' ? '' : ` (${code})`;
   return new XhttpError(mapped, `${MESSAGES[mapped]}${detail}`, { cause: err, address });
