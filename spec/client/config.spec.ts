@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, AddressGroup, XhttpError } from '../../lib/index.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { firstValueFrom } from 'rxjs';
+import { Client, AddressGroup, TimeoutError, XhttpError } from '../../lib/index.js';
+import { startBackend } from '../helpers/loopback.js';
 
 function invalid(fn: () => unknown, field: string): void {
   assert.throws(fn, (e: unknown) => {
@@ -41,14 +44,40 @@ test('every invalid ClientConfig field throws INVALID_ARGUMENT naming it', () =>
   invalid(() => new Client('x' as never), 'config');
 });
 
-test('valid config is accepted with defaults', async () => {
+test('valid config is accepted, and what it sets (and the defaults it leaves) is what the client does', async () => {
+  let seen: IncomingHttpHeaders | undefined;
+  // Answers /ok at once (showing the headers sent); /slow never answers.
+  const backend = await startBackend((req, res) => {
+    if (req.url === '/slow') return;
+    seen = req.headers;
+    res.end('ok');
+  });
   const c = new Client({
     requestTimeout: 1_000,
     circuitBreaker: false,
     retryBudget: false,
     headers: { 'x-team': 'a' },
   });
-  await c.close();
+  const group = new AddressGroup(`static://127.0.0.1:${backend.port}`);
+  try {
+    const res = await c.get(group, '/ok');
+    assert.equal(res.status, 200);
+    assert.equal(seen?.['x-team'], 'a', 'the default headers go with every call');
+    // requestTimeout is the call's deadline; headersTimeout defaults to it, so the call's phase wins.
+    const t0 = performance.now();
+    await assert.rejects(c.get(group, '/slow'), (e: unknown) => e instanceof TimeoutError && e.phase === 'call');
+    const ms = performance.now() - t0;
+    assert.ok(ms >= 900 && ms < 5_000, `the 1 000 ms deadline, not the 30 s default (${ms.toFixed(0)} ms)`);
+    // circuitBreaker: false: no breaker to report, hosts show 'off'.
+    assert.equal((await firstValueFrom(c.breakers$)).size, 0);
+    const health = await firstValueFrom(c.health$);
+    const hosts = health.groups.flatMap((g) => g.hosts);
+    assert.ok(hosts.length > 0 && hosts.every((h) => h.breaker === 'off'));
+  } finally {
+    await c.close();
+    group.close();
+    await backend.close();
+  }
 });
 
 test('every malformed target throws INVALID_ARGUMENT', () => {

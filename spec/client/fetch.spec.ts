@@ -61,6 +61,16 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       res.setHeader('location', '/json?from=redirect');
       res.end();
       return;
+    case '/flaky': {
+      // 503 to every first attempt, 200 to a retry (marked by x-rxhttp-attempt).
+      const retried = req.headers['x-rxhttp-attempt'] !== undefined;
+      res.statusCode = retried ? 200 : 503;
+      res.end(retried ? `retried ${String(req.headers['x-rxhttp-attempt'])}` : 'busy');
+      return;
+    }
+    case '/big':
+      res.end('x'.repeat(4_096));
+      return;
     case '/echo':
       void readBody(req).then((body) => {
         res.setHeader('content-type', 'application/json');
@@ -350,6 +360,19 @@ describe('client.fetch returns a real Response', () => {
     });
     const seen = (await res.json()) as { method: string; headers: Record<string, string>; body: string };
     assert.equal(seen.method, 'POST');
+    // The rxhttp options are honoured, not dropped: each one observed on its own.
+    const retried = await client.fetch('http://svc/flaky', { retry: { maxAttempts: 2 } });
+    assert.equal(retried.status, 200);
+    assert.equal(await retried.text(), 'retried 2');
+    assert.equal((await client.fetch('http://svc/flaky')).status, 503, 'without retry: one attempt');
+    await rejectsWith(client.fetch('http://svc/big', { maxResponseBytes: 1_000 }), 'RESPONSE_TOO_LARGE');
+    const t0 = performance.now();
+    const late = await rejectsWith(client.fetch('http://svc/slow', { timeout: 200 }), 'TIMEOUT');
+    assert.equal((late as { phase?: string }).phase, 'call');
+    assert.ok(performance.now() - t0 < 3_000, 'the call timeout, not the client default (5 s)');
+    const streamed = await client.fetch('http://svc/trickle', { responseType: 'stream' });
+    assert.equal(streamed.status, 200, 'a streamed response resolves at its headers');
+    await streamed.body?.cancel();
     assert.equal(seen.headers['content-type'], 'text/plain');
     assert.equal(seen.headers['x-trace'], 'abc');
     assert.equal(seen.body, 'payload');
