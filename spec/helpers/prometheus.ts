@@ -219,9 +219,13 @@ export const sampleSources: MetricSources = {
 
 /**
  * A representative workload on the event stream, made to `/secret/42?token=x`: a call retried after a
- * 503 on one host then answered 200 by the other, a breaker opening, and a call failing fast.
+ * 503 on one host then answered 200 by the other, a breaker opening (a fed transition event unless
+ * `transition: false`), and a call failing fast.
  */
-export function feedSampleWorkload(events$: Subject<CallEvent>): void {
+export function feedSampleWorkload(
+  events$: Subject<CallEvent>,
+  { transition = true }: { transition?: boolean } = {},
+): void {
   const path = '/secret/42?token=x';
   const call = { time: 0, callId: 1, group: 'users', method: 'GET' };
   const at = (attempt: number, port: number) => ({
@@ -249,13 +253,15 @@ export function feedSampleWorkload(events$: Subject<CallEvent>): void {
     delayReason: 'backoff',
     reason: '503',
   });
-  events$.next({
-    type: 'breaker-transition',
-    time: 0,
-    breakerKey: '127.0.0.1:9001',
-    from: 'closed',
-    to: 'open',
-  });
+  // Without `transition`, a real breaker fed these events makes its own.
+  if (transition)
+    events$.next({
+      type: 'breaker-transition',
+      time: 0,
+      breakerKey: '127.0.0.1:9001',
+      from: 'closed',
+      to: 'open',
+    });
   events$.next({ ...at(2, 9002), type: 'attempt-start', path });
   events$.next({
     ...at(2, 9002),

@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { Subject, type Subscription } from 'rxjs';
 import type { CallEvent } from '../../lib/events/events.js';
+import { CircuitBreakers } from '../../lib/breaker/breakers.js';
+import { resolveBreakerConfig } from '../../lib/breaker/config.js';
 import { attachMetrics } from '../../lib/observability/metrics.js';
 import {
   binaryRequirement,
@@ -29,8 +31,37 @@ describe('a real Prometheus scraping the registry', { skip: prometheus.skip, tim
     const binary = requireBinary(prometheus, 'prometheus');
     const registry = new Registry();
     const events$ = new Subject<CallEvent>();
-    sub = attachMetrics(events$, registry, sampleSources);
-    feedSampleWorkload(events$);
+    // The breaker series come from a real breaker registry deciding on the workload's own events
+    // (Armeria's rule, one result enough here), not from hard-coded snapshots.
+    const clock = { t: 0, now: () => clock.t, setTimer: () => () => undefined };
+    const breakers = new CircuitBreakers(resolveBreakerConfig({ minimumRequestThreshold: 1 }), clock, (e) =>
+      events$.next(e),
+    );
+    breakers.attach(events$);
+    sub = attachMetrics(events$, registry, {
+      breakerSnapshots: () => breakers.snapshots(),
+      groupAddressCounts: sampleSources.groupAddressCounts,
+    });
+    feedSampleWorkload(events$, { transition: false });
+    // 9001 failed (503) in the first bucket; a failure that closes the bucket makes the breaker decide.
+    clock.t = 1_000;
+    const probe = { time: 1_000, callId: 9, group: 'probe', method: 'GET', attempt: 1 };
+    const at9001 = {
+      address: { host: '127.0.0.1', port: 9001 },
+      key: '127.0.0.1:9001',
+      breakerKey: '127.0.0.1:9001',
+    };
+    events$.next({ ...probe, ...at9001, type: 'attempt-start', path: '/' });
+    events$.next({
+      ...probe,
+      ...at9001,
+      type: 'attempt-end',
+      durationMs: 1,
+      errorCode: 'RESET',
+      cancelled: false,
+      verdict: 'failure',
+    });
+    assert.equal(breakers.snapshots().get('127.0.0.1:9001')?.state, 'open', 'the breaker opened by itself');
     server = await serveRegistry(registry);
     prom = await startPrometheus(binary, server.target);
   });
