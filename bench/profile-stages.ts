@@ -114,7 +114,11 @@ export const STAGE_RULES: readonly (StageRule & { readonly stage: Stage })[] = [
   { stage: STAGES[14], url: /^dist\// },
   // what every contender pays, Pool.request included
   { stage: STAGES[15], url: /(^|\/)undici\/|^wasm:/ },
-  { stage: STAGES[16], url: NATIVE, fn: /^(writeLatin1String|writeUtf8String|writev|writeBuffer|WriteWrap)$/ },
+  {
+    stage: STAGES[16],
+    url: NATIVE,
+    fn: /^(writeLatin1String|writeUtf8String|writev|writeBuffer|WriteWrap)$/,
+  },
   { stage: STAGES[18], url: NATIVE, fn: /^runMicrotasks$/ },
   { stage: STAGES[18], url: /^node:internal\/(process\/task_queues|timers)$/ },
   { stage: STAGES[19], url: NATIVE, fn: /^\(garbage collector\)$/ },

@@ -58,7 +58,9 @@ function stages(p: Profile, calls: number): void {
     return [s, pct(t), perCall(t)];
   });
   console.log(`#### By stage of the call chain (self time; rules in bench/profile-stages.ts)\n`);
-  console.log(table(['stage', 'self', 'µs per call'], [...rows, ['all (non-idle)', '100 %', perCall(busy)]]) + '\n');
+  console.log(
+    table(['stage', 'self', 'µs per call'], [...rows, ['all (non-idle)', '100 %', perCall(busy)]]) + '\n',
+  );
 }
 
 function analyse(p: Profile, calls: number): void {
@@ -122,7 +124,8 @@ async function main(): Promise<void> {
   if (!CONTENDERS.includes(NAME)) throw new Error(`unknown contender ${NAME}`);
   ensureDist();
   const pin = PINNED ? pinning() : undefined;
-  if (PINNED && !pin?.ok) console.log(`Pinned mode unavailable (${pin?.why}): client and server share the cores.\n`);
+  if (PINNED && !pin?.ok)
+    console.log(`Pinned mode unavailable (${pin?.why}): client and server share the cores.\n`);
   const server = await startServer(undefined, pin?.ok ? pin.server : undefined);
   if (pin?.ok) pinSelf(pin.client);
   const c = await createContender(NAME, server.ports[0]!);

@@ -38,11 +38,26 @@ export function pinnedReport(c: number, s: Samples, names: readonly ContenderNam
     fmt(ratio(s, n, REF, (x) => x.rps)),
     fmt(med(s, n, cpu), 1),
     fmt(ratio(s, n, REF, cpu)),
-    fmt(med(s, n, (x) => x.userUs), 1),
-    fmt(med(s, n, (x) => x.sysUs), 1),
-    fmt(med(s, n, (x) => x.p50Us), 0),
-    fmt(med(s, n, (x) => x.p99Us), 0),
-    fmt(med(s, n, (x) => x.serverUs), 1),
+    fmt(
+      med(s, n, (x) => x.userUs),
+      1,
+    ),
+    fmt(
+      med(s, n, (x) => x.sysUs),
+      1,
+    ),
+    fmt(
+      med(s, n, (x) => x.p50Us),
+      0,
+    ),
+    fmt(
+      med(s, n, (x) => x.p99Us),
+      0,
+    ),
+    fmt(
+      med(s, n, (x) => x.serverUs),
+      1,
+    ),
   ]);
   const header = [
     'contender',
@@ -57,9 +72,11 @@ export function pinnedReport(c: number, s: Samples, names: readonly ContenderNam
     'server CPU µs/req',
   ];
   const rounds = s.get(REF)?.length ?? 0;
-  return [`### Pinned, concurrency ${c} (medians of ${rounds} interleaved rounds)`, '', table(header, rows)].join(
-    '\n',
-  );
+  return [
+    `### Pinned, concurrency ${c} (medians of ${rounds} interleaved rounds)`,
+    '',
+    table(header, rows),
+  ].join('\n');
 }
 
 /** Issue 23's must-show 1–3, at each concurrency measured, each stated as met or not. */
@@ -71,7 +88,9 @@ export function pinnedTargets(all: ReadonlyMap<number, Samples>): string {
       const want = c === 1 ? 0.85 : c === 64 ? 0.8 : undefined;
       const r = ratio(s, rx, REF, cpu);
       if (want !== undefined)
-        out.push(verdict(r <= want, `full chain (Promise) ≤ ${want}× Pool.request CPU at c = ${c}`, `${fmt(r)}×`));
+        out.push(
+          verdict(r <= want, `full chain (Promise) ≤ ${want}× Pool.request CPU at c = ${c}`, `${fmt(r)}×`),
+        );
       for (const [peer, want2] of [
         ['undici + opossum', 1.2],
         ['undici retry interceptor', 1.6],
@@ -79,7 +98,11 @@ export function pinnedTargets(all: ReadonlyMap<number, Samples>): string {
         if (!s.has(peer)) continue;
         const adv = ratio(s, peer, rx, cpu);
         out.push(
-          verdict(adv >= want2, `full chain ≥ ${want2}× ${peer} by CPU per request at c = ${c}`, `${fmt(adv)}×`),
+          verdict(
+            adv >= want2,
+            `full chain ≥ ${want2}× ${peer} by CPU per request at c = ${c}`,
+            `${fmt(adv)}×`,
+          ),
         );
       }
     }
