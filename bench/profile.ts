@@ -4,19 +4,26 @@
  * loading and JIT warm-up are not in the picture) and prints self time by function, and by where the
  * code lives (rxhttp's dist/, rxjs, undici, Node).
  *
- *   npx tsx bench/profile.ts [--contender "rxhttp Promise"] [--seconds 6] [--top 30]
+ *   npx tsx bench/profile.ts [--contender "rxhttp Promise"] [--seconds 6] [--top 30] [--pinned]
+ *   npx tsx bench/profile.ts --from file.cpuprofile [--calls N]   (summarise a `node --cpu-prof` file)
  *
- * The raw profile is written to .tmp/profile/ (open it in Chrome DevTools → Performance).
+ * With `--pinned`, the server child runs on one core and this client process on another (`taskset`),
+ * as in `throughput.ts --pinned`. Besides the tables by place and by function, a table by stage of the
+ * call chain (bench/profile-stages.ts holds the attribution rules). The raw profile is written to
+ * .tmp/profile/ (open it in Chrome DevTools → Performance, or summarise it again with `--from`).
  */
 import { Session } from 'node:inspector/promises';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { CONTENDERS, createContender, type ContenderName } from './contenders.js';
-import { arg, closedLoop, ensureDist, fmt, ROOT, startServer, table } from './util.js';
+import { STAGES, stageTimes, type CpuProfile } from './profile-stages.js';
+import { arg, closedLoop, ensureDist, fmt, pinSelf, pinning, ROOT, startServer, table } from './util.js';
 
 const NAME = (arg('contender') ?? 'rxhttp Promise') as ContenderName;
 const SECONDS = Number(arg('seconds') ?? 6);
 const TOP = Number(arg('top') ?? 30);
 const DIR = `${ROOT}.tmp/profile`;
+const FROM = arg('from');
+const PINNED = process.argv.includes('--pinned');
 
 interface ProfileNode {
   id: number;
@@ -39,6 +46,21 @@ function where(url: string, fn: string): string {
   if (fn === '(idle)' || fn === '(program)') return fn;
   if (url === '') return 'native / V8';
   return 'other';
+}
+
+/** Self time per stage of the call chain (bench/profile-stages.ts). */
+function stages(p: Profile, calls: number): void {
+  const { byStage, busy } = stageTimes(p as CpuProfile, `file://${ROOT}`);
+  const pct = (t: number) => `${fmt((100 * t) / busy, 1)} %`;
+  const perCall = (t: number) => (calls > 0 ? fmt(t / calls, 2) : '–');
+  const rows = STAGES.filter((s) => (byStage.get(s) ?? 0) > 0).map((s) => {
+    const t = byStage.get(s)!;
+    return [s, pct(t), perCall(t)];
+  });
+  console.log(`#### By stage of the call chain (self time; rules in bench/profile-stages.ts)\n`);
+  console.log(
+    table(['stage', 'self', 'µs per call'], [...rows, ['all (non-idle)', '100 %', perCall(busy)]]) + '\n',
+  );
 }
 
 function analyse(p: Profile, calls: number): void {
@@ -64,7 +86,6 @@ function analyse(p: Profile, calls: number): void {
   }
   const pct = (t: number) => `${fmt((100 * t) / busy, 1)} %`;
   const perCall = (t: number) => fmt(t / calls, 2);
-  console.log(`### Profile: ${NAME}, c = 64, ${SECONDS} s (self time, % of non-idle samples)\n`);
   console.log(
     table(
       ['where', 'self', 'µs per call'],
@@ -92,9 +113,21 @@ function analyse(p: Profile, calls: number): void {
 }
 
 async function main(): Promise<void> {
+  if (FROM) {
+    const profile = JSON.parse(readFileSync(FROM, 'utf8')) as Profile;
+    const calls = Number(arg('calls') ?? 0);
+    console.log(`### Profile: ${FROM} (self time, % of non-idle samples)\n`);
+    stages(profile, calls);
+    analyse(profile, calls);
+    return;
+  }
   if (!CONTENDERS.includes(NAME)) throw new Error(`unknown contender ${NAME}`);
   ensureDist();
-  const server = await startServer();
+  const pin = PINNED ? pinning() : undefined;
+  if (PINNED && !pin?.ok)
+    console.log(`Pinned mode unavailable (${pin?.why}): client and server share the cores.\n`);
+  const server = await startServer(undefined, pin?.ok ? pin.server : undefined);
+  if (pin?.ok) pinSelf(pin.client);
   const c = await createContender(NAME, server.ports[0]!);
   const call = c.call ?? (() => Promise.reject(new Error('profile a Promise contender')));
   await closedLoop(call, { concurrency: 64, count: 30_000, maxMs: 3_000 }); // warm-up
@@ -110,7 +143,12 @@ async function main(): Promise<void> {
   await server.stop();
   mkdirSync(DIR, { recursive: true });
   writeFileSync(`${DIR}/${NAME.replace(/\W+/g, '-')}.cpuprofile`, JSON.stringify(profile));
-  console.log(`${r.completed} calls, ${fmt(r.userUs / r.completed, 1)} µs user CPU per call\n`);
+  console.log(
+    `${r.completed} calls${pin?.ok ? `, client on CPU ${pin.client}, server on CPU ${pin.server}` : ''}, ` +
+      `${fmt(r.userUs / r.completed, 1)} µs user + ${fmt(r.systemUs / r.completed, 1)} µs sys CPU per call\n`,
+  );
+  console.log(`### Profile: ${NAME}, c = 64, ${SECONDS} s (self time, % of non-idle samples)\n`);
+  stages(profile, r.completed);
   analyse(profile, r.completed);
 }
 

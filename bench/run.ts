@@ -18,12 +18,16 @@ interface Bench {
   readonly name: string;
   readonly file: string;
   readonly node?: readonly string[];
+  /** Arguments after the file (e.g. `--pinned`). */
+  readonly args?: readonly string[];
   /** Left out of --quick (it has its own fixed budget). */
   readonly full?: boolean;
 }
 
 const BENCHES: readonly Bench[] = [
   { name: 'throughput', file: 'throughput.ts' },
+  // Issue 23: the same contenders' figures with client and server on cores of their own.
+  { name: 'throughput-pinned', file: 'throughput.ts', args: ['--pinned'] },
   { name: 'ceiling', file: 'ceiling.ts' },
   { name: 'memory', file: 'memory.ts', node: ['--expose-gc'] },
   { name: 'micro', file: 'micro.ts' },
@@ -39,7 +43,13 @@ const END = '<!-- bench:end -->';
 
 function runBench(b: Bench): Promise<string> {
   return new Promise((resolve, reject) => {
-    const args = [...(b.node ?? []), '--import', 'tsx', fileURLToPath(new URL(b.file, import.meta.url))];
+    const args = [
+      ...(b.node ?? []),
+      '--import',
+      'tsx',
+      fileURLToPath(new URL(b.file, import.meta.url)),
+      ...(b.args ?? []),
+    ];
     if (QUICK) args.push('--quick');
     const child = spawn(process.execPath, args, {
       cwd: ROOT,

@@ -1,7 +1,11 @@
 /**
  * Throughput, client CPU and latency of rxhttp against raw undici and every peer, side by side.
  *
- *   npx tsx bench/throughput.ts [--quick] [--rounds N] [--c 1,64] [--only "name,name"]
+ *   npx tsx bench/throughput.ts [--quick] [--rounds N] [--c 1,64] [--only "name,name"] [--pinned]
+ *
+ * `--pinned` (issue 23): the server child on one core and this client process on another (`taskset`),
+ * issue 23's contenders (bench/throughput-pinned.ts) over 8 rounds, CPU as user + system, and issue
+ * 23's targets. Without two cores or `taskset` it prints why and exits cleanly.
  *
  * One loopback node:http server in a child process (bench/server.ts). For each concurrency the
  * contenders run interleaved round by round (A B C … A B C …), after one warm-up round each; every
@@ -10,6 +14,14 @@
  */
 import { catchError, defer, EMPTY, finalize, mergeMap, of, range, repeat, type Observable } from 'rxjs';
 import { CONTENDERS, createContender, type Contender, type ContenderName } from './contenders.js';
+import { med, ratio, type Sample, type Samples } from './samples.js';
+import {
+  PINNED_CONTENDERS,
+  PINNED_ROUNDS,
+  pinnedHeading,
+  pinnedReport,
+  pinnedTargets,
+} from './throughput-pinned.js';
 import {
   arg,
   closedLoop,
@@ -17,6 +29,8 @@ import {
   fmtInt,
   median,
   percentile,
+  pinning,
+  pinSelf,
   QUICK,
   startServer,
   table,
@@ -26,12 +40,15 @@ import {
   type RoundResult,
 } from './util.js';
 
-const ROUNDS = Number(arg('rounds') ?? (QUICK ? 5 : 7));
+const PINNED = process.argv.includes('--pinned');
+const ROUNDS = Number(arg('rounds') ?? (QUICK ? (PINNED ? 3 : 5) : PINNED ? PINNED_ROUNDS : 7));
 /** Fewer rounds at c = 1 in the full run: latency there is steadier, and the rounds are long. */
-const roundsFor = (c: number) => (c === 1 && !arg('rounds') && !QUICK ? 5 : ROUNDS);
+const roundsFor = (c: number) => (c === 1 && !arg('rounds') && !QUICK && !PINNED ? 5 : ROUNDS);
 const CONCURRENCIES = (arg('c') ?? '1,64').split(',').map(Number);
 const ONLY = arg('only')?.split(',');
-const NAMES = CONTENDERS.filter((n) => !ONLY || ONLY.includes(n) || n === 'undici Pool.request');
+const NAMES = CONTENDERS.filter(
+  (n) => (ONLY ? ONLY.includes(n) : !PINNED || PINNED_CONTENDERS.includes(n)) || n === 'undici Pool.request',
+);
 const REF: ContenderName = 'undici Pool.request';
 
 /** Calls per measured round (cut short after `maxMs` for the slow peers). */
@@ -92,16 +109,6 @@ function observableLoop(call$: () => Observable<unknown>, o: LoadOptions): Promi
   });
 }
 
-interface Sample {
-  readonly rps: number;
-  readonly userUs: number;
-  readonly sysUs: number;
-  readonly p50Us: number;
-  readonly p99Us: number;
-  readonly serverUs: number;
-  readonly errors: number;
-}
-
 async function runOne(c: Contender, o: LoadOptions, server: Awaited<ReturnType<typeof startServer>>) {
   // No forced gc() between contenders: with 14 contenders it ages every function out (V8 flushes
   // bytecode and code not run for a few full collections) and the figures drop five- to tenfold.
@@ -123,19 +130,6 @@ async function runOne(c: Contender, o: LoadOptions, server: Awaited<ReturnType<t
     errors: r.errors,
   };
   return sample;
-}
-
-type Samples = Map<ContenderName, Sample[]>;
-
-/** Median over rounds of a per-round ratio between two contenders. */
-function ratio(s: Samples, a: ContenderName, b: ContenderName, f: (x: Sample) => number): number {
-  const xs = s.get(a)!;
-  const ys = s.get(b)!;
-  return median(xs.map((x, i) => f(x) / f(ys[i]!)));
-}
-
-function med(s: Samples, a: ContenderName, f: (x: Sample) => number): number {
-  return median(s.get(a)!.map(f));
 }
 
 function report(c: number, s: Samples): string {
@@ -285,7 +279,15 @@ function targets(all: Map<number, Samples>): string {
 
 async function main(): Promise<void> {
   watchdog(QUICK ? 60 : 600, 'throughput');
-  const server = await startServer();
+  const pin = PINNED ? pinning() : undefined;
+  if (pin) {
+    console.log(pinnedHeading(pin) + '\n');
+    // Shared, these figures would only repeat the shared run's: say why and stop.
+    if (!pin.ok) return;
+  }
+  // The server child is bound before this process is, so it does not inherit the client's core.
+  const server = await startServer(undefined, pin?.ok ? pin.server : undefined);
+  if (pin?.ok) pinSelf(pin.client);
   const port = server.ports[0]!;
   const contenders: Contender[] = [];
   for (const n of NAMES) contenders.push(await createContender(n, port));
@@ -302,11 +304,15 @@ async function main(): Promise<void> {
       }
       process.stderr.write('\n');
       all.set(c, samples);
-      console.log(report(c, samples) + '\n');
+      console.log((PINNED ? pinnedReport(c, samples, NAMES) : report(c, samples)) + '\n');
     }
   } finally {
     await Promise.all(contenders.map((k) => k.close()));
     await server.stop();
+  }
+  if (PINNED) {
+    console.log(pinnedTargets(all) + '\n');
+    return;
   }
   if (all.get(64)) console.log(peers(all.get(64)!) + '\n');
   console.log(targets(all) + '\n');

@@ -64,15 +64,26 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-/** Starts the loopback backends of `bench/server.ts` in a child process. */
+/**
+ * Starts the loopback backends of `bench/server.ts` in a child process; with `cpu`, the child and all
+ * its threads are bound to that core (`taskset -c`, see `pinning`).
+ */
 export async function startServer(
   backends: readonly BackendSpec[] = [{ delayMs: 0 }],
+  cpu?: number,
 ): Promise<ServerHandle> {
-  const child: ChildProcess = spawn(
+  const argv = [
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./server.ts', import.meta.url)), JSON.stringify({ backends })],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: ROOT },
-  );
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('./server.ts', import.meta.url)),
+    JSON.stringify({ backends }),
+  ];
+  if (cpu !== undefined) argv.unshift('taskset', '-c', String(cpu));
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    cwd: ROOT,
+  });
   let nextId = 1;
   const pending = new Map<number, (v: unknown) => void>();
   const ports = await new Promise<number[]>((resolve, reject) => {
@@ -102,6 +113,46 @@ export async function startServer(
         child.disconnect();
       }),
   };
+}
+
+// ---------------------------------------------------------------- pinning
+
+/** Where the pinned mode puts the client and the server, or why it cannot. */
+export type Pinning =
+  | { readonly ok: true; readonly client: number; readonly server: number }
+  | { readonly ok: false; readonly why: string };
+
+/**
+ * The pinned mode's cores: the client on the first core this process may run on, the server on the
+ * second, so neither's CPU figure carries the other's contention. Needs two cores and `taskset`
+ * (util-linux); otherwise says why, and the caller runs shared.
+ */
+export function pinning(): Pinning {
+  let allowed: number[];
+  try {
+    // "pid 123's current affinity list: 0,1" or "0-3"
+    const out = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' });
+    allowed = (out.split(':').pop() ?? '')
+      .trim()
+      .split(',')
+      .flatMap((part) => {
+        const [a, b] = part.split('-').map(Number);
+        return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_, i) => a! + i);
+      })
+      .filter((n) => Number.isInteger(n));
+  } catch {
+    return {
+      ok: false,
+      why: 'taskset not found: install util-linux (`apt-get install util-linux`, `apk add util-linux`)',
+    };
+  }
+  if (allowed.length < 2) return { ok: false, why: `only ${allowed.length} core available to this process` };
+  return { ok: true, client: allowed[0]!, server: allowed[1]! };
+}
+
+/** Binds this process and every thread it has (V8's helpers, libuv's pool) to one core. */
+export function pinSelf(cpu: number): void {
+  execFileSync('taskset', ['-a', '-c', '-p', String(cpu), String(process.pid)], { stdio: 'ignore' });
 }
 
 // ---------------------------------------------------------------- machine stalls
