@@ -108,6 +108,8 @@ export class LoadStats {
   readonly #decayMs: number;
   readonly #halfWindow: number;
   readonly #hosts = new Map<AddressKey, HostRecord>();
+  /** Hosts whose active health checks fail now: passing again starts their slow-start ramp. */
+  readonly #checkFailing = new Set<AddressKey>();
   /** Group snapshots hand the same Address objects to every pick: skip building the key string. */
   readonly #byAddress = new WeakMap<Address, HostRecord>();
   /** Each group's last list (by name), to tell a host that joins from one already there. */
@@ -144,6 +146,10 @@ export class LoadStats {
       if (rec !== undefined) rec.since = e.time;
     } else if (e.type === 'resolver-update') {
       this.#joined(e.group, e.addresses, e.time);
+    } else if (e.type === 'health-check') {
+      // A host whose active health checks pass again ramps up as a recovered breaker does.
+      if (e.health === 'failing') this.#checkFailing.add(e.key);
+      else if (e.health === 'passing' && this.#checkFailing.delete(e.key)) this.startRamp(e.key, e.time);
     }
   }
 
@@ -269,6 +275,7 @@ export class LoadStats {
       rec.dropped = true;
       this.#hosts.delete(key);
     }
+    for (const key of this.#checkFailing) if (!liveKeys.has(key)) this.#checkFailing.delete(key);
   }
 }
 

@@ -223,6 +223,32 @@ describe('LoadStats', () => {
     assert.equal(stats.load(B).outstanding, 1);
   });
 
+  it('starts the slow-start ramp of a host whose health checks pass again, not of one that always passed', () => {
+    const { stats, events } = setup();
+    const check = (address: typeof A, time: number, health: 'passing' | 'failing') =>
+      events.next({
+        type: 'health-check',
+        time,
+        group: 'g',
+        address,
+        key: addressKey(address),
+        ok: health === 'passing',
+        durationMs: 1,
+        health,
+      });
+    events.next(start(A, 0));
+    events.next(start(B, 0));
+    check(A, 1_000, 'passing');
+    check(B, 1_000, 'failing');
+    check(B, 4_000, 'failing');
+    assert.equal(stats.load(B).since, -Infinity, 'failing is no ramp');
+    check(B, 7_000, 'passing');
+    assert.equal(stats.load(B).since, 7_000, 'recovered at 7 s: its ramp starts then');
+    check(B, 12_000, 'passing');
+    assert.equal(stats.load(B).since, 7_000, 'one ramp per recovery');
+    assert.equal(stats.load(A).since, -Infinity, 'a host that never failed does not ramp');
+  });
+
   it('stops on unsubscribe', () => {
     const { stats, events, sub } = setup();
     sub.unsubscribe();
