@@ -288,12 +288,17 @@ function bodyOnRedirect(c: Case): 'kept' | 'dropped' | undefined {
 
 /** Set in `before`: this runtime's fetch fails a redirect that resends an ArrayBuffer or view body. */
 let fetchDetachesBuffers = false;
+/** Set in `before`: this runtime's fetch decodes zstd (zlib may have zstd while its fetch does not). */
+let fetchDecodesZstd = true;
 
 /** The intended differences (docs/api.md): why this case may not compare, or undefined when it must. */
 function intended(c: Case): string | undefined {
   // client.fetch reads the body before it resolves (unless responseType: 'stream'): a body that
   // stalls and is aborted fails the call even where fetch never reads it (a 205 that carries one).
   if (c.abort === 'body' && c.status === 205) return 'a stalled body on a null-body status';
+  // client.fetch decodes zstd wherever zlib has it (Node >= 22.15); the fetch of some of those
+  // runtimes (Node 22's bundled undici) leaves it encoded. Runtimes whose fetch decodes it compare.
+  if (!fetchDecodesZstd && c.enc.includes('zstd')) return "runtime fetch does not decode zstd";
   const met = c.redirect === 'follow' && c.abort !== 'before' ? bodyOnRedirect(c) : undefined;
   if (met === undefined) return undefined;
   // fetch fails a redirect (but a 303) that meets a stream body; client.fetch read it to bytes
@@ -346,6 +351,11 @@ before(async () => {
     () => false,
     () => true,
   );
+  if (HAS_ZSTD) {
+    const plain = await (await fetch(`http://${backend.hostPort}/t`)).text();
+    const viaZstd = await (await fetch(`http://${backend.hostPort}/t?enc=zstd`)).text();
+    fetchDecodesZstd = viaZstd === plain;
+  }
 });
 after(async () => {
   await client.close();

@@ -75,7 +75,7 @@ describe('content decoding', () => {
   const cases = [...Object.keys(ENCODERS).map((c) => [c]), ['gzip', 'br'], ['deflate', 'gzip', 'br']];
   for (const codings of cases) {
     const q = codings.join(',');
-    test(`client.get decodes ${q}, buffered and streamed; client.fetch and global fetch agree`, async () => {
+    test(`client.get decodes ${q}, buffered and streamed; client.fetch and global fetch agree`, async (t) => {
       const res = await client.get(group, `/enc?c=${q}`);
       assert.equal(res.headers['content-encoding'], codings.join(', '));
       assert.equal(await res.body.text(), TEXT);
@@ -84,7 +84,11 @@ describe('content decoding', () => {
       const viaFetch = await client.fetch(`http://${backend.hostPort}/enc?c=${q}`);
       assert.deepEqual(await viaFetch.json(), JSON.parse(TEXT));
       const global = await fetch(`http://${backend.hostPort}/enc?c=${q}`);
-      assert.equal(await global.text(), TEXT);
+      const text = await global.text();
+      // Node 22's bundled fetch leaves zstd encoded though its zlib has zstd (docs/api.md, difference 5).
+      if (codings.includes('zstd') && text !== TEXT && process.versions.node.startsWith('22.'))
+        t.diagnostic(`this runtime's fetch does not decode zstd (Node ${process.versions.node})`);
+      else assert.equal(text, TEXT);
     });
   }
 
