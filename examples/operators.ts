@@ -15,7 +15,14 @@ const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 // #region readme
 import { Observable, lastValueFrom } from 'rxjs';
-import { CircuitBreaker, TimeoutError, circuitBreaker, retryBackoff, attemptTimeout, deadline } from 'rxhttp/operators';
+import {
+  CircuitBreaker,
+  TimeoutError,
+  circuitBreaker,
+  retryBackoff,
+  attemptTimeout,
+  deadline,
+} from 'rxhttp/operators';
 
 // Any cold Observable works; this one aborts the fetch when unsubscribed (by a timeout, say).
 const fetch$ = (url: string) =>

@@ -1,6 +1,16 @@
 import { Observable, Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
-import { resolveBreakerConfig, type CircuitBreakerConfig, type ResolvedBreakerConfig } from '../breaker/config.js';
-import { closedBreaker, reduceBreaker, shownCounts, type BreakerInput, type BreakerState } from '../breaker/reducer.js';
+import {
+  resolveBreakerConfig,
+  type CircuitBreakerConfig,
+  type ResolvedBreakerConfig,
+} from '../breaker/config.js';
+import {
+  closedBreaker,
+  reduceBreaker,
+  shownCounts,
+  type BreakerInput,
+  type BreakerState,
+} from '../breaker/reducer.js';
 import { failureRate } from '../breaker/window.js';
 import { invalidArgument } from '../errors.js';
 import type { BreakerSnapshot } from '../types.js';
@@ -121,7 +131,8 @@ export class CircuitBreaker {
    */
   release(): void {
     const s = this.#state;
-    if (this.#forced === undefined && s.name === 'half-open') this.#set({ ...s, trialUntil: this.#scheduler.now() });
+    if (this.#forced === undefined && s.name === 'half-open')
+      this.#set({ ...s, trialUntil: this.#scheduler.now() });
   }
 
   /** Refuses every request (`FailFastError`) until {@link forceClose} or {@link reset}. */

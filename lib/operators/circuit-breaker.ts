@@ -20,7 +20,8 @@ export interface CircuitBreakerOperatorOptions<T> {
 
 /** The default value classifier: an object with a numeric `status` of 500 or more. */
 export function isServerErrorValue(value: unknown): boolean {
-  const status = typeof value === 'object' && value !== null ? (value as { status?: unknown }).status : undefined;
+  const status =
+    typeof value === 'object' && value !== null ? (value as { status?: unknown }).status : undefined;
   return typeof status === 'number' && status >= 500;
 }
 

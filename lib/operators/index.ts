@@ -22,10 +22,22 @@ export {
   type StandaloneBreakerConfig,
 } from './breaker.js';
 export { circuitBreaker, isServerErrorValue, type CircuitBreakerOperatorOptions } from './circuit-breaker.js';
-export { retryBackoff, defaultRetryOutcome, type RetryBackoffOptions, type RetryOutcome } from './retry-backoff.js';
+export {
+  retryBackoff,
+  defaultRetryOutcome,
+  type RetryBackoffOptions,
+  type RetryOutcome,
+} from './retry-backoff.js';
 export { retryBudget } from './retry-budget.js';
 export { attemptTimeout, deadline } from './timeouts.js';
-export { XhttpError, FailFastError, TimeoutError, isXhttpError, type ErrorCode, type TimeoutPhase } from '../errors.js';
+export {
+  XhttpError,
+  FailFastError,
+  TimeoutError,
+  isXhttpError,
+  type ErrorCode,
+  type TimeoutPhase,
+} from '../errors.js';
 export type { RetryBudget, RetryBudgetConfig } from '../resilience/retry-budget.js';
 export type { BackoffOptions, Jitter, BreakerSnapshot } from '../types.js';
 export type { CircuitBreakerConfig } from '../breaker/config.js';

@@ -1,4 +1,10 @@
-import { Observable, asyncScheduler, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import {
+  Observable,
+  asyncScheduler,
+  type MonoTypeOperatorFunction,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
 import { invalidArgument, isXhttpError } from '../errors.js';
 import { callbackFailed } from '../internal/callback.js';
 import { checkOptions, optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
@@ -33,7 +39,16 @@ export interface RetryBackoffOptions<T> {
   readonly random?: () => number;
 }
 
-const KEYS = ['maxAttempts', 'retryOn', 'backoff', 'respectRetryAfter', 'budget', 'deadline', 'scheduler', 'random'];
+const KEYS = [
+  'maxAttempts',
+  'retryOn',
+  'backoff',
+  'respectRetryAfter',
+  'budget',
+  'deadline',
+  'scheduler',
+  'random',
+];
 
 /**
  * The default `retryOn`: a value whose `status` is 502, 503 or 504; an rxhttp error that
@@ -47,7 +62,13 @@ export function defaultRetryOutcome(outcome: RetryOutcome<unknown>): boolean {
   }
   const error = outcome.error;
   if (!isXhttpError(error)) return true;
-  return defaultRetryOn({ attempt: outcome.attempt, address: { host: '', port: 0 }, error, elapsedMs: 0, method: 'GET' });
+  return defaultRetryOn({
+    attempt: outcome.attempt,
+    address: { host: '', port: 0 },
+    error,
+    elapsedMs: 0,
+    method: 'GET',
+  });
 }
 
 /**

@@ -15,6 +15,9 @@ import { RetryBudget, resolveRetryBudget, type RetryBudgetConfig } from '../resi
  * defer(() => fetch(url)).pipe(retryBackoff({ maxAttempts: 3, budget }));
  * ```
  */
-export function retryBudget(config?: RetryBudgetConfig, scheduler: SchedulerLike = asyncScheduler): RetryBudget {
+export function retryBudget(
+  config?: RetryBudgetConfig,
+  scheduler: SchedulerLike = asyncScheduler,
+): RetryBudget {
   return new RetryBudget(resolveRetryBudget(config)!, clockFromScheduler(scheduler));
 }

@@ -1,4 +1,11 @@
-import { Observable, asyncScheduler, throwError, timeout, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import {
+  Observable,
+  asyncScheduler,
+  throwError,
+  timeout,
+  type MonoTypeOperatorFunction,
+  type SchedulerLike,
+} from 'rxjs';
 import { TimeoutError, invalidArgument } from '../errors.js';
 import { optionalPositiveDuration } from '../internal/validate.js';
 
@@ -21,7 +28,10 @@ function duration(ms: unknown, field: string): number {
  * defer(() => fetch(url)).pipe(attemptTimeout(500), retryBackoff({ maxAttempts: 3 }));
  * ```
  */
-export function attemptTimeout<T>(ms: number, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<T> {
+export function attemptTimeout<T>(
+  ms: number,
+  scheduler: SchedulerLike = asyncScheduler,
+): MonoTypeOperatorFunction<T> {
   const limit = duration(ms, 'timeoutPerAttempt');
   return timeout<T, Observable<never>>({
     first: limit,
@@ -44,7 +54,10 @@ export function attemptTimeout<T>(ms: number, scheduler: SchedulerLike = asyncSc
  * defer(() => fetch(url)).pipe(retryBackoff({ maxAttempts: 3, deadline: 2_000 }), deadline(2_000));
  * ```
  */
-export function deadline<T>(ms: number, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<T> {
+export function deadline<T>(
+  ms: number,
+  scheduler: SchedulerLike = asyncScheduler,
+): MonoTypeOperatorFunction<T> {
   const limit = duration(ms, 'timeout');
   return (source) =>
     new Observable<T>((subscriber) => {

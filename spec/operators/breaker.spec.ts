@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
-import { CircuitBreaker, type CircuitBreakerEvent, type CircuitBreakerSnapshot } from '../../lib/operators/index.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerEvent,
+  type CircuitBreakerSnapshot,
+} from '../../lib/operators/index.js';
 import { XhttpError } from '../../lib/errors.js';
 
 // The standalone breaker on virtual time: `ts.frame` is the clock the breaker reads.
@@ -131,7 +135,16 @@ test('bad settings fail with INVALID_ARGUMENT naming the field; key and isFailur
     }
     return 'no error';
   };
-  assert.equal(field(() => new CircuitBreaker({ failureRateThreshold: 2 })), 'circuitBreaker.failureRateThreshold');
-  assert.equal(field(() => new CircuitBreaker({ key: () => 'x' } as never)), 'circuitBreaker.key');
-  assert.equal(field(() => new CircuitBreaker({ isFailure: () => true } as never)), 'circuitBreaker.isFailure');
+  assert.equal(
+    field(() => new CircuitBreaker({ failureRateThreshold: 2 })),
+    'circuitBreaker.failureRateThreshold',
+  );
+  assert.equal(
+    field(() => new CircuitBreaker({ key: () => 'x' } as never)),
+    'circuitBreaker.key',
+  );
+  assert.equal(
+    field(() => new CircuitBreaker({ isFailure: () => true } as never)),
+    'circuitBreaker.isFailure',
+  );
 });

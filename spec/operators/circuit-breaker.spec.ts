@@ -19,7 +19,8 @@ test('values with status ≥ 500 open the breaker; then it fails fast without su
   ts.run(({ cold, expectObservable, flush }) => {
     const breaker = new CircuitBreaker(CONFIG, ts);
     let subscribed = 0;
-    const call = () => defer(() => (subscribed++, cold('-a|', { a: { status: 503 } }))).pipe(circuitBreaker(breaker));
+    const call = () =>
+      defer(() => (subscribed++, cold('-a|', { a: { status: 503 } }))).pipe(circuitBreaker(breaker));
     // Failures at 1, 11 and 21 ms: the third rolls the 10 ms bucket over with 2 of 2 failed.
     expectObservable(call()).toBe('-a|', { a: { status: 503 } });
     ts.schedule(() => call().subscribe(), 10);
@@ -64,10 +65,14 @@ test('an error is a failure unless isErrorFailure says otherwise; isFailure clas
   const boom = throwError(() => new Error('boom'));
   boom.pipe(circuitBreaker(spy)).subscribe({ error: () => {} });
   boom.pipe(circuitBreaker(spy, { isErrorFailure: () => false })).subscribe({ error: () => {} });
-  throwError(() => new XhttpError('ABORTED', 'gone')).pipe(circuitBreaker(spy)).subscribe({ error: () => {} });
+  throwError(() => new XhttpError('ABORTED', 'gone'))
+    .pipe(circuitBreaker(spy))
+    .subscribe({ error: () => {} });
   of({ status: 500 }).pipe(circuitBreaker(spy)).subscribe();
   of({ status: 200 }, { status: 500 }).pipe(circuitBreaker(spy)).subscribe();
-  of('x').pipe(circuitBreaker(spy, { isFailure: (v) => v === 'x' })).subscribe();
+  of('x')
+    .pipe(circuitBreaker(spy, { isFailure: (v) => v === 'x' }))
+    .subscribe();
   of().pipe(circuitBreaker(spy)).subscribe();
   assert.deepEqual(seen, ['failure', 'release', 'release', 'failure', 'success', 'failure', 'success']);
 });
@@ -78,7 +83,9 @@ test('unsubscribing before the outcome counts as neither: the permit is released
     const breaker = new CircuitBreaker({ ...CONFIG, minimumRequestThreshold: 0 }, ts);
     const outcomes: string[] = [];
     breaker.snapshot$.subscribe((s) => outcomes.push(`${s.state}:${s.total}`));
-    const sub = cold('----a|', { a: { status: 500 } }).pipe(circuitBreaker(breaker)).subscribe();
+    const sub = cold('----a|', { a: { status: 500 } })
+      .pipe(circuitBreaker(breaker))
+      .subscribe();
     ts.schedule(() => sub.unsubscribe(), 2);
     flush();
     assert.deepEqual(breaker.snapshot.total, 0);
@@ -90,7 +97,13 @@ test('a throwing isFailure errors the call with INVALID_ARGUMENT naming it', () 
   const breaker = new CircuitBreaker(CONFIG);
   let error: unknown;
   of(1)
-    .pipe(circuitBreaker(breaker, { isFailure: () => { throw new Error('bug'); } }))
+    .pipe(
+      circuitBreaker(breaker, {
+        isFailure: () => {
+          throw new Error('bug');
+        },
+      }),
+    )
     .subscribe({ error: (e: unknown) => (error = e) });
   assert.ok(error instanceof XhttpError);
   assert.equal(error.field, 'circuitBreaker.isFailure');

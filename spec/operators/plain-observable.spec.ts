@@ -100,7 +100,10 @@ test('the timeouts fire with the right phase and abort the request', async (t) =
   );
   assert.ok(call instanceof TimeoutError);
   assert.equal(call.phase, 'call');
-  assert.ok(backend.hits >= 2, `hits ${backend.hits}: the first attempt and a retry after its attempt timeout`);
+  assert.ok(
+    backend.hits >= 2,
+    `hits ${backend.hits}: the first attempt and a retry after its attempt timeout`,
+  );
   // Every request was abandoned by its client, none left hanging.
   await waitFor(() => backend.aborted === backend.hits);
 });

@@ -8,7 +8,10 @@ const scheduler = () => new TestScheduler((a, b) => assert.deepEqual(a, b));
 const none = { jitter: 'none' as const, initialDelay: 10, multiplier: 2 };
 
 /** A source that answers each subscription with the next of `answers` (the last one repeats). */
-function script<T>(answers: Array<() => Observable<T>>): { source: Observable<T>; subscriptions: () => number } {
+function script<T>(answers: Array<() => Observable<T>>): {
+  source: Observable<T>;
+  subscriptions: () => number;
+} {
   let n = 0;
   return {
     source: defer(() => answers[Math.min(n++, answers.length - 1)]!()),
@@ -53,13 +56,19 @@ test('not retried by default: a 500, a FAIL_FAST, a call-phase TIMEOUT; retried:
   const ts = scheduler();
   ts.run(({ cold, expectObservable }) => {
     const opts = { maxAttempts: 2, backoff: none, scheduler: ts };
-    expectObservable(cold('-a|', { a: { status: 500 } }).pipe(retryBackoff(opts))).toBe('-a|', { a: { status: 500 } });
+    expectObservable(cold('-a|', { a: { status: 500 } }).pipe(retryBackoff(opts))).toBe('-a|', {
+      a: { status: 500 },
+    });
     const call = new TimeoutError('call', 5);
     expectObservable(cold('-#', undefined, call).pipe(retryBackoff(opts))).toBe('-#', undefined, call);
     const net = new TypeError('fetch failed');
     expectObservable(cold('-#', undefined, net).pipe(retryBackoff(opts))).toBe('- 10ms - #', undefined, net);
     const attempt = new TimeoutError('attempt', 5);
-    expectObservable(cold('-#', undefined, attempt).pipe(retryBackoff(opts))).toBe('- 10ms - #', undefined, attempt);
+    expectObservable(cold('-#', undefined, attempt).pipe(retryBackoff(opts))).toBe(
+      '- 10ms - #',
+      undefined,
+      attempt,
+    );
   });
 });
 
@@ -88,15 +97,21 @@ test('Retry-After on a 503 (a Headers object or a record, own or under response)
   ts.run(({ cold, expectObservable }) => {
     const opts = { maxAttempts: 2, backoff: none, scheduler: ts };
     const fetchLike = { status: 503, headers: new Headers({ 'retry-after': '1' }) };
-    expectObservable(cold('-a|', { a: fetchLike }).pipe(retryBackoff(opts))).toBe('- 1000ms - a|', { a: fetchLike });
-    const err = Object.assign(new Error('503'), { response: { status: 503, headers: { 'retry-after': '2' } } });
+    expectObservable(cold('-a|', { a: fetchLike }).pipe(retryBackoff(opts))).toBe('- 1000ms - a|', {
+      a: fetchLike,
+    });
+    const err = Object.assign(new Error('503'), {
+      response: { status: 503, headers: { 'retry-after': '2' } },
+    });
     expectObservable(cold('-#', undefined, err).pipe(retryBackoff({ ...opts, retryOn: () => true }))).toBe(
       '- 2000ms - #',
       undefined,
       err,
     );
     const off = { ...opts, respectRetryAfter: false };
-    expectObservable(cold('-a|', { a: fetchLike }).pipe(retryBackoff(off))).toBe('- 10ms - a|', { a: fetchLike });
+    expectObservable(cold('-a|', { a: fetchLike }).pipe(retryBackoff(off))).toBe('- 10ms - a|', {
+      a: fetchLike,
+    });
   });
 });
 
@@ -131,10 +146,9 @@ test('deadline: a retry that could not start before it is not made', () => {
   ts.run(({ cold, expectObservable }) => {
     const src = cold('-a|', { a: { status: 503 } });
     // 1: 503, retry at 11 (< 25): 12: 503, next retry would start at 32 ≥ 25: the 503 goes on.
-    expectObservable(src.pipe(retryBackoff({ maxAttempts: 5, backoff: none, deadline: 25, scheduler: ts }))).toBe(
-      '12ms a|',
-      { a: { status: 503 } },
-    );
+    expectObservable(
+      src.pipe(retryBackoff({ maxAttempts: 5, backoff: none, deadline: 25, scheduler: ts })),
+    ).toBe('12ms a|', { a: { status: 503 } });
   });
 });
 
@@ -143,9 +157,12 @@ test('a retry budget that cannot pay refuses the retry', () => {
   ts.run(({ cold, expectObservable }) => {
     const budget = retryBudget({ ratio: 0, minRetriesPerSecond: 0 }, ts);
     const src = cold('-a|', { a: { status: 503 } });
-    expectObservable(src.pipe(retryBackoff({ maxAttempts: 5, backoff: none, budget, scheduler: ts }))).toBe('-a|', {
-      a: { status: 503 },
-    });
+    expectObservable(src.pipe(retryBackoff({ maxAttempts: 5, backoff: none, budget, scheduler: ts }))).toBe(
+      '-a|',
+      {
+        a: { status: 503 },
+      },
+    );
   });
 });
 
@@ -153,9 +170,12 @@ test('a synchronous source is re-subscribed and its stale completion ignored', (
   const ts = scheduler();
   ts.run(({ expectObservable }) => {
     const s = script([() => of({ status: 503 }), () => of({ status: 200 })]);
-    expectObservable(s.source.pipe(retryBackoff({ maxAttempts: 3, backoff: none, scheduler: ts }))).toBe('10ms (a|)', {
-      a: { status: 200 },
-    });
+    expectObservable(s.source.pipe(retryBackoff({ maxAttempts: 3, backoff: none, scheduler: ts }))).toBe(
+      '10ms (a|)',
+      {
+        a: { status: 200 },
+      },
+    );
   });
 });
 
@@ -179,14 +199,36 @@ test('bad options and a throwing retryOn fail with INVALID_ARGUMENT naming the f
     }
     return 'none';
   };
-  assert.equal(field(() => retryBackoff({ maxAttempts: 0 })), 'retry.maxAttempts');
-  assert.equal(field(() => retryBackoff({} as never)), 'retry.maxAttempts');
-  assert.equal(field(() => retryBackoff({ maxAttempts: 2, backoff: { jitter: 'x' as never } })), 'retry.backoff.jitter');
-  assert.equal(field(() => retryBackoff({ maxAttempts: 2, deadline: -1 })), 'retry.deadline');
-  assert.equal(field(() => retryBackoff({ maxAttempts: 2, nope: 1 } as never)), 'retry.nope');
+  assert.equal(
+    field(() => retryBackoff({ maxAttempts: 0 })),
+    'retry.maxAttempts',
+  );
+  assert.equal(
+    field(() => retryBackoff({} as never)),
+    'retry.maxAttempts',
+  );
+  assert.equal(
+    field(() => retryBackoff({ maxAttempts: 2, backoff: { jitter: 'x' as never } })),
+    'retry.backoff.jitter',
+  );
+  assert.equal(
+    field(() => retryBackoff({ maxAttempts: 2, deadline: -1 })),
+    'retry.deadline',
+  );
+  assert.equal(
+    field(() => retryBackoff({ maxAttempts: 2, nope: 1 } as never)),
+    'retry.nope',
+  );
   let error: unknown;
   of(1)
-    .pipe(retryBackoff({ maxAttempts: 2, retryOn: () => { throw new Error('bug'); } }))
+    .pipe(
+      retryBackoff({
+        maxAttempts: 2,
+        retryOn: () => {
+          throw new Error('bug');
+        },
+      }),
+    )
     .subscribe({ error: (e: unknown) => (error = e) });
   assert.equal((error as XhttpError).field, 'retry.retryOn');
 });

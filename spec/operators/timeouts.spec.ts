@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { TimeoutError, XhttpError, attemptTimeout, deadline, retryBackoff } from '../../lib/operators/index.js';
+import {
+  TimeoutError,
+  XhttpError,
+  attemptTimeout,
+  deadline,
+  retryBackoff,
+} from '../../lib/operators/index.js';
 
 const scheduler = () => new TestScheduler((a, b) => assert.deepEqual(a, b));
 
@@ -10,7 +16,11 @@ test('attemptTimeout: no first value within ms → TimeoutError phase attempt, s
   const ts = scheduler();
   ts.run(({ cold, expectObservable, expectSubscriptions }) => {
     const slow = cold('------a|');
-    expectObservable(slow.pipe(attemptTimeout(3, ts))).toBe('---#', undefined, new TimeoutError('attempt', 3));
+    expectObservable(slow.pipe(attemptTimeout(3, ts))).toBe(
+      '---#',
+      undefined,
+      new TimeoutError('attempt', 3),
+    );
     expectSubscriptions(slow.subscriptions).toBe('^--!');
     const fast = cold('-a------|');
     expectObservable(fast.pipe(attemptTimeout(3, ts))).toBe('-a------|', { a: 'a' });
@@ -48,7 +58,16 @@ test('attempt timeouts are retried, each attempt with its own clock; the call de
 });
 
 test('bad durations fail with INVALID_ARGUMENT naming the field', () => {
-  assert.throws(() => attemptTimeout(0), (e: XhttpError) => e.field === 'timeoutPerAttempt');
-  assert.throws(() => deadline(-1), (e: XhttpError) => e.field === 'timeout');
-  assert.throws(() => deadline(Number.NaN), (e: XhttpError) => e.code === 'INVALID_ARGUMENT');
+  assert.throws(
+    () => attemptTimeout(0),
+    (e: XhttpError) => e.field === 'timeoutPerAttempt',
+  );
+  assert.throws(
+    () => deadline(-1),
+    (e: XhttpError) => e.field === 'timeout',
+  );
+  assert.throws(
+    () => deadline(Number.NaN),
+    (e: XhttpError) => e.code === 'INVALID_ARGUMENT',
+  );
 });
