@@ -1,6 +1,7 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { FailFastError, isXhttpError } from '../errors.js';
 import { callbackFailed } from '../internal/callback.js';
+import { statusOf } from './outcome.js';
 import type { CircuitBreaker } from './breaker.js';
 
 /** How {@link circuitBreaker} tells a failure from a success. */
@@ -11,9 +12,10 @@ export interface CircuitBreakerOperatorOptions<T> {
    */
   readonly isFailure?: (value: T) => boolean;
   /**
-   * Whether an error is a failure; false counts it as neither (the permit is released).
-   * @defaultValue true for every error except rxhttp's `ABORTED` and `FAIL_FAST` (the caller gave
-   * up; an inner breaker refused — neither says anything about the host)
+   * Whether an error is a failure; false counts it as a success (the host answered, as with an
+   * Angular `HttpErrorResponse` of status 404). rxhttp's `ABORTED` and `FAIL_FAST` are never asked
+   * about: they count as neither (the caller gave up; an inner breaker refused).
+   * @defaultValue {@link isFailureError}: by its status when it carries one (≥ 500), else true
    */
   readonly isErrorFailure?: (error: unknown) => boolean;
 }
@@ -25,16 +27,28 @@ export function isServerErrorValue(value: unknown): boolean {
   return typeof status === 'number' && status >= 500;
 }
 
-function defaultIsErrorFailure(error: unknown): boolean {
-  return !(isXhttpError(error) && (error.code === 'ABORTED' || error.code === 'FAIL_FAST'));
+/**
+ * The default error classifier. An error that carries an HTTP status (Angular's
+ * `HttpErrorResponse`, an axios error's `response.status`) is the host's answer: a failure only
+ * from 500 up, as a value would be. Any other error (the network, a timeout) is a failure.
+ */
+export function isFailureError(error: unknown): boolean {
+  const status = statusOf(error);
+  return status === undefined || status >= 500;
+}
+
+/** Errors that say nothing about the host: the caller gave up, or an inner breaker refused. */
+function isNoVerdict(error: unknown): boolean {
+  return isXhttpError(error) && (error.code === 'ABORTED' || error.code === 'FAIL_FAST');
 }
 
 /**
  * Guards a source with `breaker`: each subscription first takes a permit; when refused, the result
  * errors with `FailFastError` and the source is not subscribed. The first value decides the
  * verdict (`isFailure`), later values pass unjudged; completing with no value is a success; an error
- * before a value is a failure unless `isErrorFailure` says otherwise. Unsubscribing before the
- * verdict counts as neither: the permit is released (as resilience4j's operators do).
+ * before a value is a failure unless `isErrorFailure` says otherwise (then a success); rxhttp's
+ * `ABORTED` and `FAIL_FAST` errors, and unsubscribing before the verdict, count as neither: the
+ * permit is released (as resilience4j's operators do).
  *
  * A callback that throws errors the result with `INVALID_ARGUMENT` naming it
  * (`circuitBreaker.isFailure`), after releasing the permit.
@@ -52,7 +66,7 @@ export function circuitBreaker<T>(
   options: CircuitBreakerOperatorOptions<T> = {},
 ): MonoTypeOperatorFunction<T> {
   const isFailure = options.isFailure ?? isServerErrorValue;
-  const isErrorFailure = options.isErrorFailure ?? defaultIsErrorFailure;
+  const isErrorFailure = options.isErrorFailure ?? isFailureError;
   return (source) =>
     new Observable<T>((subscriber) => {
       if (!breaker.tryAcquire()) {
@@ -84,16 +98,13 @@ export function circuitBreaker<T>(
         },
         error(error: unknown) {
           if (pending) {
-            pending = false;
-            let counts: boolean;
-            try {
-              counts = isErrorFailure(error);
-            } catch (thrown) {
+            if (isNoVerdict(error)) {
+              pending = false;
               breaker.release();
-              return subscriber.error(callbackFailed('circuitBreaker.isErrorFailure', thrown));
+            } else {
+              const bad = settle(() => isErrorFailure(error), 'circuitBreaker.isErrorFailure');
+              if (bad !== undefined) return subscriber.error(bad);
             }
-            if (counts) breaker.onFailure();
-            else breaker.release();
           }
           subscriber.error(error);
         },

@@ -21,7 +21,12 @@ export {
   type ForcedState,
   type StandaloneBreakerConfig,
 } from './breaker.js';
-export { circuitBreaker, isServerErrorValue, type CircuitBreakerOperatorOptions } from './circuit-breaker.js';
+export {
+  circuitBreaker,
+  isServerErrorValue,
+  isFailureError,
+  type CircuitBreakerOperatorOptions,
+} from './circuit-breaker.js';
 export {
   retryBackoff,
   defaultRetryOutcome,

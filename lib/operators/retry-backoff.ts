@@ -51,25 +51,29 @@ const KEYS = [
 ];
 
 /**
- * The default `retryOn`: a value whose `status` is 502, 503 or 504; an rxhttp error that
- * `client.request$` would retry (`CONNECT`, `RESET`, an attempt-level `TIMEOUT`); and any error
- * that is not rxhttp's (fetch rejects with a `TypeError` when the network fails).
+ * The default `retryOn`: a value or an error whose status (own `status` or `response.status`, as on
+ * Angular's `HttpErrorResponse`) is 502, 503 or 504; an rxhttp error that `client.request$` would
+ * retry (`CONNECT`, `RESET`, an attempt-level `TIMEOUT`); and any other error without a status
+ * (fetch rejects with a `TypeError` when the network fails).
  */
 export function defaultRetryOutcome(outcome: RetryOutcome<unknown>): boolean {
-  if (outcome.error === undefined && 'value' in outcome) {
-    const status = statusOf(outcome.value);
-    return status !== undefined && DEFAULT_RETRY_STATUSES.has(status);
-  }
+  const failed = outcome.error !== undefined || !('value' in outcome);
+  const status = statusOf(failed ? outcome.error : outcome.value);
+  if (status !== undefined) return DEFAULT_RETRY_STATUSES.has(status);
+  if (!failed) return false;
   const error = outcome.error;
   if (!isXhttpError(error)) return true;
   return defaultRetryOn({
     attempt: outcome.attempt,
-    address: { host: '', port: 0 },
+    address: NO_ADDRESS,
     error,
     elapsedMs: 0,
     method: 'GET',
   });
 }
+
+/** `defaultRetryOn` reads only the error of an outcome; the rest is filler. */
+const NO_ADDRESS = Object.freeze({ host: '', port: 0 });
 
 /**
  * Retries a source with exponential back-off and jitter, re-subscribing it per attempt (so wrap
@@ -130,38 +134,38 @@ export function retryBackoff<T>(options: RetryBackoffOptions<T>): MonoTypeOperat
       const run = (): void => {
         const mine = ++attempt;
         let judged = false;
-        let retryAt: number | undefined;
+        let retryDelay: number | undefined;
         /** True when the outcome was consumed by a retry (or a throwing retryOn). */
         const retried = (outcome: RetryOutcome<T>): boolean => {
           judged = true;
           try {
-            retryAt = decide(outcome);
+            retryDelay = decide(outcome);
           } catch (error) {
             subscriber.error(error);
             return true;
           }
-          if (retryAt === undefined) return false;
+          if (retryDelay === undefined) return false;
           // Synchronous sources have not returned their subscription yet: drop it after subscribe.
           inner?.unsubscribe();
-          timer = scheduler.schedule(run, retryAt);
+          timer = scheduler.schedule(run, retryDelay);
           return true;
         };
         const sub = source.subscribe({
           next(value) {
-            if (mine !== attempt || retryAt !== undefined) return;
+            if (mine !== attempt || retryDelay !== undefined) return;
             if (!judged && retried({ attempt: mine, value })) return;
             subscriber.next(value);
           },
           error(error: unknown) {
-            if (mine !== attempt || retryAt !== undefined) return;
+            if (mine !== attempt || retryDelay !== undefined) return;
             if (!judged && retried({ attempt: mine, error })) return;
             subscriber.error(error);
           },
           complete() {
-            if (mine === attempt && retryAt === undefined) subscriber.complete();
+            if (mine === attempt && retryDelay === undefined) subscriber.complete();
           },
         });
-        if (mine === attempt && retryAt === undefined) inner = sub;
+        if (mine === attempt && retryDelay === undefined) inner = sub;
         else sub.unsubscribe();
       };
       run();

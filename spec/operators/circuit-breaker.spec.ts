@@ -55,7 +55,7 @@ test('marbles: refused while open, one trial after the open window, closed again
   });
 });
 
-test('an error is a failure unless isErrorFailure says otherwise; isFailure classifies values', () => {
+test('an error is a failure unless classified otherwise; ABORTED counts as neither; isFailure classifies values', () => {
   const spy = new CircuitBreaker(CONFIG);
   const seen: string[] = [];
   const orig = { s: spy.onSuccess.bind(spy), f: spy.onFailure.bind(spy), r: spy.release.bind(spy) };
@@ -74,7 +74,26 @@ test('an error is a failure unless isErrorFailure says otherwise; isFailure clas
     .pipe(circuitBreaker(spy, { isFailure: (v) => v === 'x' }))
     .subscribe();
   of().pipe(circuitBreaker(spy)).subscribe();
-  assert.deepEqual(seen, ['failure', 'release', 'release', 'failure', 'success', 'failure', 'success']);
+  // An error carrying a status (Angular's HttpErrorResponse) is the host's answer: 404 a success, 503 a failure.
+  const httpError = (status: number) =>
+    throwError(() => Object.assign(new Error(`Http failure ${status}`), { status }));
+  httpError(404)
+    .pipe(circuitBreaker(spy))
+    .subscribe({ error: () => {} });
+  httpError(503)
+    .pipe(circuitBreaker(spy))
+    .subscribe({ error: () => {} });
+  assert.deepEqual(seen, [
+    'failure',
+    'success',
+    'release',
+    'failure',
+    'success',
+    'failure',
+    'success',
+    'success',
+    'failure',
+  ]);
 });
 
 test('unsubscribing before the outcome counts as neither: the permit is released', () => {

@@ -72,6 +72,25 @@ test('not retried by default: a 500, a FAIL_FAST, a call-phase TIMEOUT; retried:
   });
 });
 
+test('an error with a status (Angular HttpErrorResponse, axios) is retried by its status', () => {
+  const ts = scheduler();
+  ts.run(({ cold, expectObservable }) => {
+    const opts = { maxAttempts: 2, backoff: none, scheduler: ts };
+    const notFound = Object.assign(new Error('404'), { status: 404 });
+    expectObservable(cold('-#', undefined, notFound).pipe(retryBackoff(opts))).toBe(
+      '-#',
+      undefined,
+      notFound,
+    );
+    const gateway = Object.assign(new Error('502'), { response: { status: 502 } });
+    expectObservable(cold('-#', undefined, gateway).pipe(retryBackoff(opts))).toBe(
+      '- 10ms - #',
+      undefined,
+      gateway,
+    );
+  });
+});
+
 test('retryOn sees the attempt and the value or error', () => {
   const ts = scheduler();
   ts.run(({ cold, expectObservable }) => {
