@@ -4,24 +4,10 @@ import { it } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { AddressGroup, Client } from '../../lib/index.js';
 import { serveDashboard } from '../../lib/dashboard/index.js';
-import { findChromium, isCI } from '../helpers/ci-env.js';
+import { CHROMIUM_ARGS, chromiumForSpec } from '../helpers/ci-env.js';
 import { startBackend, staticTarget } from '../helpers/loopback.js';
 
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
-
-const CHROMIUM = findChromium();
-const skip =
-  CHROMIUM === undefined && !isCI()
-    ? 'chromium not found on PATH nor in playwright-core: install the Debian package `chromium` (apt-get install chromium)'
-    : false;
+const { executable: CHROMIUM, skip } = chromiumForSpec();
 
 /**
  * Computed colours of a host row: its background and its state stripe. One evaluation, so a re-render

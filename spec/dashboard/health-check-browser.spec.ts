@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { AddressGroup, Client } from '../../lib/index.js';
 import { serveDashboard } from '../../lib/dashboard/index.js';
 import { startBackend, staticTarget } from '../helpers/loopback.js';
-const CHROMIUM = '/usr/bin/chromium';
-// As browser.spec.ts has them (importing that file would run its spec too).
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
-const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} not found` : false;
+import { CHROMIUM_ARGS, chromiumForSpec } from '../helpers/ci-env.js';
+
+const { executable: CHROMIUM, skip } = chromiumForSpec();
 
 it(
   "the dashboard shows a host's health-check verdict and a group's bulkhead (real Chromium)",
@@ -36,6 +26,7 @@ it(
     });
     client.register('orders', group);
     const dashboard = await serveDashboard(client, { updateIntervalMs: 200 });
+    assert.ok(CHROMIUM !== undefined, 'chromium is required under CI: install the Debian package `chromium`');
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 600 } });

@@ -70,3 +70,27 @@ export function findChromium(path: string = process.env['PATH'] ?? ''): string |
     return undefined; // no browser registered with playwright-core
   }
 }
+
+/** Flags for headless Chromium on this sandbox: without the background-networking ones it retries closed hosts. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+
+/**
+ * The browser for a Chromium spec and its skip reason: false when found, or under CI (where a missing
+ * browser must fail the run, not skip it).
+ */
+export function chromiumForSpec(): { executable: string | undefined; skip: string | false } {
+  const executable = findChromium();
+  const skip =
+    executable === undefined && !isCI()
+      ? 'chromium not found on PATH nor in playwright-core: install the Debian package `chromium` (apt-get install chromium)'
+      : false;
+  return { executable, skip };
+}

@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { findChromium, isCI } from '../helpers/ci-env.js';
+import { CHROMIUM_ARGS, chromiumForSpec } from '../helpers/ci-env.js';
 import { startBackend } from '../helpers/loopback.js';
 
 // Must-show 1 in a browser: rxhttp/operators bundled for the browser platform (rxjs included) runs
 // in real Chromium on the page's own fetch against loopback backends, one of them failing.
 
-// As the dashboard's browser spec (not imported from it: importing a spec file would run its tests).
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--no-first-run',
-];
-
-const CHROMIUM = findChromium();
-const skip =
-  CHROMIUM === undefined && !isCI()
-    ? 'chromium not found on PATH nor in playwright-core: install the Debian package `chromium` (apt-get install chromium)'
-    : false;
+const { executable: CHROMIUM, skip } = chromiumForSpec();
 
 /** The page's script: each scenario's outcome lands in `window.results`. */
 const PAGE_SCRIPT = `
