@@ -34,7 +34,10 @@ await client.postForm(users, '/login', { user: 'ada', lang: 'en' });
 // Existing fetch code changes one identifier.
 client.register('users', users);
 const r = await client.fetch('http://users/users/42');
-console.log(user.name, r.status);
+// Anything typed as fetch takes it: a wrapper, a library's `fetch` option.
+const typedFetch = (input: RequestInfo | URL, init?: RequestInit) => client.fetch(input, init);
+const r2 = await typedFetch('http://users/users/42', { signal: null });
+console.log(user.name, r.status, r2.status);
 
 await client.close(); // releases every connection, timer and subscription
 users.close(); // a group you built is yours to close
