@@ -8,7 +8,15 @@ import { defer, mergeMap, type Observable } from 'rxjs';
 import { Agent, interceptors, Pool, type Dispatcher } from 'undici';
 import { Registry } from 'prom-client';
 import zipkin from 'zipkin';
-import { ProxyTracerProvider, type TracerProvider } from '@opentelemetry/api';
+import {
+  context,
+  ROOT_CONTEXT,
+  ProxyTracerProvider,
+  trace,
+  type Context,
+  type ContextManager,
+  type TracerProvider,
+} from '@opentelemetry/api';
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { circuitBreaker, handleAll, retry, SamplingBreaker, timeout, TimeoutStrategy, wrap } from 'cockatiel';
 import CircuitBreaker from 'opossum';
@@ -78,6 +86,43 @@ export function silentTracer(): zipkin.Tracer {
  * would put async-hooks bookkeeping on every contender of this process, so each call gets an
  * INTERNAL root span beside its CLIENT span: two spans per call, more than under a server span.
  */
+/**
+ * The least a context manager can be: the active context for the length of a synchronous `with`.
+ * rxhttp reads the active context synchronously when a call starts, so this is all a contender
+ * needs to make its calls under a parent span, without the async-hooks bookkeeping of
+ * `@opentelemetry/context-async-hooks` falling on every other contender of the process.
+ */
+class SyncContextManager implements ContextManager {
+  #active: Context = ROOT_CONTEXT;
+  active(): Context {
+    return this.#active;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    const previous = this.#active;
+    this.#active = ctx;
+    try {
+      return fn.call(thisArg, ...args);
+    } finally {
+      this.#active = previous;
+    }
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.#active = ROOT_CONTEXT;
+    return this;
+  }
+}
+
 export function silentTracerProvider(): BasicTracerProvider {
   const exporter = {
     export: (_spans: unknown[], done: (r: { code: number }) => void) => done({ code: 0 }),
@@ -125,6 +170,7 @@ export const CONTENDERS = [
   'rxhttp + tracing',
   'rxhttp + OTel tracing',
   'rxhttp + OTel no-op tracer',
+  'rxhttp + OTel tracing (server span)',
   'undici Pool.request (Rx loop)',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -283,6 +329,27 @@ export async function createContender(name: ContenderName, port: number): Promis
         close: async () => {
           await rx.close();
           await sdk?.shutdown();
+        },
+      };
+    }
+    case 'rxhttp + OTel tracing (server span)': {
+      // The usual case: calls made while a server span is active (one span per call, a CLIENT span
+      // under it, instead of a local root plus a CLIENT span). The server span belongs to the
+      // service, not to the client: it is started once here, outside the measured calls.
+      const sdk = silentTracerProvider();
+      context.setGlobalContextManager(new SyncContextManager());
+      const server = sdk.getTracer('bench-server').startSpan('GET /orders', { kind: 1 /* SERVER */ });
+      const under = trace.setSpan(ROOT_CONTEXT, server);
+      const rx = await rxClient(port, { openTelemetry: { tracerProvider: sdk } });
+      const get = () => rx.client.get(rx.group, '/', RX_CALL);
+      return {
+        name,
+        call: async () => (await context.with(under, get)).body.text(),
+        close: async () => {
+          await rx.close();
+          server.end();
+          context.disable();
+          await sdk.shutdown();
         },
       };
     }
