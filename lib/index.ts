@@ -32,6 +32,7 @@ export { XhttpError, FailFastError, TimeoutError, isXhttpError } from './errors.
 export type { ErrorCode, TimeoutPhase } from './errors.js';
 export type { CircuitBreakerConfig } from './breaker/config.js';
 export type { RetryBudgetConfig } from './resilience/retry-budget.js';
+export type { HedgeOptions } from './resilience/hedge.js';
 export type { CallEvent } from './events/events.js';
 export type {
   Address,
@@ -63,6 +64,8 @@ export type {
   TimelineAttempt,
   TimelineRetry,
   TimelineRetryRefused,
+  TimelineHedge,
+  TimelineHedgeRefused,
   TimelineBreakerSkip,
   TimelineFailFast,
 } from './timeline.js';

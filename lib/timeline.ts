@@ -41,7 +41,13 @@ export interface CallTimeline {
 
 /** One line of a {@link CallTimeline}. */
 export type TimelineEntry =
-  TimelineAttempt | TimelineRetry | TimelineRetryRefused | TimelineBreakerSkip | TimelineFailFast;
+  | TimelineAttempt
+  | TimelineRetry
+  | TimelineRetryRefused
+  | TimelineHedge
+  | TimelineHedgeRefused
+  | TimelineBreakerSkip
+  | TimelineFailFast;
 
 /** An attempt: where it went, when, and how it ended. */
 export interface TimelineAttempt {
@@ -63,6 +69,36 @@ export interface TimelineAttempt {
   readonly timeoutPhase?: TimeoutPhase;
   /** The breaker's verdict on it. */
   readonly verdict?: 'success' | 'failure' | 'ignored';
+  /** A hedge: sent while the call's other attempts were in flight (a `hedge` entry precedes it). */
+  readonly hedge?: true;
+  /** Cancelled because this attempt answered first (hedging): the loser's outcome is `cancelled`. */
+  readonly lostTo?: number;
+}
+
+/** A hedge was sent: no attempt had answered after `delayMs`. */
+export interface TimelineHedge {
+  readonly kind: 'hedge';
+  readonly atMs: number;
+  /** The attempt the hedge is. */
+  readonly attempt: number;
+  /** How long the round waited for a response before hedging, ms. */
+  readonly delayMs: number;
+}
+
+/** A hedge the `hedge` option wanted was not sent; the attempts in flight ran on. */
+export interface TimelineHedgeRefused {
+  readonly kind: 'hedge-refused';
+  readonly atMs: number;
+  readonly attempt: number;
+  /**
+   * `budget`: the hedge budget (`maxExtraLoad`) or the retry budget was spent;
+   * `deadline-insufficient`: the hosts it could go to are slower than the time left.
+   */
+  readonly reason: 'budget' | 'deadline-insufficient';
+  /** For `deadline-insufficient`: the fastest candidate host's recent latency, ms. */
+  readonly expectedMs?: number;
+  /** For `deadline-insufficient`: the time left, ms. */
+  readonly remainingMs?: number;
 }
 
 /** A retry was scheduled. */

@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { HostPolicy } from './balancer/host-policy.js';
 import type { XhttpError } from './errors.js';
 import type { CallTimeline } from './timeline.js';
+import type { HedgeOptions } from './resilience/hedge.js';
 
 /**
  * One server of a group. `weight` and `priority` come from SRV records or the user.
@@ -305,6 +306,11 @@ export interface CallOptions {
    * @defaultValue true
    */
   readonly decompress?: boolean;
+  /**
+   * Hedged requests for this call (see {@link HedgeOptions}); `false` turns the client's default off.
+   * @defaultValue the client's `hedge`, else none
+   */
+  readonly hedge?: HedgeOptions | false;
 }
 
 /** Query parameters: an object (arrays repeat the key) or `URLSearchParams`. */

@@ -10,12 +10,14 @@ import {
   type AttemptStartEvent,
   type CallEndEvent,
   type CallEvent,
+  type HedgeRefusedEvent,
 } from '../events/events.js';
 import { deadlineHeaderValue } from '../resilience/deadline.js';
 import { decideRetry, type DecideContext, type RetryState } from '../resilience/decide.js';
 import type { RetryDecision } from '../resilience/retry.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
-import type { ResolvedRetry } from '../resilience/retry-policy.js';
+import { defaultRetryOn, type ResolvedRetry } from '../resilience/retry-policy.js';
+import type { ResolvedHedge } from '../resilience/hedge.js';
 import { callbackFailed, RESOLVE_FIELD } from '../internal/callback.js';
 import { clearTimer, startTimer, type TimerHandle } from '../internal/clock.js';
 import {
@@ -36,6 +38,7 @@ import { CallResponse } from './response.js';
 import type { Runtime } from './runtime.js';
 import { CallLog } from './timeline.js';
 import type { Bulkhead, BulkheadWaiter } from './bulkhead.js';
+import { Hedging } from './hedging.js';
 
 /** Where a call delivers its one result: an RxJS Subscriber, or a Promise's resolve/reject. */
 export interface CallSink {
@@ -94,6 +97,42 @@ function attemptTimeouts(rt: Runtime, spec: CallSpec): AttemptTimeouts {
 }
 
 /**
+ * One attempt on the wire: its exchange, where it went and when, and its number. The exchange
+ * reports to it, and it to its call, so a call can have several at once (hedging) and still know
+ * which one answered.
+ */
+class Attempt implements ExchangeOwner {
+  exchange: Exchange | undefined = undefined;
+  /** Between its start event and its end event (its exchange may not exist yet). */
+  open = true;
+
+  constructor(
+    readonly call: Call,
+    readonly attempt: number,
+    readonly address: Address,
+    readonly key: string,
+    readonly breakerKey: string,
+    readonly startedAt: number,
+  ) {}
+
+  onExchangeResponse(raw: RawResponse): void {
+    this.call.onAttemptResponse(this, raw);
+  }
+
+  onExchangeBodyEnd(error: XhttpError | undefined): void {
+    this.call.onAttemptBodyEnd(this, error);
+  }
+
+  onExchangeError(error: XhttpError): void {
+    this.call.onAttemptError(this, error);
+  }
+
+  onExchangeDeadline(): void {
+    this.call.onDeadline();
+  }
+}
+
+/**
  * One call, as the design card reads:
  *
  *   {@link Call.start} (call deadline, signal, wait for addresses)
@@ -105,17 +144,20 @@ function attemptTimeouts(rt: Runtime, spec: CallSpec): AttemptTimeouts {
  * transport itself. Every attempt still emits attempt-start and attempt-end on the event stream,
  * and `call$` / the Promise methods wrap it, cold: nothing happens before {@link Call.start}.
  *
+ * Hedging (`spec.hedge`): a round of attempts is a first attempt and the hedges sent after it while
+ * it runs, each to a host not tried yet when there is one; the first response that is not a failure
+ * by the retry policy wins and the others are cancelled (`lostTo`); when the last attempt of a round
+ * fails, the retry policy decides as for any attempt, and the retry starts a new round.
+ *
  * Cancellation is one thing whatever its cause — unsubscribe, the caller's `signal`, or
- * `client.close()`: the attempt in flight ends `cancelled` (verdict `ignored`) and the call ends
+ * `client.close()`: the attempts in flight end `cancelled` (verdict `ignored`) and the call ends
  * with outcome `cancelled`, so breakers, load statistics, health, metrics and spans count it as
  * neither success nor failure. A signal or `close()` still rejects the caller with `ABORTED`.
  *
  * A user callback that throws (`retryOn`, `isFailure`, the breaker `key`, a balancer's `pick`)
  * fails the call at once with `INVALID_ARGUMENT` naming it; it never escapes into undici or a timer.
  */
-export class Call
-  implements ExchangeOwner, RetryState, DecideContext, Unsubscribable, LiveCall, BulkheadWaiter
-{
+export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall, BulkheadWaiter {
   readonly callId: number;
   readonly startedAt: number;
   readonly deadlineAt: number;
@@ -129,7 +171,10 @@ export class Call
   /** The time of the outcome being decided on (DecideContext). */
   now = 0;
 
+  /** Attempts made, hedges included (RetryState). */
   attempts = 0;
+  /** Rounds of attempts: a first attempt or a retry and its hedges (RetryState). */
+  rounds = 0;
   /** @internal Links on the client's list of live calls (see LiveCalls). */
   prevLive: LiveCall | undefined = undefined;
   /** @internal */
@@ -143,23 +188,25 @@ export class Call
   #deadlineTimer: TimerHandle | undefined;
   #retryTimer: TimerHandle | undefined;
   #onAbort: (() => void) | undefined;
-  // The attempt in flight.
-  #exchange: Exchange | undefined;
-  /** Between an attempt's start event and its end event (its exchange may not exist yet). */
-  #inAttempt = false;
+  /** The attempt in flight (the latest one when hedges run too). */
+  #current: Attempt | undefined;
+  /** Hedging: the round's other attempts in flight; undefined while there are none. */
+  #others: Attempt[] | undefined;
+  #hedgeTimer: TimerHandle | undefined;
+  /** The delay of this round's hedges, ms. */
+  #hedgeDelay = 0;
+  // The pick's results, read by the attempt it makes.
   #address: Address | undefined;
-  #key = '';
   #breakerKey = '';
   /** The breaker key of the host the balancer picked and its breaker refused (this attempt moved on). */
   #breakerSkipped: string | undefined = undefined;
-  #attemptStartedAt = 0;
   /** The attempt whose end time `now` holds (-1: none yet; a call can settle with 0 attempts). */
   #endedAt = -1;
   /** What a user callback threw while this attempt's outcome was judged: the call fails with it. */
   #thrown: XhttpError | undefined;
   /**
    * A streamed response handed to the caller whose body has not ended: the attempt and the call
-   * last until it does (see {@link Call.onExchangeBodyEnd}).
+   * last until it does (see {@link Call.onAttemptBodyEnd}).
    */
   #streamed: RawResponse | undefined;
   #headersMs: number | undefined;
@@ -236,6 +283,10 @@ export class Call
       this.onDeadline();
       return;
     }
+    const hedge = spec.hedge;
+    // Every hedged call pays into its group's hedge budget (Finagle: maxExtraLoad of the calls).
+    if (hedge !== undefined)
+      (this.rt.hedging ??= new Hedging(this.rt.clock)).deposit(spec.group, hedge, this.startedAt);
     const bulkheads = this.rt.bulkheads;
     const bulkhead = bulkheads.size === 0 ? undefined : bulkheads.get(spec.group);
     if (bulkhead !== undefined) {
@@ -243,7 +294,12 @@ export class Call
       if (bulkhead.tryAcquire()) this.#slot = true;
       else if (bulkhead.enqueue(this)) {
         // Waits for a slot within its deadline; the deadline timer is the one the address wait uses.
-        this.#deadlineTimer = startTimer(this.rt.clock, onCallDeadline, this.deadlineAt - this.startedAt, this);
+        this.#deadlineTimer = startTimer(
+          this.rt.clock,
+          onCallDeadline,
+          this.deadlineAt - this.startedAt,
+          this,
+        );
         return;
       } else {
         this.#fail(overloaded(spec.group.name, bulkhead));
@@ -300,25 +356,42 @@ export class Call
     this.#fail(clientClosed(this.attempts), 'cancelled');
   }
 
-  /** One attempt: pick → gate → request. `now`: the time the caller has just read. */
+  /** A round's first attempt (the call's first, or a retry): pick → gate → request, then its hedges. */
   attempt(now: number): void {
+    this.rounds++;
+    if (!this.#send(now, undefined)) return;
+    const hedge = this.spec.hedge;
+    if (hedge !== undefined && !this.#settled) this.#armHedge(hedge, now);
+  }
+
+  /**
+   * One attempt: pick → gate → request. `now`: the time the caller has just read. `hedgeDelay`:
+   * the delay a hedge waited, undefined for a round's first attempt. False when none was sent: the
+   * call has ended (no address, fail fast, a throwing pick), or a hedge found no host to admit it.
+   */
+  #send(now: number, hedgeDelay: number | undefined): boolean {
     const rt = this.rt;
     const spec = this.spec;
-    const attempt = ++this.attempts;
-    if (attempt > 1 && this.#tried === undefined)
-      this.#tried = new Set(this.#firstKey === undefined ? [] : [this.#firstKey]);
     const candidates = spec.group.addresses;
+    const attempt = this.attempts + 1;
     if (candidates.length === 0) {
+      // A hedge with no host left (the group emptied meanwhile) leaves the attempts in flight be.
+      if (hedgeDelay !== undefined) return false;
+      this.attempts = attempt;
       this.#fail(
         new XhttpError('NO_ADDRESS', `group ${spec.group.name} has no address`, { attempts: attempt - 1 }),
       );
-      return;
+      return false;
     }
+    if (attempt > 1 && this.#tried === undefined)
+      this.#tried = new Set(this.#firstKey === undefined ? [] : [this.#firstKey]);
     const breakers = rt.breakers;
     // Every breaker of the group was seen rejecting and none has changed since: fail fast in O(1).
     if (breakers !== undefined && !breakers.allClosed && breakers.allRejecting(candidates, now)) {
+      if (hedgeDelay !== undefined) return false;
+      this.attempts = attempt;
       this.#fail(this.#failFast(attempt, now));
-      return;
+      return false;
     }
     let address: Address;
     let admitted: boolean;
@@ -327,20 +400,28 @@ export class Call
       admitted = breakers === undefined || this.#gate(breakers, address, candidates);
     } catch (error) {
       // A user balancer or breaker key that throws: the call fails now, naming it.
+      this.#stopWork();
       this.#fail(pickFailed(error, attempt - 1));
-      return;
+      return false;
     }
     if (!admitted) {
+      // A hedge no breaker admits is not sent; the attempts in flight run on.
+      if (hedgeDelay !== undefined) return false;
+      this.attempts = attempt;
       breakers!.noteAllRejecting(spec.request, candidates, now);
       this.#fail(this.#failFast(attempt, now));
-      return;
+      return false;
     }
+    this.attempts = attempt;
     address = this.#address!;
     const key = addressKey(address);
     if (this.#tried) this.#tried.add(key);
     else this.#firstKey = key;
-    this.#key = key;
-    this.#attemptStartedAt = now;
+    const breakerKey = this.#breakerKey || key;
+    const slot = new Attempt(this, attempt, address, key, breakerKey, now);
+    const previous = this.#current;
+    if (previous !== undefined) (this.#others ??= []).push(previous);
+    this.#current = slot;
     // Literal event objects, no spreads: one allocation each on the hot path.
     const startEvent: AttemptStartEvent = {
       type: 'attempt-start',
@@ -351,16 +432,17 @@ export class Call
       attempt,
       address,
       key,
-      breakerKey: this.#breakerKey || key,
+      breakerKey,
       path: spec.path,
       scheme: spec.group.protocol,
       breakerSkipped: this.#breakerSkipped,
+      hedge: hedgeDelay === undefined ? undefined : true,
+      hedgeDelayMs: hedgeDelay,
     };
-    this.#inAttempt = true;
     this.#emit(startEvent);
     // An events$ listener may have ended the call from inside that emit (unsubscribe, close()),
     // which ended the attempt it announced as cancelled: send nothing.
-    if (this.#settled) return;
+    if (this.#settled) return false;
     let headers = spec.headers;
     const deadlineHeader = rt.deadlineHeader;
     if (attempt === 1 && headers === NO_HEADERS) {
@@ -379,7 +461,7 @@ export class Call
       if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(this.deadlineAt, now);
     }
     const exchange = new Exchange(
-      this,
+      slot,
       address,
       attemptTimeouts(rt, spec),
       spec.stream ? (spec.deadlineCoversBody ? STREAM : STREAM_UNTIMED) : BUFFERED,
@@ -389,7 +471,7 @@ export class Call
       this.deadlineAt,
       spec.decompress,
     );
-    this.#exchange = exchange;
+    slot.exchange = exchange;
     const opts: Dispatcher.DispatchOptions = {
       path: spec.target,
       method: spec.method,
@@ -398,6 +480,84 @@ export class Call
       body: spec.body as string | null,
     };
     exchange.send(rt.dispatcher(spec.group, address), opts);
+    return true;
+  }
+
+  /** Arms the timer of the round's next hedge: the fixed delay, or the group's live percentile. */
+  #armHedge(hedge: ResolvedHedge, now: number): void {
+    const hedging = (this.rt.hedging ??= new Hedging(this.rt.clock));
+    const delay = hedging.delay(this.spec.group, hedge, now);
+    // An adaptive delay with too few samples yet: this round is not hedged.
+    if (delay === undefined) return;
+    this.#hedgeDelay = delay;
+    this.#hedgeTimer = startTimer(this.rt.clock, onHedgeTimer, delay, this);
+  }
+
+  /** The hedge delay passed with no winner: another attempt, within the budget and the deadline. */
+  onHedgeTimer(): void {
+    this.#hedgeTimer = undefined;
+    const hedge = this.spec.hedge;
+    if (this.#settled || hedge === undefined || this.#current === undefined || this.#streamed !== undefined)
+      return;
+    if (this.#inFlight() >= hedge.maxAttempts) return;
+    const rt = this.rt;
+    const now = rt.clock.now();
+    this.now = now;
+    const attempt = this.attempts + 1;
+    const expected = this.expectedAttemptMs();
+    const remaining = this.deadlineAt - now;
+    if (expected > 0 && remaining < expected) {
+      this.#emitHedgeRefused(attempt, 'deadline-insufficient', Math.round(expected), Math.round(remaining));
+      return;
+    }
+    // Finagle's two withdrawals: the hedge budget first, then the client's retry budget.
+    if (
+      !rt.hedging!.tryWithdraw(this.spec.group, hedge, now) ||
+      (rt.budget !== undefined && !rt.budget.tryWithdraw())
+    ) {
+      this.#emitHedgeRefused(attempt, 'budget', undefined, undefined);
+      return;
+    }
+    if (!this.#send(now, this.#hedgeDelay)) return;
+    if (!this.#settled && this.#inFlight() < hedge.maxAttempts)
+      this.#hedgeTimer = startTimer(rt.clock, onHedgeTimer, this.#hedgeDelay, this);
+  }
+
+  #emitHedgeRefused(
+    attempt: number,
+    reason: 'budget' | 'deadline-insufficient',
+    expectedMs: number | undefined,
+    remainingMs: number | undefined,
+  ): void {
+    const spec = this.spec;
+    const e: HedgeRefusedEvent =
+      expectedMs === undefined
+        ? {
+            type: 'hedge-refused',
+            time: this.now,
+            callId: this.callId,
+            group: spec.group.name,
+            method: spec.method,
+            attempt,
+            reason,
+          }
+        : {
+            type: 'hedge-refused',
+            time: this.now,
+            callId: this.callId,
+            group: spec.group.name,
+            method: spec.method,
+            attempt,
+            reason,
+            expectedMs,
+            remainingMs: Math.max(0, remainingMs ?? 0),
+          };
+    this.#emit(e);
+  }
+
+  /** Attempts in flight now. */
+  #inFlight(): number {
+    return (this.#current !== undefined ? 1 : 0) + (this.#others?.length ?? 0);
   }
 
   /** Picks an address, skipping open breakers, preferring hosts not tried in this call. */
@@ -479,13 +639,70 @@ export class Call
     return error;
   }
 
-  /** ExchangeOwner: the attempt got a response (any status). */
-  onExchangeResponse(raw: RawResponse): void {
-    if (this.spec.stream) {
-      this.#onStreamHeaders(raw);
+  /** Takes `slot` off the attempts in flight. */
+  #release(slot: Attempt): void {
+    slot.open = false;
+    slot.exchange = undefined;
+    if (this.#current === slot) {
+      this.#current = this.#others?.pop();
       return;
     }
-    const outcome = this.#endAttempt(raw, undefined, false);
+    const others = this.#others;
+    if (others === undefined) return;
+    const i = others.indexOf(slot);
+    if (i >= 0) others.splice(i, 1);
+  }
+
+  /**
+   * Hedging: `slot` ended and other attempts of the round still run. A winner (a response that is
+   * not a failure by the retry policy) cancels them and goes on as the call's outcome; anything else
+   * leaves them to run on. True when the call should wait for them.
+   */
+  #waitForOthers(slot: Attempt, outcome: AttemptOutcome): boolean {
+    if (this.#current === undefined) return false;
+    if (this.#thrown !== undefined) return false;
+    if (outcome.response !== undefined && !this.#hedgeFailure(outcome)) {
+      this.#cancelOthers(slot);
+      return false;
+    }
+    return true;
+  }
+
+  /** Cancels every attempt in flight but `winner`: they lost to it. `winner` stays in flight if it was. */
+  #cancelOthers(winner: Attempt): void {
+    if (this.#hedgeTimer !== undefined) {
+      clearTimer(this.rt.clock, this.#hedgeTimer);
+      this.#hedgeTimer = undefined;
+    }
+    const current = this.#current;
+    const others = this.#others;
+    this.#current = winner.open ? winner : undefined;
+    this.#others = undefined;
+    // Oldest first: the end events come in attempt order.
+    if (others !== undefined) for (const o of others) if (o !== winner) this.#lose(o, winner.attempt);
+    if (current !== undefined && current !== winner) this.#lose(current, winner.attempt);
+  }
+
+  /** A losing attempt: cancelled on the wire, its end event says to whom it lost. */
+  #lose(slot: Attempt, winner: number): void {
+    const exchange = slot.exchange;
+    slot.open = false;
+    slot.exchange = undefined;
+    exchange?.cancel();
+    this.#emitEnd(slot, this.#outcome(slot, undefined, undefined), true, winner);
+  }
+
+  /** An attempt got a response (any status). */
+  onAttemptResponse(slot: Attempt, raw: RawResponse): void {
+    if (this.spec.stream) {
+      this.#onStreamHeaders(slot, raw);
+      return;
+    }
+    const outcome = this.#endAttempt(slot, raw, undefined, false, undefined);
+    if (this.#current !== undefined && this.#waitForOthers(slot, outcome)) {
+      void raw.body.dump(); // a discarded response must free its connection
+      return;
+    }
     const decision = this.#decide(outcome);
     if (decision) {
       void raw.body.dump(); // a discarded response must free its connection
@@ -495,6 +712,7 @@ export class Call
     if (this.#settled) return;
     if (this.#thrown !== undefined) {
       void raw.body.dump();
+      this.#stopWork();
       this.#fail(this.#thrown);
       return;
     }
@@ -505,18 +723,29 @@ export class Call
 
   /**
    * A streamed response at headers: retried as any response would be, else handed to the caller
-   * while its attempt stays open, to end with the body ({@link Call.onExchangeBodyEnd}).
+   * while its attempt stays open, to end with the body ({@link Call.onAttemptBodyEnd}).
    */
-  #onStreamHeaders(raw: RawResponse): void {
-    const exchange = this.#exchange;
-    const outcome = this.#outcome(raw, undefined);
+  #onStreamHeaders(slot: Attempt, raw: RawResponse): void {
+    const exchange = slot.exchange;
+    const outcome = this.#outcome(slot, raw, undefined);
+    if (this.#inFlight() > 1) {
+      // Hedging: a failure lets the others run on; a winner at headers cancels them before its body
+      // is handed over.
+      if (this.#hedgeFailure(outcome)) {
+        this.#release(slot);
+        this.#emitEnd(slot, outcome, false, undefined);
+        void raw.body.dump();
+        return;
+      }
+      this.#cancelOthers(slot);
+    }
     this.#held = [];
     const decision = this.#decide(outcome);
     const held = this.#held;
     this.#held = undefined;
     if (decision !== undefined || this.#settled || exchange === undefined) {
-      this.#exchange = undefined;
-      this.#emitEnd(outcome, false);
+      this.#release(slot);
+      this.#emitEnd(slot, outcome, false, undefined);
       for (const e of held) this.#emit(e);
       void raw.body.dump(); // a discarded response must free its connection
       if (decision) this.#retryAfter(decision);
@@ -530,81 +759,85 @@ export class Call
   }
 
   /**
-   * ExchangeOwner: the streamed body ended on the wire — complete, stopped by its reader, or failed
-   * (reset, body-idle timeout, `RESPONSE_TOO_LARGE`). That is the attempt's outcome, and the call's.
+   * The streamed body ended on the wire — complete, stopped by its reader, or failed (reset,
+   * body-idle timeout, `RESPONSE_TOO_LARGE`). That is the attempt's outcome, and the call's.
    */
-  onExchangeBodyEnd(error: XhttpError | undefined): void {
+  onAttemptBodyEnd(slot: Attempt, error: XhttpError | undefined): void {
     const response = this.#streamed;
-    if (response === undefined) return;
+    if (response === undefined || this.#current !== slot) return;
     if (error !== undefined && error.attempts === undefined) error.attempts = this.attempts;
-    this.#endStream(response, error, false);
+    this.#endStream(slot, response, error, false);
     this.#finish(error === undefined ? 'ok' : 'error', response.status, error);
   }
 
   /** The attempt of a streamed body ends: its attempt-end, then the retry events held at headers. */
-  #endStream(response: RawResponse, error: XhttpError | undefined, cancelled: boolean): void {
+  #endStream(slot: Attempt, response: RawResponse, error: XhttpError | undefined, cancelled: boolean): void {
     this.#streamed = undefined;
-    this.#endAttempt(response, error, cancelled);
+    this.#endAttempt(slot, response, error, cancelled, undefined);
     const held = this.#held;
     this.#held = undefined;
     if (held !== undefined) for (const e of held) this.#emit(e);
   }
 
-  /** ExchangeOwner: the attempt failed (transport error, phase or per-attempt timeout). */
-  onExchangeError(error: XhttpError): void {
-    const attempt = this.attempts;
-    if (error.attempts === undefined) error.attempts = attempt;
+  /** An attempt failed (transport error, phase or per-attempt timeout). */
+  onAttemptError(slot: Attempt, error: XhttpError): void {
+    if (error.attempts === undefined) error.attempts = this.attempts;
     // ABORTED from the transport is a pool closed or destroyed under the attempt: the client is
     // closing. A cancellation, like any other, not a failure of the host.
     if (error.code === 'ABORTED') {
-      this.#endAttempt(undefined, undefined, true);
+      this.#endAttempt(slot, undefined, undefined, true, undefined);
+      this.#stopWork();
       this.#fail(error, 'cancelled');
       return;
     }
-    const outcome = this.#endAttempt(undefined, error, false);
+    const outcome = this.#endAttempt(slot, undefined, error, false, undefined);
+    // Hedging: a failed attempt lets the others of its round run on.
+    if (this.#current !== undefined && this.#waitForOthers(slot, outcome)) return;
     const decision = this.#decide(outcome);
     if (decision) this.#retryAfter(decision);
-    else this.#fail(this.#thrown ?? error);
+    else {
+      this.#stopWork();
+      this.#fail(this.#thrown ?? error);
+    }
   }
 
-  /** Ends the attempt in flight: its outcome, and the attempt-end event every scan counts on. */
+  /** Ends an attempt in flight: its outcome, and the attempt-end event every scan counts on. */
   #endAttempt(
+    slot: Attempt,
     response: RawResponse | undefined,
     error: XhttpError | undefined,
     cancelled: boolean,
+    lostTo: number | undefined,
   ): AttemptOutcome {
-    this.#exchange = undefined;
-    const outcome = this.#outcome(response, error);
-    this.#emitEnd(outcome, cancelled);
+    this.#release(slot);
+    const outcome = this.#outcome(slot, response, error);
+    this.#emitEnd(slot, outcome, cancelled, lostTo);
     return outcome;
   }
 
-  /** The outcome of the attempt in flight, as of now (which it sets). */
-  #outcome(response: RawResponse | undefined, error: XhttpError | undefined): AttemptOutcome {
+  /** The outcome of an attempt, as of now (which it sets). */
+  #outcome(slot: Attempt, response: RawResponse | undefined, error: XhttpError | undefined): AttemptOutcome {
     const now = this.rt.clock.now();
     this.now = now;
     this.#endedAt = this.attempts;
-    const elapsedMs = now - this.#attemptStartedAt;
-    const address = this.#address!;
-    const attempt = this.attempts;
     // One shape for every outcome, no spread (a spread with extra keys costs ~1 µs on Node 20).
     const outcome: AttemptOutcome = {
-      attempt,
-      address,
+      attempt: slot.attempt,
+      address: slot.address,
       method: this.spec.method,
       response,
       error,
-      elapsedMs,
+      elapsedMs: now - slot.startedAt,
     };
     return outcome;
   }
 
   /** The attempt-end event of `outcome`, with the breaker's verdict. */
-  #emitEnd(outcome: AttemptOutcome, cancelled: boolean): void {
+  #emitEnd(slot: Attempt, outcome: AttemptOutcome, cancelled: boolean, lostTo: number | undefined): void {
     const rt = this.rt;
     const spec = this.spec;
     const { attempt, address, response, error } = outcome;
-    this.#inAttempt = false;
+    slot.open = false;
     let verdict: AttemptEndEvent['verdict'] = 'ignored';
     if (!cancelled && rt.breakers !== undefined) {
       // A throwing isFailure leaves the verdict `ignored` and fails the call once the event is out.
@@ -614,6 +847,9 @@ export class Call
         this.#thrown = asXhttpError(thrown);
       }
     }
+    // A response's latency feeds the adaptive hedge delay of groups hedged on.
+    if (!cancelled && response !== undefined && rt.hedging !== undefined)
+      rt.hedging.record(spec.group, this.#headersMs ?? outcome.elapsedMs, this.now);
     // Absent fields are undefined rather than missing: same JSON, one object shape, no spreads.
     const end: AttemptEndEvent = {
       type: 'attempt-end',
@@ -623,8 +859,8 @@ export class Call
       method: spec.method,
       attempt,
       address,
-      key: this.#key,
-      breakerKey: this.#breakerKey || this.#key,
+      key: slot.key,
+      breakerKey: slot.breakerKey,
       durationMs: outcome.elapsedMs,
       status: response?.status,
       errorCode: error?.code,
@@ -633,8 +869,20 @@ export class Call
       verdict,
       scheme: spec.group.protocol,
       headersMs: this.#headersMs,
+      lostTo,
     };
     this.#emit(end);
+  }
+
+  /** Whether a response is a failure by the retry policy's `retryOn` (the default one without a policy). */
+  #hedgeFailure(outcome: AttemptOutcome): boolean {
+    const retryOn = this.retry?.retryOn ?? defaultRetryOn;
+    try {
+      return retryOn(outcome);
+    } catch (thrown) {
+      this.#thrown = callbackFailed('retry.retryOn', thrown);
+      return false;
+    }
   }
 
   #decide(outcome: AttemptOutcome): RetryDecision | undefined {
@@ -679,6 +927,10 @@ export class Call
   }
 
   #retryAfter(decision: RetryDecision): void {
+    if (this.#hedgeTimer !== undefined) {
+      clearTimer(this.rt.clock, this.#hedgeTimer);
+      this.#hedgeTimer = undefined;
+    }
     this.#retryTimer = startTimer(this.rt.clock, onRetryTimer, decision.delayMs, this);
   }
 
@@ -720,7 +972,7 @@ export class Call
     );
   }
 
-  /** Stops whatever runs: the wait for addresses, a back-off timer, the attempt in flight. */
+  /** Stops whatever runs: the wait for addresses, a back-off or hedge timer, the attempts in flight. */
   #stopWork(): void {
     if (this.#waiting) {
       this.#waiting.unsubscribe();
@@ -730,17 +982,29 @@ export class Call
       clearTimer(this.rt.clock, this.#retryTimer);
       this.#retryTimer = undefined;
     }
-    const exchange = this.#exchange;
+    if (this.#hedgeTimer !== undefined) {
+      clearTimer(this.rt.clock, this.#hedgeTimer);
+      this.#hedgeTimer = undefined;
+    }
+    // Every attempt in flight ends, oldest first: cancelled, or with the call's timeout.
+    const others = this.#others;
+    if (others !== undefined) for (const slot of others.slice()) this.#stopAttempt(slot);
+    if (this.#current !== undefined) this.#stopAttempt(this.#current);
+  }
+
+  /**
+   * Ends an attempt in flight because the call stops: cancelled, or with the call's timeout. Between
+   * an attempt-start event and its exchange there is no exchange, but an attempt to end all the same.
+   */
+  #stopAttempt(slot: Attempt): void {
     const timeout = this.#timedOut
-      ? new TimeoutError('call', this.spec.timeout, { address: this.#address!, attempts: this.attempts })
+      ? new TimeoutError('call', this.spec.timeout, { address: slot.address, attempts: this.attempts })
       : undefined;
     // A streamed body's reader sees the same error as the attempt-end.
-    if (exchange !== undefined) exchange.cancel(timeout);
-    // Between the attempt-start event and its exchange there is no exchange, but an attempt to end.
-    if (!this.#inAttempt) return;
+    slot.exchange?.cancel(timeout);
     const streamed = this.#streamed;
-    if (streamed !== undefined) this.#endStream(streamed, timeout, timeout === undefined);
-    else this.#endAttempt(undefined, timeout, timeout === undefined);
+    if (streamed !== undefined) this.#endStream(slot, streamed, timeout, timeout === undefined);
+    else this.#endAttempt(slot, undefined, timeout, timeout === undefined, undefined);
   }
 
   /** Ends the call with `error`: a failure, or (`cancelled`) a cancellation the caller still sees. */
@@ -760,6 +1024,10 @@ export class Call
     if (this.#settled) return;
     this.#settled = true;
     this.rt.calls.remove(this);
+    if (this.#hedgeTimer !== undefined) {
+      clearTimer(this.rt.clock, this.#hedgeTimer);
+      this.#hedgeTimer = undefined;
+    }
     if (this.#deadlineTimer !== undefined) {
       clearTimer(this.rt.clock, this.#deadlineTimer);
       this.#deadlineTimer = undefined;
@@ -799,6 +1067,10 @@ function onCallDeadline(call: Call): void {
 
 function onRetryTimer(call: Call): void {
   call.onRetryTimer();
+}
+
+function onHedgeTimer(call: Call): void {
+  call.onHedgeTimer();
 }
 
 function asXhttpError(error: unknown): XhttpError {

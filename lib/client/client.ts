@@ -186,6 +186,7 @@ export class Client {
       maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
       headers: this.#config.headers,
       redirect: 'manual',
+      hedge: this.#config.hedge,
     };
     this.#runtime = {
       clock: this.#clock,
@@ -209,6 +210,7 @@ export class Client {
       nextCallId: () => ++this.#callIds,
       calls: new LiveCalls(),
       bulkheads: this.#bulkheads,
+      hedging: undefined,
     };
     this.events$ = this.#bus.events$;
     this.breakers$ = this.#breakers ? this.#breakers.snapshots$ : of(new Map<string, BreakerSnapshot>());

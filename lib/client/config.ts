@@ -1,3 +1,4 @@
+import { resolveHedge, type HedgeOptions, type ResolvedHedge } from '../resilience/hedge.js';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { SchedulerLike } from 'rxjs';
 import { invalidArgument } from '../errors.js';
@@ -134,6 +135,11 @@ export interface ClientConfig {
    * one deadline. Overrides a header of that name set by the call. @defaultValue 'x-rxhttp-deadline-ms'
    */
   readonly deadlineHeader?: string | false;
+  /**
+   * Hedged requests for every call that does not set its own `hedge` (a call's `hedge: false` turns
+   * it off): see {@link HedgeOptions}. @defaultValue none: no call is hedged unless it asks
+   */
+  readonly hedge?: HedgeOptions;
   /** Time source for every timer and time stamp (virtual in specs). @defaultValue native timers */
   readonly scheduler?: SchedulerLike;
   /** Uniform random in [0, 1) for jitter and balancers. @defaultValue Math.random */
@@ -159,6 +165,7 @@ const CONFIG_KEYS = [
   'scheduler',
   'random',
   'deadlineHeader',
+  'hedge',
 ];
 /** What 0 means for `headersTimeout` and `bodyTimeout`, as validation messages say it. */
 const NO_LIMIT = 'no limit';
@@ -181,6 +188,8 @@ export interface ResolvedConfig {
   readonly tls: TlsOptions | undefined;
   /** Lower case; undefined when turned off. */
   readonly deadlineHeader: string | undefined;
+  /** The client's default hedging; undefined: none. */
+  readonly hedge: ResolvedHedge | undefined;
 }
 
 /** Validates `config`; throws `INVALID_ARGUMENT` naming the field at fault. */
@@ -237,7 +246,14 @@ export function resolveConfig(config: ClientConfig): ResolvedConfig {
       config.headers === undefined ? NO_HEADERS : Object.freeze(normalizeHeaders(config.headers, 'headers')),
     tls: config.tls,
     deadlineHeader: resolveDeadlineHeader(config.deadlineHeader),
+    hedge: resolveClientHedge(config.hedge),
   };
+}
+
+/** The client's `hedge`: an object of {@link HedgeOptions}; `false` is as good as leaving it out. */
+function resolveClientHedge(value: unknown): ResolvedHedge | undefined {
+  const h = resolveHedge(value, 'hedge');
+  return h === false ? undefined : h;
 }
 
 /** `false` turns it off; a name must be a token the transport does not own. */

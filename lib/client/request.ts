@@ -1,6 +1,7 @@
 import { invalidArgument } from '../errors.js';
 import { checkOptions, optionalPositiveDuration, optionalPositiveInt, own } from '../internal/validate.js';
-import { resolveRetryOptions, type ResolvedRetry } from '../resilience/retry-policy.js';
+import { resolveHedge, type ResolvedHedge } from '../resilience/hedge.js';
+import { isIdempotent, resolveRetryOptions, type ResolvedRetry } from '../resilience/retry-policy.js';
 import type { CallOptions, GroupLike, XRequest } from '../types.js';
 import { acceptEncoding } from '../transport/decode.js';
 import { capByDeadline } from './deadline.js';
@@ -37,6 +38,11 @@ export interface CallSpec {
   readonly deadlineAt: number | undefined;
   /** Undo `content-encoding` (and ask for it with `accept-encoding`). */
   readonly decompress: boolean;
+  /**
+   * Hedging for this call: the call's `hedge` option or the client's; undefined when neither, when
+   * the method is not idempotent (unless `nonIdempotent`), or when the body can be sent once.
+   */
+  readonly hedge: ResolvedHedge | undefined;
 }
 
 const OPTION_KEYS = [
@@ -52,6 +58,7 @@ const OPTION_KEYS = [
   'json',
   'body',
   'decompress',
+  'hedge',
 ];
 const REQUEST_KEYS = ['method', 'group', 'url', 'path', 'query', 'headers', 'body'];
 const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']);
@@ -69,6 +76,8 @@ export interface CallDefaults {
   /** Validated and frozen: calls without headers of their own share it. */
   readonly headers: Readonly<Record<string, string>>;
   readonly redirect: 'manual' | 'follow' | 'error';
+  /** The client's `hedge` option, validated; undefined: calls are not hedged unless they ask. */
+  readonly hedge?: ResolvedHedge | undefined;
 }
 
 /** The client's shared headers with fetch's `accept-encoding` added (unless set), per protocol. */
@@ -161,6 +170,7 @@ export function buildCallSpec(
     deadlineCoversBody: own(options, 'deadlineCoversBody'),
     query: own(options, 'query'),
     decompress: own(options, 'decompress'),
+    hedge: own(options, 'hedge'),
   };
   if (o.decompress !== undefined && typeof o.decompress !== 'boolean')
     throw invalidArgument('options.decompress', 'must be a boolean');
@@ -224,6 +234,16 @@ export function buildCallSpec(
   )
     throw invalidArgument('options.signal', 'must be an AbortSignal');
   const path = qi < 0 ? full : full.slice(0, qi);
+  const hedgeOption = o.hedge === undefined ? defaults.hedge : resolveHedge(o.hedge, 'options.hedge');
+  // A body that can be sent once cannot go to two hosts; a POST is hedged only when the caller says so.
+  const hedge =
+    hedgeOption === undefined ||
+    hedgeOption === false ||
+    hedgeOption.maxAttempts < 2 ||
+    body instanceof OnceBody ||
+    (!hedgeOption.nonIdempotent && !isIdempotent(method))
+      ? undefined
+      : hedgeOption;
   return {
     // Breaker keys and classifiers see the normalized method and the path without its query.
     request: {
@@ -253,5 +273,6 @@ export function buildCallSpec(
     redirect: o.redirect ?? defaults.redirect,
     deadlineAt: undefined,
     decompress,
+    hedge,
   };
 }

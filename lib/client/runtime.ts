@@ -8,6 +8,7 @@ import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { AttemptTimeouts } from '../transport/undici.js';
 import type { Address, GroupLike, PickContext } from '../types.js';
 import type { Bulkhead } from './bulkhead.js';
+import type { Hedging } from './hedging.js';
 import type { LiveCalls } from './live-calls.js';
 
 /** What the call chain needs from its client: the shared, long-lived parts. */
@@ -33,4 +34,6 @@ export interface Runtime {
   readonly calls: LiveCalls;
   /** The bulkheads of the groups that have one (`maxConcurrentCalls`); empty costs one size check. */
   readonly bulkheads: ReadonlyMap<GroupLike, Bulkhead>;
+  /** Hedging's per-group latency windows and budgets: made by the first hedged call. */
+  hedging?: Hedging | undefined;
 }

@@ -5,7 +5,13 @@ import type {
   CallEvent,
   CallStartEvent,
 } from '../events/events.js';
-import type { CallTimeline, TimelineAttempt, TimelineEntry, TimelineRetryRefused } from '../timeline.js';
+import type {
+  CallTimeline,
+  TimelineAttempt,
+  TimelineEntry,
+  TimelineHedgeRefused,
+  TimelineRetryRefused,
+} from '../timeline.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -78,6 +84,8 @@ export function foldTimeline(
             attempt: e.attempt,
             breakerKey: e.breakerSkipped,
           });
+        if (e.hedge === true)
+          entries.push({ kind: 'hedge', atMs: e.time - t0, attempt: e.attempt, delayMs: e.hedgeDelayMs ?? 0 });
         const a: Mutable<TimelineAttempt> = {
           kind: 'attempt',
           attempt: e.attempt,
@@ -86,6 +94,7 @@ export function foldTimeline(
           key: e.key,
           outcome: 'in-flight',
         };
+        if (e.hedge === true) a.hedge = true;
         open.set(e.attempt, a);
         entries.push(a);
         break;
@@ -100,6 +109,7 @@ export function foldTimeline(
         if (e.errorCode !== undefined) a.errorCode = e.errorCode;
         if (e.timeoutPhase !== undefined) a.timeoutPhase = e.timeoutPhase;
         a.verdict = e.verdict;
+        if (e.lostTo !== undefined) a.lostTo = e.lostTo;
         break;
       }
       case 'retry-scheduled':
@@ -115,6 +125,18 @@ export function foldTimeline(
       case 'retry-refused': {
         const r: Mutable<TimelineRetryRefused> = {
           kind: 'retry-refused',
+          atMs: e.time - t0,
+          attempt: e.attempt,
+          reason: e.reason,
+        };
+        if (e.expectedMs !== undefined) r.expectedMs = e.expectedMs;
+        if (e.remainingMs !== undefined) r.remainingMs = e.remainingMs;
+        entries.push(r);
+        break;
+      }
+      case 'hedge-refused': {
+        const r: Mutable<TimelineHedgeRefused> = {
+          kind: 'hedge-refused',
           atMs: e.time - t0,
           attempt: e.attempt,
           reason: e.reason,

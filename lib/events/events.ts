@@ -15,6 +15,7 @@ export type CallEvent =
   | AttemptEndEvent
   | RetryScheduledEvent
   | RetryRefusedEvent
+  | HedgeRefusedEvent
   | FailFastEvent
   | BreakerTransitionEvent
   | ResolverUpdateEvent
@@ -77,6 +78,13 @@ export interface AttemptStartEvent extends CallScoped {
    * the attempt went to another host; undefined when the pick was admitted.
    */
   readonly breakerSkipped?: string | undefined;
+  /**
+   * A hedge (`hedge` option): sent after `hedgeDelayMs` with the call's other attempts still in
+   * flight; undefined for an attempt that starts a round (the first, or a retry).
+   */
+  readonly hedge?: true | undefined;
+  /** For a hedge: the delay it waited for a response, ms. */
+  readonly hedgeDelayMs?: number | undefined;
 }
 
 /**
@@ -113,6 +121,11 @@ export interface AttemptEndEvent extends CallScoped {
    * learn how fast the caller read the body. Undefined for buffered responses and failures before it.
    */
   readonly headersMs?: number | undefined;
+  /**
+   * Hedging: the attempt was cancelled because attempt `lostTo` of the same call answered first
+   * (`cancelled` is then true, `verdict` `ignored`).
+   */
+  readonly lostTo?: number | undefined;
 }
 
 /** A retry will be made after `delayMs`. */
@@ -142,6 +155,23 @@ export interface RetryRefusedEvent extends CallScoped {
   /** For `deadline-insufficient`: the fastest candidate host's recent latency, ms. */
   readonly expectedMs?: number;
   /** For `deadline-insufficient`: the time the retry would have had after its delay, ms. */
+  readonly remainingMs?: number;
+}
+
+/** A hedge the call's `hedge` option wanted was not sent. */
+export interface HedgeRefusedEvent extends CallScoped {
+  readonly type: 'hedge-refused';
+  /** The attempt that was not made. */
+  readonly attempt: number;
+  /**
+   * `budget`: the hedge budget (`maxExtraLoad` of recent calls) or the client's retry budget was
+   * spent; `deadline-insufficient`: the fastest host it could go to recently took longer
+   * (`expectedMs`) than the time left (`remainingMs`).
+   */
+  readonly reason: 'budget' | 'deadline-insufficient';
+  /** For `deadline-insufficient`: the fastest candidate host's recent latency, ms. */
+  readonly expectedMs?: number;
+  /** For `deadline-insufficient`: the time left before the deadline, ms. */
   readonly remainingMs?: number;
 }
 

@@ -68,8 +68,8 @@ export function attachMetrics(
   const m = metricsFor(registry);
   m.sources.add(sources);
   /**
-   * In-flight attempts of this client by call id (a call's attempts are sequential), so attempt-end
-   * finds its counter and unsubscribe can undo what never ended.
+   * In-flight attempts of this client by (call, attempt) — a hedged call has several at once — so
+   * attempt-end finds its counter and unsubscribe can undo what never ended.
    */
   const inFlight = new Map<number, AttemptSlot>();
 
@@ -77,18 +77,18 @@ export function attachMetrics(
     switch (ev.type) {
       case 'attempt-start': {
         // A start without an end (never expected) must not leak a count.
-        const previous = inFlight.get(ev.callId);
+        const previous = inFlight.get(attemptKey(ev));
         if (previous !== undefined) previous.active.n--;
         const slot = attemptSlot(m, ev);
         slot.active.n++;
-        inFlight.set(ev.callId, slot);
+        inFlight.set(attemptKey(ev), slot);
         break;
       }
       case 'attempt-end': {
-        const slot = inFlight.get(ev.callId);
+        const slot = inFlight.get(attemptKey(ev));
         let series: Series | undefined;
         if (slot !== undefined) {
-          inFlight.delete(ev.callId);
+          inFlight.delete(attemptKey(ev));
           slot.active.n--;
           // The common end, a status and no error, found by the status alone.
           if (ev.errorCode === undefined && !ev.cancelled && ev.status !== undefined) {
@@ -231,4 +231,9 @@ const MAX_CACHED_KEYS = 10_000;
 function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   if (cache.size >= MAX_CACHED_KEYS) cache.clear();
   cache.set(key, value);
+}
+
+/** One number per (call, attempt): attempt numbers stay below 1 024 (100 rounds of 5 at most). */
+function attemptKey(ev: { readonly callId: number; readonly attempt: number }): number {
+  return ev.callId * 1024 + ev.attempt;
 }

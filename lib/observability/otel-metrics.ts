@@ -54,24 +54,24 @@ export function attachOtelMetrics(events$: Observable<CallEvent>, meter: Api.Met
     description: 'Circuit breaker state changes.',
     unit: '{transition}',
   });
-  // The active-requests attributes of each call's attempt in flight (a call's attempts are sequential
-  // as events report them; hedges end their previous attempt's count first).
+  // The active-requests attributes of each attempt in flight, by (call, attempt): a hedged call has
+  // several at once.
   const inFlight = new Map<number, Api.Attributes>();
 
   const subscription = onEvents(events$, (ev) => {
     switch (ev.type) {
       case 'attempt-start': {
-        const previous = inFlight.get(ev.callId);
+        const previous = inFlight.get(attemptKey(ev));
         if (previous !== undefined) active.add(-1, previous);
         const attributes = serverAttributes(ev);
-        inFlight.set(ev.callId, attributes);
+        inFlight.set(attemptKey(ev), attributes);
         active.add(1, attributes);
         break;
       }
       case 'attempt-end': {
-        const started = inFlight.get(ev.callId);
+        const started = inFlight.get(attemptKey(ev));
         if (started !== undefined) {
-          inFlight.delete(ev.callId);
+          inFlight.delete(attemptKey(ev));
           active.add(-1, started);
         }
         duration.record(ev.durationMs / 1000, endAttributes(ev));
@@ -116,4 +116,9 @@ function endAttributes(ev: AttemptEndEvent): Api.Attributes {
   if (ev.errorCode !== undefined) attributes['error.type'] = ev.errorCode.toLowerCase();
   else if (ev.status !== undefined && ev.status >= 400) attributes['error.type'] = String(ev.status);
   return attributes;
+}
+
+/** One number per (call, attempt): attempt numbers stay below 1 024 (100 rounds of 5 at most). */
+function attemptKey(ev: { readonly callId: number; readonly attempt: number }): number {
+  return ev.callId * 1024 + ev.attempt;
 }

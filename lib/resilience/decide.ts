@@ -18,6 +18,13 @@ export interface RetryState {
   transparentUsed: boolean;
   /** A request body that can be read once (a stream); `started` once the transport read from it. */
   readonly once: { readonly started: boolean } | undefined;
+  /**
+   * Rounds of attempts so far, when attempts and rounds differ (hedging: a round is a first attempt
+   * and its hedges): what `maxAttempts` and the back-off count. Absent: each attempt is a round.
+   */
+  readonly rounds?: number;
+  /** Attempts made so far, hedges included: the next attempt's number is one more. */
+  readonly attempts?: number;
 }
 
 /** What the decision may tell the world. */
@@ -61,10 +68,12 @@ export function decideRetry(
   ctx: DecideContext,
 ): RetryDecision | undefined {
   const retry = state.retry;
-  if (retry && outcome.attempt < retry.maxAttempts && safeShouldRetry(outcome, retry)) {
+  const tries = state.rounds ?? outcome.attempt;
+  const next = nextAttempt(outcome, state);
+  if (retry && tries < retry.maxAttempts && safeShouldRetry(outcome, retry)) {
     // A stream already (partly) sent cannot be sent again: say so rather than send a truncated body.
     if (state.once?.started === true) {
-      ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'body-not-replayable' });
+      ctx.emit({ type: 'retry-refused', attempt: next, reason: 'body-not-replayable' });
       return undefined;
     }
     let delay: number | undefined;
@@ -75,24 +84,24 @@ export function decideRetry(
       if (delay !== undefined) delayReason = 'retry-after';
     }
     if (delay === undefined) {
-      delay = backoffDelay(outcome.attempt - 1, state.previousDelay, retry.backoff, ctx.random);
+      delay = backoffDelay(tries - 1, state.previousDelay, retry.backoff, ctx.random);
       state.previousDelay = delay;
     }
     if (ctx.now + delay >= state.deadlineAt) {
-      ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'deadline' });
+      ctx.emit({ type: 'retry-refused', attempt: next, reason: 'deadline' });
       return transparentRetry(outcome, state, ctx);
     }
     // Deadline-aware: the call ends now with this outcome rather than at its deadline. No
     // transparent retry either: it would go to the same hosts.
-    if (cannotFinish(outcome, state, ctx, delay)) return undefined;
+    if (cannotFinish(next, state, ctx, delay)) return undefined;
     if (ctx.budget && !ctx.budget.tryWithdraw()) {
-      ctx.emit({ type: 'retry-refused', attempt: outcome.attempt + 1, reason: 'budget' });
+      ctx.emit({ type: 'retry-refused', attempt: next, reason: 'budget' });
       // A connect failure keeps its free retry: transparent retries never draw on the budget.
       return transparentRetry(outcome, state, ctx);
     }
     ctx.emit({
       type: 'retry-scheduled',
-      attempt: outcome.attempt + 1,
+      attempt: next,
       delayMs: delay,
       delayReason,
       reason: reasonOf(outcome),
@@ -127,12 +136,12 @@ function transparentRetry(
     state.group.addresses.length > 1 &&
     neverReachedServer(outcome.error as XhttpError) &&
     ctx.now < state.deadlineAt &&
-    !cannotFinish(outcome, state, ctx, 0)
+    !cannotFinish(nextAttempt(outcome, state), state, ctx, 0)
   ) {
     state.transparentUsed = true;
     ctx.emit({
       type: 'retry-scheduled',
-      attempt: outcome.attempt + 1,
+      attempt: nextAttempt(outcome, state),
       delayMs: 0,
       delayReason: 'transparent',
       reason: reasonOf(outcome),
@@ -147,7 +156,7 @@ function transparentRetry(
  * `delay`, would have less time than the fastest host it could go to recently took.
  */
 function cannotFinish(
-  outcome: AttemptOutcome,
+  next: number,
   state: RetryState,
   ctx: DecideContext,
   delay: number,
@@ -158,10 +167,15 @@ function cannotFinish(
   if (remaining >= expected) return false;
   ctx.emit({
     type: 'retry-refused',
-    attempt: outcome.attempt + 1,
+    attempt: next,
     reason: 'deadline-insufficient',
     expectedMs: Math.round(expected),
     remainingMs: Math.max(0, Math.round(remaining)),
   });
   return true;
+}
+
+/** The number the next attempt gets: one more than every attempt so far, hedges included. */
+function nextAttempt(outcome: AttemptOutcome, state: RetryState): number {
+  return (state.attempts ?? outcome.attempt) + 1;
 }

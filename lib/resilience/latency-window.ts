@@ -1,0 +1,108 @@
+/**
+ * A group's recent latencies as a bounded histogram, for the adaptive hedge delay: log-linear
+ * buckets (8 per power of two, so a bucket is at most ~9 % wide) from 1/16 ms to about 4.6 hours,
+ * 432 counters per window whatever the traffic. Two windows: the one filling and the last full one;
+ * a percentile reads the last full one once there is one (stable for a whole window, as Finagle's
+ * refreshed percentile is), and the filling one before that. No timer: windows turn on the clock
+ * times the samples and reads bring.
+ */
+export class LatencyWindow {
+  #current = new Uint32Array(BUCKETS);
+  #currentCount = 0;
+  #previous: Uint32Array | undefined;
+  #previousCount = 0;
+  #windowStart: number;
+  /** The percentile asked last and its answer, for the window it was computed on. */
+  #memoP = -1;
+  #memoMs = 0;
+  #memoStamp = -1;
+  #stamp = 0;
+
+  constructor(
+    readonly windowMs: number,
+    now: number,
+  ) {
+    this.#windowStart = now;
+  }
+
+  /** Records one latency, ms, observed at `now`. */
+  record(ms: number, now: number): void {
+    this.#turn(now);
+    this.#current[bucketOf(ms)]!++;
+    this.#currentCount++;
+    if (this.#previous === undefined) this.#stamp++;
+  }
+
+  /** Latencies the window a percentile reads holds. */
+  samples(now: number): number {
+    this.#turn(now);
+    return this.#previous === undefined ? this.#currentCount : this.#previousCount;
+  }
+
+  /**
+   * The `p` quantile, ms (the upper bound of its bucket, so never below the true value), of the last
+   * full window, or of the filling one before the first turn; undefined when it holds fewer than
+   * `minSamples` latencies.
+   */
+  percentile(p: number, minSamples: number, now: number): number | undefined {
+    this.#turn(now);
+    const full = this.#previous;
+    const counts = full ?? this.#current;
+    const n = full === undefined ? this.#currentCount : this.#previousCount;
+    if (n < minSamples || n === 0) return undefined;
+    if (p === this.#memoP && this.#memoStamp === this.#stamp) return this.#memoMs;
+    const rank = Math.max(1, Math.ceil(p * n));
+    let seen = 0;
+    let ms = upperBound(BUCKETS - 1);
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += counts[i]!;
+      if (seen >= rank) {
+        ms = upperBound(i);
+        break;
+      }
+    }
+    this.#memoP = p;
+    this.#memoMs = ms;
+    this.#memoStamp = this.#stamp;
+    return ms;
+  }
+
+  #turn(now: number): void {
+    if (now - this.#windowStart < this.windowMs) return;
+    // More than a whole window with no sample: the last full window is an empty one.
+    const idle = now - this.#windowStart >= 2 * this.windowMs;
+    const full = idle ? new Uint32Array(BUCKETS) : this.#current;
+    this.#previous = full;
+    this.#previousCount = idle ? 0 : this.#currentCount;
+    this.#current = idle ? this.#current.fill(0) : new Uint32Array(BUCKETS);
+    this.#currentCount = 0;
+    this.#windowStart = now - ((now - this.#windowStart) % this.windowMs);
+    this.#stamp++;
+  }
+}
+
+/** Sub-buckets per power of two. */
+const SUB = 8;
+/** The first power of two covered: 2^-4 ms. */
+const MIN_EXP = -4;
+/** Powers of two covered: 2^-4 ms to 2^50 ms. */
+const EXPS = 54;
+const BUCKETS = SUB * EXPS;
+
+/** The bucket of `ms`: everything at or below 2^-4 ms in the first, anything huge in the last. */
+export function bucketOf(ms: number): number {
+  if (!(ms > 2 ** MIN_EXP)) return 0;
+  const e = Math.floor(Math.log2(ms));
+  const base = 2 ** e;
+  const sub = Math.min(SUB - 1, Math.floor(((ms - base) / base) * SUB));
+  const i = (e - MIN_EXP) * SUB + sub;
+  return i >= BUCKETS ? BUCKETS - 1 : i;
+}
+
+/** The largest latency bucket `i` holds, ms. */
+export function upperBound(i: number): number {
+  const e = Math.floor(i / SUB) + MIN_EXP;
+  const sub = i % SUB;
+  const base = 2 ** e;
+  return base + (base * (sub + 1)) / SUB;
+}
