@@ -35,6 +35,7 @@ export {
 } from './retry-backoff.js';
 export { retryBudget } from './retry-budget.js';
 export { attemptTimeout, deadline } from './timeouts.js';
+export { hedge, type HedgeOperatorOptions } from './hedge.js';
 export {
   XhttpError,
   FailFastError,
