@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumForSpec } from '../helpers/ci-env.js';
 import { startBackend } from '../helpers/loopback.js';
+import { ANGULAR_SKIP } from '../helpers/angular-node.js';
 
 // Must-show 3 in a browser: a page bundled for the browser with esbuild (Angular, rxjs and
 // rxhttp/angular in it) whose HttpClient carries rxhttpInterceptor, against two loopback backends:
@@ -50,7 +51,7 @@ const cors = (res: import('node:http').ServerResponse): void => {
 
 test(
   'rxhttp/angular in Chromium: HttpClient with the interceptor retries to success and opens the breaker',
-  { skip },
+  { skip: skip || ANGULAR_SKIP },
   async (t) => {
     assert.ok(CHROMIUM !== undefined, 'chromium is required under CI: install the Debian package `chromium`');
     const esbuild = await import('esbuild');
