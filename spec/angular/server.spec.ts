@@ -6,7 +6,8 @@ import { HttpErrorResponse, provideHttpClient, withFetch, withInterceptors } fro
 import { firstValueFrom } from 'rxjs';
 import { startAngularApp } from '../helpers/angular.js';
 import { ANGULAR_SKIP } from '../helpers/angular-node.js';
-import { startBackend, staticTarget, type Backend } from '../helpers/loopback.js';
+import { readBody, startBackend, staticTarget, type Backend } from '../helpers/loopback.js';
+import { resourceCounts, settle } from '../helpers/handles.js';
 import { rxhttpInterceptor } from '../../lib/angular/index.js';
 import { RXHTTP_CLIENT, provideRxHttp } from '../../lib/angular/server/index.js';
 import { Client } from '../../lib/client/client.js';
@@ -16,6 +17,10 @@ import { isXhttpError } from '../../lib/errors.js';
 // Must-show 3 (server side): provideRxHttp sends HttpClient requests to a named group through an
 // rxhttp Client (events$, balancing over two loopback hosts) and every other one to Angular's own
 // backend; the client it made closes with the application.
+
+function connections(b: Backend): Promise<number> {
+  return new Promise((resolve, reject) => b.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+}
 
 async function backends(t: { after(fn: () => unknown): void }, n: number): Promise<Backend[]> {
   const out: Backend[] = [];
@@ -185,5 +190,66 @@ test(
       startAngularApp([provideHttpClient(withFetch()), provideRxHttp({ groups: { users: 'nope://x' } })]),
       (e: unknown) => isXhttpError(e) && e.field === 'groups.users',
     );
+  },
+);
+
+test(
+  'closing the application closes the client it made: its connections and handles go',
+  { skip: ANGULAR_SKIP },
+  async (t) => {
+    const [a, b] = await backends(t, 2);
+    // Idle connections stay open a minute on the server side: only the client closing them ends them.
+    for (const s of [a!, b!]) s.server.keepAliveTimeout = 60_000;
+    await settle();
+    const before = resourceCounts();
+    const app = await startAngularApp([
+      provideHttpClient(withFetch()),
+      provideRxHttp({ groups: { users: staticTarget(a!, b!) }, callOptions: { retry: { maxAttempts: 2 } } }),
+    ]);
+    for (let i = 0; i < 4; i++) await firstValueFrom(app.http.get(`http://users/u${i}`));
+    assert.equal(a!.hits + b!.hits, 4);
+    assert.ok(
+      (await connections(a!)) + (await connections(b!)) > 0,
+      'kept-alive connections while the app runs',
+    );
+    app.close();
+    let open = -1;
+    for (let i = 0; i < 200 && open !== 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50)); // up to 10 s: generous under load
+      open = (await connections(a!)) + (await connections(b!));
+    }
+    assert.equal(open, 0, 'the client closed its connections with the application');
+    await settle();
+    assert.deepEqual(resourceCounts(), before);
+  },
+);
+
+test(
+  'bodies both ways: a JSON POST arrives as JSON, arraybuffer and blob responses are bytes',
+  { skip: ANGULAR_SKIP },
+  async (t) => {
+    let got: { type: string | undefined; body: string } | undefined;
+    const echo = await startBackend((req, res) => {
+      void readBody(req).then((body) => {
+        got = { type: req.headers['content-type'], body };
+        res.setHeader('content-type', 'application/octet-stream');
+        res.end(Buffer.from([1, 2, 3]));
+      });
+    });
+    t.after(() => echo.close());
+    const app = await startAngularApp([
+      provideHttpClient(withFetch()),
+      provideRxHttp({ groups: { echo: staticTarget(echo) } }),
+    ]);
+    t.after(() => app.close());
+    const bytes = await firstValueFrom(
+      app.http.post('http://echo/orders', { id: 7 }, { responseType: 'arraybuffer' }),
+    );
+    assert.deepEqual(got, { type: 'application/json', body: '{"id":7}' });
+    assert.deepEqual([...new Uint8Array(bytes)], [1, 2, 3]);
+    const blob = await firstValueFrom(app.http.put('http://echo/raw', 'plain', { responseType: 'blob' }));
+    assert.deepEqual(got, { type: 'text/plain', body: 'plain' });
+    assert.equal(blob.type, 'application/octet-stream');
+    assert.deepEqual([...new Uint8Array(await blob.arrayBuffer())], [1, 2, 3]);
   },
 );
