@@ -55,9 +55,9 @@ const KEYS = ['client', 'groups', 'callOptions'];
  * Environment providers for Angular on the server: `HttpClient` requests to a named group
  * (`http://users/...`) go through an rxhttp `Client` (balancing, breakers, retries, metrics), every
  * other request to Angular's own backend (`FetchBackend` with `withFetch()`, else `HttpXhrBackend`).
- * It replaces the `HttpBackend`, so interceptors (`rxhttpInterceptor` too) still run first. List it
- * after `provideHttpClient(...)`: the injector then fails at start, naming `provideRxHttp`, if a
- * later provider took the `HttpBackend` back. Server-only: this entry imports the Node client.
+ * It replaces the `HttpBackend`, so interceptors (`rxhttpInterceptor` too) still run first. Provide
+ * it where `provideHttpClient(...)` is (the application's root), after it: the injector fails at
+ * start, naming `provideRxHttp`, if a later provider took the `HttpBackend` back. Server-only: this entry imports the Node client.
  *
  * Bad settings throw `INVALID_ARGUMENT` naming the field, here for the shape and when the client
  * is made for the rest.
