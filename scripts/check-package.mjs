@@ -2,14 +2,19 @@
 // the ecosystem does: publint (package.json fields against the files shipped) and
 // @arethetypeswrong/cli (types resolve under node10, node16 from ESM and CJS, bundler), plus our own
 // checks: dist JS, .d.ts and LICENSE are in, spec/bench/demo/examples are out, every `exports`
-// subpath has a typesVersions entry (node10 sees no `exports`), and every source map's sources ship.
+// subpath has a typesVersions entry (node10 sees no `exports`), every source map's sources ship, and
+// the browser entries (rxhttp/operators, rxhttp/angular) reach no Node built-in, undici or prom-client.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtinModules } from 'node:module';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Entries that must load in a browser: their shipped import graph is checked for Node-only imports. */
+const BROWSER_ENTRIES = ['dist/operators/index.js', 'dist/angular/index.js'];
+const NODE_BUILTINS = new Set(builtinModules);
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const problems = [];
 
@@ -54,6 +59,29 @@ try {
       const target = posix.normalize(posix.join(posix.dirname(m), map.sourceRoot ?? '', s));
       if (!files.includes(target) && map.sourcesContent === undefined)
         problems.push(`${m}: source ${target} not shipped`);
+    }
+  }
+  // The browser-safe entries, as shipped: nothing reachable from them may import a Node built-in,
+  // undici or prom-client (the specs check the sources; this checks the compiled tarball).
+  const readShipped = (f) => execFileSync('tar', ['-xzOf', tarball, `package/${f}`], { encoding: 'utf8' });
+  for (const entry of BROWSER_ENTRIES) {
+    const seen = new Set();
+    const queue = [entry];
+    while (queue.length > 0) {
+      const file = queue.pop();
+      if (seen.has(file)) continue;
+      seen.add(file);
+      if (!files.includes(file)) {
+        problems.push(`${entry}: imports ${file}, which is not shipped`);
+        continue;
+      }
+      for (const [, spec] of readShipped(file).matchAll(
+        /(?:^|[;\s])(?:import|export)\b[^'"]*?['"]([^'"]+)['"]/g,
+      )) {
+        if (spec.startsWith('.')) queue.push(posix.normalize(posix.join(posix.dirname(file), spec)));
+        else if (/^(node:|undici$|undici\/|prom-client$)/.test(spec) || NODE_BUILTINS.has(spec))
+          problems.push(`${entry} is meant for browsers but ${file} imports ${spec}`);
+      }
     }
   }
   console.log(`check-package: ${name}: ${files.length} files, ${maps.length} source maps checked`);
