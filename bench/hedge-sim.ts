@@ -30,9 +30,8 @@ const { LoadStats } = await dist<typeof import('../lib/balancer/load-stats.js')>
 const { EventBus } = await dist<typeof import('../lib/events/bus.js')>('events/bus');
 const { clockFromScheduler } = await dist<typeof import('../lib/internal/clock.js')>('internal/clock');
 const { seededRandom } = await dist<typeof import('../lib/internal/random.js')>('internal/random');
-const { RetryBudget, resolveRetryBudget } = await dist<typeof import('../lib/resilience/retry-budget.js')>(
-  'resilience/retry-budget',
-);
+const { RetryBudget, resolveRetryBudget } =
+  await dist<typeof import('../lib/resilience/retry-budget.js')>('resilience/retry-budget');
 const { AddressGroup } = await dist<typeof import('../lib/index.js')>('index');
 
 function count(name: string, fallback: number): number {
@@ -134,12 +133,23 @@ function simulate(seed: number, scenario: Scenario, hedged: boolean): Run {
   };
   const hosts = Array.from({ length: HOSTS }, (_, i) => `127.0.0.${i + 1}:80`).join(',');
   const group = new AddressGroup(`static://${hosts}`, { scheduler: vts });
-  const defaults = { requestTimeout: 1_000, maxResponseBytes: 1_000, headers: {}, redirect: 'manual' as const };
+  const defaults = {
+    requestTimeout: 1_000,
+    maxResponseBytes: 1_000,
+    headers: {},
+    redirect: 'manual' as const,
+  };
   const latencies = new Float64Array(CALLS);
   let done = 0;
   for (let i = 0; i < CALLS; i++) {
     vts.schedule(() => {
-      const spec = buildCallSpec({ group, path: '/' }, group, '/', hedged ? { hedge: scenario.hedge } : {}, defaults);
+      const spec = buildCallSpec(
+        { group, path: '/' },
+        group,
+        '/',
+        hedged ? { hedge: scenario.hedge } : {},
+        defaults,
+      );
       const started = vts.now();
       new Call(rt, spec, {
         next: () => {
@@ -212,7 +222,16 @@ console.log(
 );
 console.log(
   table(
-    ['scenario', 'p50 none → hedged', 'p99', 'p99.9', 'p99 cut', 'p99.9 cut', 'extra requests', 'hedges refused'],
+    [
+      'scenario',
+      'p50 none → hedged',
+      'p99',
+      'p99.9',
+      'p99 cut',
+      'p99.9 cut',
+      'extra requests',
+      'hedges refused',
+    ],
     rows,
   ),
 );

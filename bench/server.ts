@@ -17,6 +17,9 @@ import type { AddressInfo } from 'node:net';
 export interface BackendSpec {
   readonly delayMs: number;
   readonly slots?: number;
+  /** Share of requests answered after `slowMs` instead of `delayMs`, drawn per request (slots 0 only). */
+  readonly slowShare?: number;
+  readonly slowMs?: number;
 }
 
 export interface ServerCommand {
@@ -81,7 +84,8 @@ function startBackend(spec: BackendSpec): Promise<Backend> {
       }
       if (spec.delayMs <= 0) return reply(res);
       if (slots === 0) {
-        setTimeout(reply, spec.delayMs, res);
+        const slow = spec.slowShare !== undefined && Math.random() < spec.slowShare;
+        setTimeout(reply, slow ? (spec.slowMs ?? spec.delayMs) : spec.delayMs, res);
         return;
       }
       if (busy < slots) serve(res);
