@@ -140,6 +140,58 @@ describe('OpenTelemetry spans (real sdk-trace-base, in-memory exporter, async-ho
     await assertRetriedCallTraced(new Client({ openTelemetry: { tracerProvider: provider } }));
   });
 
+  it('a hedged call: the hedge is a sibling CLIENT span with its resend count; the loser ends unset, no error', async () => {
+    // Round robin puts the first attempt on the slow host; the hedge goes to the fast one and wins.
+    const slow = await flakyServer('hang');
+    const fast = await flakyServer();
+    fast.seen.push({}); // past its one 503: every answer is a 200
+    const group = new AddressGroup(`static://127.0.0.1:${slow.port},127.0.0.1:${fast.port}`, {
+      name: 'users',
+      loadBalancer: 'round-robin',
+    });
+    const client = new Client({ openTelemetry: { tracerProvider: provider }, retryBudget: false });
+    const caller = provider.getTracer('spec').startSpan('caller');
+    try {
+      const hedge = { delay: 30, maxExtraLoad: 1 };
+      let res = await context.with(trace.setSpan(context.active(), caller), () =>
+        client.get(group, '/u', { hedge }),
+      );
+      // Round robin's first pick may be either host: call again until a call started on the slow one.
+      for (let i = 0; i < 3 && res.attempts === 1; i++) {
+        exporter.reset();
+        res = await context.with(trace.setSpan(context.active(), caller), () =>
+          client.get(group, '/u', { hedge }),
+        );
+      }
+      caller.end();
+      assert.equal(res.attempts, 2, 'the hedge answered');
+      const spans = clientSpans().sort(
+        (a, b) => Number(a.attributes['rxhttp.attempt']) - Number(b.attributes['rxhttp.attempt']),
+      );
+      assert.equal(spans.length, 2);
+      const [loser, winner] = spans as [ReadableSpan, ReadableSpan];
+      for (const span of spans)
+        assert.equal(
+          span.parentSpanContext?.spanId,
+          caller.spanContext().spanId,
+          'siblings under the caller',
+        );
+      assert.equal(loser.attributes['server.port'], slow.port);
+      assert.equal(loser.status.code, SpanStatusCode.UNSET, 'a lost hedge is not an error');
+      assert.equal(loser.attributes['error.type'], undefined);
+      assert.equal(winner.attributes['server.port'], fast.port);
+      assert.equal(winner.attributes['http.request.resend_count'], 1);
+      assert.equal(winner.attributes['http.response.status_code'], 200);
+      const { traceId, spanId } = winner.spanContext();
+      assert.equal(traceparentOf(fast.seen.at(-1)!), `00-${traceId}-${spanId}-01`);
+    } finally {
+      await client.close();
+      group.close();
+      await slow.close();
+      await fast.close();
+    }
+  });
+
   it('no span in scope: the attempts are siblings under one INTERNAL span of the call', async () => {
     const server = await flakyServer();
     const client = new Client({ openTelemetry: { tracerProvider: provider } });
