@@ -64,6 +64,8 @@ export interface HostView {
   /** Breakers of this host (one per custom key) and how many are open. */
   readonly breakerKeys: number;
   readonly openBreakers: number;
+  /** Set while that breaker is under a manual override (`client.breakers.forceOpen(key)`, …). */
+  readonly breakerForced?: 'open' | 'closed';
   readonly failurePercent: number;
   readonly total: number;
   readonly inFlight: number;
@@ -120,6 +122,7 @@ function hostView(h: HostHealthRow, now: number): HostView {
     breakerForMs: h.breakerSince > 0 ? Math.max(0, Math.round(now - h.breakerSince)) : 0,
     breakerKeys: h.breakerKeys,
     openBreakers: h.openBreakers,
+    ...(h.breakerForced === undefined ? {} : { breakerForced: h.breakerForced }),
     failurePercent: round(100 * h.failureRate),
     total: h.total,
     inFlight: h.inFlight,

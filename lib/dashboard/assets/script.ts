@@ -11,6 +11,7 @@ export const SCRIPT = String.raw`
   'use strict';
   var BREAKERS = { closed: 'closed', open: 'open', 'half-open': 'half-open', off: 'off' };
   var HEALTH_CHECKS = { passing: 'passing', failing: 'failing', unknown: 'unknown' };
+  var FORCED = { open: 'open', closed: 'closed' };
   var COLOR = /^#[0-9a-f]{6}$/;
   var SVG = 'http://www.w3.org/2000/svg';
   var groupsEl = document.getElementById('groups');
@@ -72,9 +73,11 @@ export const SCRIPT = String.raw`
   }
   function hostRow(hst) {
     var state = BREAKERS[hst.breaker] || 'closed';
+    var forced = Object.prototype.hasOwnProperty.call(FORCED, hst.breakerForced) ? FORCED[hst.breakerForced] : '';
     var tr = el('tr', 'host breaker-' + state);
     tr.setAttribute('data-key', String(hst.key));
     tr.setAttribute('data-breaker', state);
+    if (forced) tr.setAttribute('data-forced', forced);
     var keyCell = el('td', '', hst.key);
     var hc = Object.prototype.hasOwnProperty.call(HEALTH_CHECKS, hst.healthCheck) ? HEALTH_CHECKS[hst.healthCheck] : '';
     if (hc) {
@@ -87,7 +90,8 @@ export const SCRIPT = String.raw`
     tr.appendChild(el('td', '', hst.weight));
     var b = el('td');
     var keys = num(hst.breakerKeys);
-    b.appendChild(el('span', 'badge ' + state, keys > 1 ? state + ' ' + num(hst.openBreakers) + '/' + keys : state));
+    var label = keys > 1 ? state + ' ' + num(hst.openBreakers) + '/' + keys : state;
+    b.appendChild(el('span', 'badge ' + state + (forced ? ' forced' : ''), forced ? label + ' (forced)' : label));
     tr.appendChild(b);
     tr.appendChild(el('td', '', hst.breakerForMs > 0 ? dur(hst.breakerForMs) : '-'));
     var fail = el('td');

@@ -51,6 +51,7 @@ tr.breaker-half-open td:first-child { border-left-color: var(--half-open); }
 .hc.passing { background: var(--closed); }
 .hc.unknown { background: var(--off); }
 .hc.failing { background: var(--open); }
+.badge.forced { outline: 2px dashed var(--ink); outline-offset: 1px; }
 .client { align-self: center; font-size: 13px; color: #dde; padding: 2px 8px; border: 1px solid #556; border-radius: 10px; }
 .empty { color: var(--muted); }
 footer { padding: 4px 20px 16px; color: var(--muted); font-size: 12px; }
