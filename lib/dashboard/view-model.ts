@@ -1,5 +1,7 @@
 import type { BulkheadState } from '../client/bulkhead.js';
 import type { ClientHealth, GroupHealth, HostHealthRow, TrafficHealth } from '../client/health.js';
+import type { CallTimeline } from '../timeline.js';
+import { slowCallView, type SlowCallView } from './timeline-view.js';
 
 /** Error percentages where Hystrix's dashboard turns green, yellow, orange and red. */
 const HYSTRIX_DOMAIN = [10, 25, 40, 50] as const;
@@ -98,6 +100,28 @@ export interface DashboardView extends TrafficView {
   readonly time: number;
   readonly windowMs: number;
   readonly groups: readonly GroupView[];
+  /**
+   * The last slow calls' timelines, newest first, when the dashboard follows the client's `events$`
+   * (a `Client` has it); absent otherwise.
+   */
+  readonly slowCalls?: readonly SlowCallView[];
+  /** The threshold those calls reached, ms (`slowCallMs`); set with `slowCalls`. */
+  readonly slowCallMs?: number;
+}
+
+/** The slow calls a view shows: the threshold and the kept timelines, newest first. */
+export interface SlowCallsSource {
+  readonly thresholdMs: number;
+  readonly calls: readonly CallTimeline[];
+}
+
+/** Each kept timeline's view, made once: a timeline is kept for many updates. */
+const slowViews = new WeakMap<CallTimeline, SlowCallView>();
+
+function slowView(t: CallTimeline): SlowCallView {
+  let v = slowViews.get(t);
+  if (v === undefined) slowViews.set(t, (v = slowCallView(t)));
+  return v;
 }
 
 function trafficView(t: TrafficHealth): TrafficView {
@@ -147,13 +171,17 @@ function groupView(g: GroupHealth, now: number): GroupView {
   };
 }
 
-/** The page's view of a health snapshot. Pure; strings stay raw (the page renders them as text). */
-export function toDashboardView(h: ClientHealth): DashboardView {
+/**
+ * The page's view of a health snapshot, with the slow calls when given. Pure; strings stay raw (the
+ * page renders them as text).
+ */
+export function toDashboardView(h: ClientHealth, slow?: SlowCallsSource): DashboardView {
   return {
     ...(h.client === undefined ? {} : { client: h.client }),
     time: Math.round(h.time),
     windowMs: h.windowMs,
     ...trafficView(h),
     groups: h.groups.map((g) => groupView(g, h.time)),
+    ...(slow === undefined ? {} : { slowCallMs: slow.thresholdMs, slowCalls: slow.calls.map(slowView) }),
   };
 }
