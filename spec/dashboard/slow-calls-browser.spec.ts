@@ -21,6 +21,8 @@ describe('dashboard: the last slow calls’ timelines, and forced breakers shown
   let group: AddressGroup;
   let spareGroup: AddressGroup;
   let dashboard: Dashboard;
+  /** Closers in the order things were made; run backwards, also after a failed `before`. */
+  const closers: (() => unknown)[] = [];
   /** Requests to /flaky: odd ones answer 503 at once, even ones 200 after 2 × SLOW_MS. */
   let flaky = 0;
 
@@ -31,19 +33,23 @@ describe('dashboard: the last slow calls’ timelines, and forced breakers shown
         res.end('busy');
       } else setTimeout(() => res.end('ok'), req.url === '/fast' ? 1 : 2 * SLOW_MS);
     });
+    closers.push(() => backend.close());
     spare = await startBackend();
-    client = new Client();
+    closers.push(() => spare.close());
     group = new AddressGroup(staticTarget(backend), { name: 'orders' });
     spareGroup = new AddressGroup(staticTarget(spare), { name: 'spare' });
+    closers.push(
+      () => group.close(),
+      () => spareGroup.close(),
+    );
+    client = new Client();
+    closers.push(() => client.close());
     client.register('orders', group).register('spare', spareGroup);
     dashboard = await serveDashboard(client, { updateIntervalMs: 100, slowCallMs: SLOW_MS, maxSlowCalls: 5 });
+    closers.push(() => dashboard.close());
   });
   after(async () => {
-    await dashboard.close();
-    await client.close();
-    group.close();
-    spareGroup.close();
-    await Promise.all([backend.close(), spare.close()]);
+    for (const close of closers.reverse()) await close();
   });
 
   const snapshot = async (): Promise<DashboardView> =>
