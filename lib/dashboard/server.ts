@@ -70,13 +70,17 @@ export interface HealthSource {
 }
 
 const OPTION_KEYS = ['port', 'host', 'updateIntervalMs', 'heartbeatMs', 'slowCallMs', 'maxSlowCalls'];
-const counters = new WeakMap<Dashboard, SseCounters>();
+/** A dashboard's live counts: its event streams, and the calls its slow-call fold follows now. */
+interface DashboardCounters extends SseCounters {
+  readonly followedCalls: number;
+}
+const counters = new WeakMap<Dashboard, DashboardCounters>();
 
 /**
- * Live counts of a dashboard's event streams and their subscriptions. Internal, for leak checks in
- * specs; not part of the `rxhttp/dashboard` entry.
+ * Live counts of a dashboard's event streams and their subscriptions, and of the calls its slow-call
+ * fold follows. Internal, for leak checks in specs; not part of the `rxhttp/dashboard` entry.
  */
-export function dashboardCounters(dashboard: Dashboard): Readonly<SseCounters> {
+export function dashboardCounters(dashboard: Dashboard): Readonly<DashboardCounters> {
   const c = counters.get(dashboard);
   if (c === undefined) throw invalidArgument('dashboard', 'not a dashboard');
   return c;
@@ -199,7 +203,10 @@ export async function serveDashboard(
         server.closeAllConnections();
       })),
   };
-  counters.set(dashboard, stats);
+  counters.set(
+    dashboard,
+    Object.defineProperty(stats, 'followedCalls', { get: () => slow?.followed ?? 0 }) as DashboardCounters,
+  );
   return dashboard;
 }
 

@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import { request } from 'undici';
 import { AddressGroup, Client } from '../../lib/index.js';
 import { serveDashboard, type Dashboard, type DashboardView } from '../../lib/dashboard/index.js';
+import { dashboardCounters } from '../../lib/dashboard/server.js';
 import { CHROMIUM_ARGS, chromiumForSpec } from '../helpers/ci-env.js';
 import { startBackend, staticTarget, type Backend } from '../helpers/loopback.js';
 
@@ -110,6 +111,7 @@ describe('dashboard: the last slow calls’ timelines, and forced breakers shown
     const all = await serveDashboard(client, { slowCallMs: 0, maxSlowCalls: 5 });
     try {
       for (let i = 0; i < 300; i++) await client.get('spare', `/n${i}`);
+      assert.equal(dashboardCounters(all).followedCalls, 0, 'no call followed once every call ended');
       const view = (await (await request(`${all.url}snapshot.json`)).body.json()) as DashboardView;
       assert.deepEqual(
         view.slowCalls?.map((c) => c.path),
