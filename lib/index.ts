@@ -31,6 +31,8 @@ export type { HostHealthSource, HostPolicy, SlowStartOptions } from './balancer/
 export { XhttpError, FailFastError, TimeoutError, isXhttpError } from './errors.js';
 export type { ErrorCode, TimeoutPhase } from './errors.js';
 export type { CircuitBreakerConfig } from './breaker/config.js';
+export type { BreakerControl } from './breaker/control.js';
+export type { ForcedState, ManualCause, ManualTransition } from './breaker/manual.js';
 export type { RetryBudgetConfig } from './resilience/retry-budget.js';
 export type { HedgeOptions } from './resilience/hedge.js';
 export type { CallEvent } from './events/events.js';

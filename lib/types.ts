@@ -539,4 +539,10 @@ export interface BreakerSnapshot {
     /** Results in the closed buckets. */
     readonly total: number;
   };
+  /**
+   * Set while a manual override holds (`client.breakers.forceOpen(key)`, `forceClose(key)`, or a
+   * standalone breaker's): `state` is then the forced one, and the counts are the window's as it was.
+   * Absent while the breaker decides for itself.
+   */
+  readonly forced?: 'open' | 'closed';
 }

@@ -4,14 +4,22 @@ import type { Clock } from '../internal/clock.js';
 import type { Address, AttemptOutcome, BreakerSnapshot, XRequest } from '../types.js';
 import { defaultBreakerKey, type ResolvedBreakerConfig } from './config.js';
 import {
+  applyManual,
+  breakerSnapshot,
+  reduceManual,
+  rejectsUntil,
+  shownState,
+  type ManualCause,
+  type ManualTransition,
+  type Override,
+} from './manual.js';
+import {
   reduceBreaker,
   closedBreaker,
-  shownCounts,
   type BreakerInput,
   type BreakerState,
   type BreakerStateName,
 } from './reducer.js';
-import { failureRate } from './window.js';
 import { onEvents } from '../events/bus.js';
 import { invalidArgument } from '../errors.js';
 import { callbackFailed } from '../internal/callback.js';
@@ -22,6 +30,8 @@ export const KEY_FIELD = 'circuitBreaker.key';
 /** One breaker: its state (changed only through the reducer) and what `retain` needs. */
 interface Entry {
   state: BreakerState;
+  /** A manual override (forceOpen / forceClose), kept until `reset`; undefined on the hot path. */
+  override: Override | undefined;
   /** Address key (`host:port`) of the last attempt seen, so `retain` also works for custom keys. */
   address: string;
   /** Attempts started and not yet ended. */
@@ -49,7 +59,7 @@ interface Entry {
 export class CircuitBreakers {
   readonly #config: ResolvedBreakerConfig;
   readonly #clock: Clock;
-  readonly #emit: (e: BreakerTransitionEvent) => void;
+  readonly #emit: (e: BreakerTransitionEvent & ManualTransition) => void;
   readonly #entries = new Map<string, Entry>();
   /** Breakers not closed: while 0, callers can skip the per-candidate eligibility scan. */
   #notClosed = 0;
@@ -72,7 +82,11 @@ export class CircuitBreakers {
    */
   readonly snapshots$: Observable<ReadonlyMap<string, BreakerSnapshot>>;
 
-  constructor(config: ResolvedBreakerConfig, clock: Clock, emit: (e: BreakerTransitionEvent) => void) {
+  constructor(
+    config: ResolvedBreakerConfig,
+    clock: Clock,
+    emit: (e: BreakerTransitionEvent & ManualTransition) => void,
+  ) {
     this.#config = config;
     this.#clock = clock;
     this.#emit = emit;
@@ -133,21 +147,77 @@ export class CircuitBreakers {
     return failed ? 'failure' : 'success';
   }
 
-  /** Current state of a breaker, without side effects; `closed` for an unknown key. */
-  /** True while every breaker is closed (O(1)): the pick can skip its eligibility scan. */
+  /** True while every breaker shows closed (O(1)): the pick can skip its eligibility scan. */
   get allClosed(): boolean {
     return this.#notClosed === 0;
   }
 
+  /** True when breakers are keyed per host (`host:port`, the default key), not by a custom `key`. */
+  get keyedByHost(): boolean {
+    return this.#config.key === defaultBreakerKey;
+  }
+
+  /**
+   * Current state of a breaker as shown (a forced breaker: the state it is forced to), without side
+   * effects; `closed` for an unknown key.
+   */
   state(key: string): BreakerStateName {
-    return this.#entries.get(key)?.state.name ?? 'closed';
+    const entry = this.#entries.get(key);
+    return entry === undefined ? 'closed' : shownState(entry.state, entry.override);
+  }
+
+  /** True when a breaker named `key` exists (made by an attempt, or by a manual command). */
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
+  /** The snapshot of one breaker, `forced` set while overridden; undefined for an unknown key. */
+  snapshot(key: string): BreakerSnapshot | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    return (entry.snapshot ??= breakerSnapshot(entry.state, entry.override));
   }
 
   /** Whether {@link CircuitBreakers.tryAcquire} would admit a request now, without side effects. */
   canAttempt(key: string): boolean {
     const entry = this.#entries.get(key);
-    if (entry === undefined || entry.state.name === 'closed') return true;
+    if (entry === undefined) return true;
+    if (entry.override !== undefined) return entry.override.to === 'closed';
+    if (entry.state.name === 'closed') return true;
     return reduceBreaker(entry.state, 'request', this.#clock.now(), this.#config).admitted;
+  }
+
+  /**
+   * A manual command on breaker `key` (`forceOpen`, `forceClose`, `reset`; see `manual.ts`), made
+   * now; makes the breaker when there is none yet. Emits a `breaker-transition` carrying the
+   * `cause` (and `forced` while an override holds) even when the state shown stays the same, and
+   * publishes the change. Callers check the key first (see `BreakerControl`).
+   */
+  manual(key: string, cause: ManualCause): BreakerSnapshot {
+    const now = this.#clock.now();
+    let entry = this.#entries.get(key);
+    if (entry === undefined) this.#entries.set(key, (entry = newEntry(now, key)));
+    const from = shownState(entry.state, entry.override);
+    const next = applyManual(entry.state, cause, now);
+    entry.state = next.state;
+    entry.override = next.override;
+    const to = shownState(entry.state, entry.override);
+    if (from === 'closed' && to !== 'closed') this.#notClosed++;
+    else if (from !== 'closed' && to === 'closed') this.#notClosed--;
+    // Forgets every cached "all rejecting" verdict: the next call looks at the breakers afresh.
+    this.#epoch++;
+    entry.snapshot = undefined;
+    this.#emit({
+      type: 'breaker-transition',
+      time: now,
+      breakerKey: key,
+      from,
+      to,
+      ...(next.override === undefined ? {} : { forced: next.override.to }),
+      cause,
+    });
+    this.#changed();
+    return this.snapshot(key)!;
   }
 
   /**
@@ -157,7 +227,7 @@ export class CircuitBreakers {
   tryAcquire(key: string): boolean {
     const entry = this.#entries.get(key);
     // Closed admits without changing anything (the reducer returns the same state), so skip it.
-    if (entry === undefined || entry.state.name === 'closed') return true;
+    if (entry === undefined || (entry.state.name === 'closed' && entry.override === undefined)) return true;
     return this.#apply(key, entry, 'request');
   }
 
@@ -170,7 +240,8 @@ export class CircuitBreakers {
   snapshots(): ReadonlyMap<string, BreakerSnapshot> {
     if (this.#map === undefined) {
       const map = new Map<string, BreakerSnapshot>();
-      for (const [key, entry] of this.#entries) map.set(key, (entry.snapshot ??= toSnapshot(entry.state)));
+      for (const [key, entry] of this.#entries)
+        map.set(key, (entry.snapshot ??= breakerSnapshot(entry.state, entry.override)));
       this.#map = map;
     }
     return this.#map;
@@ -181,13 +252,15 @@ export class CircuitBreakers {
    * (`host:port`) of every address still in use (breaker keys are accepted too). A breaker is kept
    * while its key or the address it last saw is live, while an attempt is in flight, or while it is
    * still rejecting (open within its window, or half-open with a trial out); otherwise it would admit
-   * a request anyway, and a returning host simply starts closed. Call it on every address-list change.
+   * a request anyway, and a returning host simply starts closed. A breaker under a manual override
+   * is kept too, until `reset`: the override is the user's word. Call it on every address-list change.
    */
   retain(liveKeys: ReadonlySet<string>): void {
     const now = this.#clock.now();
     let dropped = false;
     for (const [key, entry] of this.#entries) {
       if (liveKeys.has(key) || liveKeys.has(entry.address) || entry.pending > 0) continue;
+      if (entry.override !== undefined) continue;
       if (entry.state.name !== 'closed' && !reduceBreaker(entry.state, 'request', now, this.#config).admitted)
         continue;
       if (entry.state.name !== 'closed') this.#notClosed--;
@@ -219,7 +292,7 @@ export class CircuitBreakers {
   #entry(key: string, address: string): Entry {
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      entry = { state: closedBreaker(this.#clock.now()), address, pending: 0, snapshot: undefined };
+      entry = newEntry(this.#clock.now(), address);
       this.#entries.set(key, entry);
       this.#changed();
     } else {
@@ -238,13 +311,8 @@ export class CircuitBreakers {
     if (this.#config.key !== defaultBreakerKey) return;
     let until = Infinity;
     for (const a of addresses) {
-      const state = this.#entries.get(this.#config.key(req, a))?.state;
-      const end =
-        state === undefined || state.name === 'closed'
-          ? now
-          : state.name === 'open'
-            ? state.until
-            : state.trialUntil;
+      const entry = this.#entries.get(this.#config.key(req, a));
+      const end = entry === undefined ? now : rejectsUntil(entry.state, entry.override, now);
       if (end < until) until = end;
     }
     if (until > now) this.#allRejecting.set(addresses, { epoch: this.#epoch, until });
@@ -256,10 +324,13 @@ export class CircuitBreakers {
     return seen !== undefined && seen.epoch === this.#epoch && now < seen.until;
   }
 
-  /** Runs the reducer on one breaker; stores the result, emits a transition, publishes changes. */
+  /**
+   * Runs the reducer on one breaker (under its override: forced, nothing changes); stores the
+   * result, emits a transition, publishes changes.
+   */
   #apply(key: string, entry: Entry, input: BreakerInput, now: number = this.#clock.now()): boolean {
     const prev = entry.state;
-    const { state, admitted } = reduceBreaker(prev, input, now, this.#config);
+    const { state, admitted } = reduceManual(prev, entry.override, input, now, this.#config);
     if (state === prev) return admitted;
     if (prev.name !== 'closed' || state.name !== 'closed') this.#epoch++;
     entry.state = state;
@@ -286,14 +357,7 @@ function visiblyChanged(prev: BreakerState, next: BreakerState): boolean {
   return prev.name === 'closed' && next.name === 'closed' && prev.window !== next.window;
 }
 
-/** The public view: the live counts, with the decision's own figures beside them. */
-function toSnapshot(state: BreakerState): BreakerSnapshot {
-  const { live, decision } = shownCounts(state);
-  return {
-    state: state.name,
-    failureRate: failureRate(live),
-    total: live.success + live.failure,
-    since: state.since,
-    decision: { failureRate: failureRate(decision), total: decision.success + decision.failure },
-  };
+/** A fresh, closed breaker for attempts to `address` (`host:port`). */
+function newEntry(now: number, address: string): Entry {
+  return { state: closedBreaker(now), override: undefined, address, pending: 0, snapshot: undefined };
 }

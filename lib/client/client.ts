@@ -2,6 +2,7 @@ import { BehaviorSubject, Observable, of, Subscription, type SchedulerLike } fro
 import { Pool, type Dispatcher } from 'undici';
 import { CircuitBreakers } from '../breaker/breakers.js';
 import { resolveBreakerConfig } from '../breaker/config.js';
+import { breakerControl, type BreakerControl } from '../breaker/control.js';
 import { LoadStats } from '../balancer/load-stats.js';
 import { invalidArgument } from '../errors.js';
 import { EventBus } from '../events/bus.js';
@@ -101,6 +102,16 @@ export class Client {
    * change. An empty map, once, when breakers are turned off.
    */
   readonly breakers$: Observable<ReadonlyMap<string, BreakerSnapshot>>;
+  /**
+   * Manual control of the breakers, per key as `breakers$` names them: `forceOpen(key)`,
+   * `forceClose(key)`, `reset(key)`, `snapshot(key)` (see {@link BreakerControl}).
+   *
+   * @example
+   * ```ts
+   * client.breakers.forceOpen('10.0.0.7:8080'); // drain a host; reset(key) brings it back
+   * ```
+   */
+  readonly breakers: BreakerControl;
   /**
    * One current-value view of the whole client: every group and host, call rate, error %, latency
    * percentiles, retries and fail-fasts per second, kept for the client's life so that the first read
@@ -214,6 +225,7 @@ export class Client {
     };
     this.events$ = this.#bus.events$;
     this.breakers$ = this.#breakers ? this.#breakers.snapshots$ : of(new Map<string, BreakerSnapshot>());
+    this.breakers = breakerControl(this.#breakers, () => this.#groups.keys(), () => this.#clock.now());
     this.health$ = clientHealth$({
       ...this.#hostRowSources(),
       events$: this.#bus.events$,

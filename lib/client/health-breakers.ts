@@ -14,6 +14,8 @@ export interface HostBreakers {
   readonly keys: number;
   /** How many of them are open. */
   readonly openKeys: number;
+  /** The manual override of the breaker that gives `state` (`client.breakers.forceOpen`, …), if any. */
+  readonly forced?: 'open' | 'closed';
 }
 
 const RANK = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -44,17 +46,30 @@ export function group(
 ): ReadonlyMap<string, HostBreakers> {
   const acc = new Map<
     string,
-    { -readonly [K in keyof HostBreakers]: HostBreakers[K] } & { failures: number }
+    { -readonly [K in Exclude<keyof HostBreakers, 'forced'>]: HostBreakers[K] } & {
+      failures: number;
+      forced: HostBreakers['forced'] | undefined;
+    }
   >();
   for (const [key, s] of snaps) {
     const host = addressOf(key) ?? key;
     let a = acc.get(host);
     if (a === undefined) {
-      a = { state: s.state, since: s.since, failureRate: 0, total: 0, keys: 0, openKeys: 0, failures: 0 };
+      a = {
+        state: s.state,
+        since: s.since,
+        forced: s.forced,
+        failureRate: 0,
+        total: 0,
+        keys: 0,
+        openKeys: 0,
+        failures: 0,
+      };
       acc.set(host, a);
     } else if (RANK[s.state] > RANK[a.state] || (s.state === a.state && s.since > a.since)) {
       a.state = s.state;
       a.since = s.since;
+      a.forced = s.forced;
     }
     a.keys++;
     if (s.state === 'open') a.openKeys++;
@@ -63,8 +78,12 @@ export function group(
   }
   const out = new Map<string, HostBreakers>();
   for (const [host, a] of acc) {
-    const { failures, ...row } = a;
-    out.set(host, { ...row, failureRate: a.total === 0 ? 0 : failures / a.total });
+    const { failures, forced, ...row } = a;
+    out.set(host, {
+      ...row,
+      failureRate: a.total === 0 ? 0 : failures / a.total,
+      ...(forced === undefined ? {} : { forced }),
+    });
   }
   return out;
 }

@@ -57,6 +57,8 @@ export interface HostHealthRow extends HostHealth {
   readonly breakerKeys: number;
   /** How many of {@link HostHealthRow.breakerKeys} are open. */
   readonly openBreakers: number;
+  /** Set when the breaker that gives `breaker` is under a manual override (`client.breakers`). */
+  readonly breakerForced?: 'open' | 'closed';
   /**
    * What the group's active health checks say (`healthCheck`): `failing` hosts take no calls while
    * another host is not failing. Absent when the group has no health checks.
@@ -126,6 +128,7 @@ export function hostRows(group: GroupLike, s: HostRowSources): readonly HostHeal
       total: b ? b.total : counted,
       breakerKeys: b?.keys ?? 0,
       openBreakers: b?.openKeys ?? 0,
+      ...(b?.forced === undefined ? {} : { breakerForced: b.forced }),
       inFlight: host.outstanding,
       latencyMs: host.latencyMs,
       balancerCostMs: host.latencyMs,

@@ -1,6 +1,6 @@
 /**
- * `rxhttp/dashboard`: a live page of a client's groups, hosts and breakers, fed by Server-Sent
- * Events from `client.health$`.
+ * `rxhttp/dashboard`: a live page of a client's groups, hosts and breakers (fed by Server-Sent
+ * Events from `client.health$`), and the timelines of its last slow calls (from `client.events$`).
  *
  * @example
  * ```ts
@@ -15,3 +15,5 @@ export { serveDashboard, DEFAULT_DASHBOARD_HOST } from './server.js';
 export type { Dashboard, DashboardOptions, HealthSource } from './server.js';
 export { errorColor } from './view-model.js';
 export type { DashboardView, GroupView, HostView, TrafficView } from './view-model.js';
+export type { SlowCallView, TimelineEntryView } from './timeline-view.js';
+export { DEFAULT_SLOW_CALL_MS, DEFAULT_MAX_SLOW_CALLS } from './slow-calls.js';

@@ -1,6 +1,7 @@
 import { SCRIPT } from './assets/script.js';
 import { STYLE } from './assets/style.js';
 import { footer, groups, totals } from './render.js';
+import { slowCalls } from './render-timeline.js';
 import type { DashboardView } from './view-model.js';
 
 /** One static resource of the page. */
@@ -32,6 +33,7 @@ export function pageHtml(view: DashboardView | undefined): string {
 <div id="totals" class="totals">${view ? totals(view) : ''}</div>
 </header>
 <main id="groups" class="groups">${view ? groups(view) : ''}</main>
+<section id="slow" class="slow">${view ? slowCalls(view) : ''}</section>
 <footer id="updated">${view ? footer(view) : 'waiting for the first update'}</footer>
 </body>
 </html>

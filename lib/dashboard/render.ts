@@ -9,6 +9,7 @@ import type { DashboardView, GroupView, HostView, TrafficView } from './view-mod
 
 const COLOR = /^#[0-9a-f]{6}$/;
 const BREAKERS = new Set(['closed', 'open', 'half-open', 'off']);
+const FORCED = new Set(['open', 'closed']);
 
 /** Escapes text for an element body or a double-quoted attribute. */
 export function escape(value: unknown): string {
@@ -78,17 +79,24 @@ export const HOST_COLUMNS: readonly (readonly [label: string, title: string])[] 
   ['ok / err / t-o', 'recent attempts: ok, errors, timeouts'],
 ];
 
-/** The breaker cell's text: the state, and with several keys how many are open. */
-export function breakerLabel(h: Pick<HostView, 'breaker' | 'breakerKeys' | 'openBreakers'>): string {
-  return h.breakerKeys > 1 ? `${h.breaker} ${h.openBreakers}/${h.breakerKeys}` : h.breaker;
+/**
+ * The breaker cell's text: the state, with several keys how many are open, and `(forced)` while a
+ * manual override holds (`open (forced)`).
+ */
+export function breakerLabel(
+  h: Pick<HostView, 'breaker' | 'breakerKeys' | 'openBreakers' | 'breakerForced'>,
+): string {
+  const label = h.breakerKeys > 1 ? `${h.breaker} ${h.openBreakers}/${h.breakerKeys}` : h.breaker;
+  return FORCED.has(String(h.breakerForced)) ? `${label} (forced)` : label;
 }
 
 function hostRow(h: HostView): string {
   const state = BREAKERS.has(h.breaker) ? h.breaker : 'closed';
+  const forced = FORCED.has(String(h.breakerForced)) ? String(h.breakerForced) : '';
   const cells = [
     escape(h.key),
     escape(h.weight),
-    `<span class="badge ${state}">${escape(breakerLabel({ ...h, breaker: state }))}</span>`,
+    `<span class="badge ${state}${forced ? ' forced' : ''}">${escape(breakerLabel({ ...h, breaker: state }))}</span>`,
     h.breakerForMs > 0 ? duration(h.breakerForMs) : '-',
     `<span${styleColor(h.errorColor)}>${fixed(h.failurePercent)} %</span>`,
     escape(num(h.total)),
@@ -99,7 +107,7 @@ function hostRow(h: HostView): string {
     `${num(h.ok)} / ${num(h.errors)} / ${num(h.timeouts)}`,
   ];
   return (
-    `<tr class="host breaker-${state}" data-key="${escape(h.key)}" data-breaker="${state}">` +
+    `<tr class="host breaker-${state}" data-key="${escape(h.key)}" data-breaker="${state}"${forced ? ` data-forced="${forced}"` : ''}>` +
     cells.map((c) => `<td>${c}</td>`).join('') +
     '</tr>'
   );

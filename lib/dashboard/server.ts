@@ -1,10 +1,23 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { firstValueFrom, map, of, timeout, type Observable } from 'rxjs';
+import { firstValueFrom, map, of, timeout, type Observable, type Subscription } from 'rxjs';
 import type { ClientHealth } from '../client/health.js';
 import { invalidArgument } from '../errors.js';
-import { checkOptions, optionalPositiveDuration } from '../internal/validate.js';
+import { onEvents } from '../events/bus.js';
+import type { CallEvent } from '../events/events.js';
+import {
+  checkOptions,
+  describeValue,
+  optionalDuration,
+  optionalPositiveDuration,
+} from '../internal/validate.js';
 import { ASSETS, pageHtml, SECURITY_HEADERS } from './page.js';
+import {
+  DEFAULT_MAX_SLOW_CALLS,
+  DEFAULT_SLOW_CALL_MS,
+  MAX_SLOW_CALLS_LIMIT,
+  SlowCalls,
+} from './slow-calls.js';
 import { sendEvents, type SseCounters } from './sse.js';
 import { toDashboardView, type DashboardView } from './view-model.js';
 
@@ -28,6 +41,13 @@ export interface DashboardOptions {
   readonly updateIntervalMs?: number;
   /** Interval of the comment heartbeat that keeps `/events` open through proxies, ms; positive. @defaultValue 15_000 */
   readonly heartbeatMs?: number;
+  /**
+   * A call that took at least this long, ms, has its timeline kept and shown under "slow calls"
+   * (needs the source's `events$`, which a `Client` has); 0 keeps every call's. @defaultValue 1_000
+   */
+  readonly slowCallMs?: number;
+  /** How many slow calls' timelines are kept and shown, the newest; 1 to 100. @defaultValue 10 */
+  readonly maxSlowCalls?: number;
 }
 
 /** A running dashboard. */
@@ -42,16 +62,25 @@ export interface Dashboard {
 export interface HealthSource {
   /** Replays the current view to each subscriber, as `client.health$` does. */
   readonly health$: Observable<ClientHealth>;
+  /**
+   * One client's events: when present, the dashboard follows them from `serveDashboard` to `close`
+   * and shows the last slow calls' timelines.
+   */
+  readonly events$?: Observable<CallEvent>;
 }
 
-const OPTION_KEYS = ['port', 'host', 'updateIntervalMs', 'heartbeatMs'];
-const counters = new WeakMap<Dashboard, SseCounters>();
+const OPTION_KEYS = ['port', 'host', 'updateIntervalMs', 'heartbeatMs', 'slowCallMs', 'maxSlowCalls'];
+/** A dashboard's live counts: its event streams, and the calls its slow-call fold follows now. */
+interface DashboardCounters extends SseCounters {
+  readonly followedCalls: number;
+}
+const counters = new WeakMap<Dashboard, DashboardCounters>();
 
 /**
- * Live counts of a dashboard's event streams and their subscriptions. Internal, for leak checks in
- * specs; not part of the `rxhttp/dashboard` entry.
+ * Live counts of a dashboard's event streams and their subscriptions, and of the calls its slow-call
+ * fold follows. Internal, for leak checks in specs; not part of the `rxhttp/dashboard` entry.
  */
-export function dashboardCounters(dashboard: Dashboard): Readonly<SseCounters> {
+export function dashboardCounters(dashboard: Dashboard): Readonly<DashboardCounters> {
   const c = counters.get(dashboard);
   if (c === undefined) throw invalidArgument('dashboard', 'not a dashboard');
   return c;
@@ -93,7 +122,23 @@ export async function serveDashboard(
     heartbeatMs: optionalPositiveDuration(options.heartbeatMs, 'options.heartbeatMs') ?? DEFAULT_HEARTBEAT_MS,
   };
 
-  const view$: Observable<DashboardView> = client.health$.pipe(map(toDashboardView));
+  const slowCallMs = optionalDuration(options.slowCallMs, 'options.slowCallMs') ?? DEFAULT_SLOW_CALL_MS;
+  const maxSlowCalls = options.maxSlowCalls ?? DEFAULT_MAX_SLOW_CALLS;
+  if (!Number.isInteger(maxSlowCalls) || maxSlowCalls < 1 || maxSlowCalls > MAX_SLOW_CALLS_LIMIT)
+    throw invalidArgument(
+      'options.maxSlowCalls',
+      `must be an integer from 1 to ${MAX_SLOW_CALLS_LIMIT} (got ${describeValue(maxSlowCalls)})`,
+    );
+  const events$ = client.events$;
+  if (events$ !== undefined && typeof events$?.subscribe !== 'function')
+    throw invalidArgument('client.events$', 'must be an Observable of the client’s events');
+
+  // Followed for the dashboard's life, so a page opened later still shows the slow calls before it.
+  const slow =
+    events$ === undefined ? undefined : new SlowCalls({ thresholdMs: slowCallMs, keep: maxSlowCalls });
+  const view$: Observable<DashboardView> = client.health$.pipe(
+    map((h) => toDashboardView(h, slow && { thresholdMs: slowCallMs, calls: slow.calls })),
+  );
   const stats: SseCounters = { streams: 0, subscriptions: 0 };
   const streams = new Set<() => void>();
   const loopback = isLoopback(host);
@@ -140,6 +185,9 @@ export async function serveDashboard(
       resolve();
     });
   });
+  // After listen: a dashboard that failed to start follows nothing.
+  const following: Subscription | undefined = slow && onEvents(events$!, (e) => slow.onEvent(e));
+  following?.add(() => slow?.clear());
   const address = server.address() as AddressInfo;
   const urlHost =
     address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
@@ -148,13 +196,17 @@ export async function serveDashboard(
     url: `http://${urlHost}:${address.port}/`,
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
+        following?.unsubscribe();
         for (const end of [...streams]) end();
         streams.clear();
         server.close(() => resolve());
         server.closeAllConnections();
       })),
   };
-  counters.set(dashboard, stats);
+  counters.set(
+    dashboard,
+    Object.defineProperty(stats, 'followedCalls', { get: () => slow?.followed ?? 0 }) as DashboardCounters,
+  );
   return dashboard;
 }
 

@@ -1,5 +1,7 @@
 import type { BulkheadState } from '../client/bulkhead.js';
 import type { ClientHealth, GroupHealth, HostHealthRow, TrafficHealth } from '../client/health.js';
+import type { CallTimeline } from '../timeline.js';
+import { slowCallView, type SlowCallView } from './timeline-view.js';
 
 /** Error percentages where Hystrix's dashboard turns green, yellow, orange and red. */
 const HYSTRIX_DOMAIN = [10, 25, 40, 50] as const;
@@ -64,6 +66,8 @@ export interface HostView {
   /** Breakers of this host (one per custom key) and how many are open. */
   readonly breakerKeys: number;
   readonly openBreakers: number;
+  /** Set while that breaker is under a manual override (`client.breakers.forceOpen(key)`, …). */
+  readonly breakerForced?: 'open' | 'closed';
   readonly failurePercent: number;
   readonly total: number;
   readonly inFlight: number;
@@ -96,6 +100,28 @@ export interface DashboardView extends TrafficView {
   readonly time: number;
   readonly windowMs: number;
   readonly groups: readonly GroupView[];
+  /**
+   * The last slow calls' timelines, newest first, when the dashboard follows the client's `events$`
+   * (a `Client` has it); absent otherwise.
+   */
+  readonly slowCalls?: readonly SlowCallView[];
+  /** The threshold those calls reached, ms (`slowCallMs`); set with `slowCalls`. */
+  readonly slowCallMs?: number;
+}
+
+/** The slow calls a view shows: the threshold and the kept timelines, newest first. */
+export interface SlowCallsSource {
+  readonly thresholdMs: number;
+  readonly calls: readonly CallTimeline[];
+}
+
+/** Each kept timeline's view, made once: a timeline is kept for many updates. */
+const slowViews = new WeakMap<CallTimeline, SlowCallView>();
+
+function slowView(t: CallTimeline): SlowCallView {
+  let v = slowViews.get(t);
+  if (v === undefined) slowViews.set(t, (v = slowCallView(t)));
+  return v;
 }
 
 function trafficView(t: TrafficHealth): TrafficView {
@@ -120,6 +146,7 @@ function hostView(h: HostHealthRow, now: number): HostView {
     breakerForMs: h.breakerSince > 0 ? Math.max(0, Math.round(now - h.breakerSince)) : 0,
     breakerKeys: h.breakerKeys,
     openBreakers: h.openBreakers,
+    ...(h.breakerForced === undefined ? {} : { breakerForced: h.breakerForced }),
     failurePercent: round(100 * h.failureRate),
     total: h.total,
     inFlight: h.inFlight,
@@ -144,13 +171,17 @@ function groupView(g: GroupHealth, now: number): GroupView {
   };
 }
 
-/** The page's view of a health snapshot. Pure; strings stay raw (the page renders them as text). */
-export function toDashboardView(h: ClientHealth): DashboardView {
+/**
+ * The page's view of a health snapshot, with the slow calls when given. Pure; strings stay raw (the
+ * page renders them as text).
+ */
+export function toDashboardView(h: ClientHealth, slow?: SlowCallsSource): DashboardView {
   return {
     ...(h.client === undefined ? {} : { client: h.client }),
     time: Math.round(h.time),
     windowMs: h.windowMs,
     ...trafficView(h),
     groups: h.groups.map((g) => groupView(g, h.time)),
+    ...(slow === undefined ? {} : { slowCallMs: slow.thresholdMs, slowCalls: slow.calls.map(slowView) }),
   };
 }

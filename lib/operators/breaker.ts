@@ -5,30 +5,28 @@ import {
   type ResolvedBreakerConfig,
 } from '../breaker/config.js';
 import {
-  closedBreaker,
-  reduceBreaker,
-  shownCounts,
-  type BreakerInput,
-  type BreakerState,
-} from '../breaker/reducer.js';
-import { failureRate } from '../breaker/window.js';
+  applyManual,
+  breakerSnapshot,
+  reduceManual,
+  shownState,
+  type ForcedState,
+  type ManualCause,
+  type Override,
+} from '../breaker/manual.js';
+import { closedBreaker, type BreakerInput, type BreakerState } from '../breaker/reducer.js';
 import { invalidArgument } from '../errors.js';
 import type { BreakerSnapshot } from '../types.js';
+
+export type { ForcedState } from '../breaker/manual.js';
 
 /** Settings of a standalone {@link CircuitBreaker}: the client's, less `key` and `isFailure`. */
 export type StandaloneBreakerConfig = Omit<CircuitBreakerConfig, 'key' | 'isFailure'>;
 
-/** A manual override set by {@link CircuitBreaker.forceOpen} or {@link CircuitBreaker.forceClose}. */
-export type ForcedState = 'open' | 'closed';
-
 /**
- * One breaker's public view. `state` is the effective state (a forced breaker shows the state it
- * was forced to); `forced` says it is manual. The counts are those of the underlying window.
+ * One breaker's public view: a {@link BreakerSnapshot}, whose `forced` is set while a manual
+ * override holds (`state` is then the forced one; the counts are the window's underneath).
  */
-export interface CircuitBreakerSnapshot extends BreakerSnapshot {
-  /** Set while a manual override holds; absent when the breaker decides for itself. */
-  readonly forced?: ForcedState;
-}
+export type CircuitBreakerSnapshot = BreakerSnapshot;
 
 /** A state change of a {@link CircuitBreaker}: a transition of its own, or a manual one. */
 export interface CircuitBreakerEvent {
@@ -40,7 +38,7 @@ export interface CircuitBreakerEvent {
   /** The override in force after the change; absent when none. */
   readonly forced?: ForcedState;
   /** `forceOpen`, `forceClose` or `reset` for manual changes; absent for the breaker's own. */
-  readonly cause?: 'forceOpen' | 'forceClose' | 'reset';
+  readonly cause?: ManualCause;
 }
 
 /**
@@ -63,7 +61,7 @@ export class CircuitBreaker {
   readonly #config: ResolvedBreakerConfig;
   readonly #scheduler: SchedulerLike;
   #state: BreakerState;
-  #forced: ForcedState | undefined;
+  #override: Override | undefined;
   #snapshot: CircuitBreakerSnapshot | undefined;
   readonly #snapshots = new Subject<CircuitBreakerSnapshot>();
   readonly #events = new Subject<CircuitBreakerEvent>();
@@ -84,17 +82,17 @@ export class CircuitBreaker {
 
   /** The effective state now (a forced breaker shows the state it was forced to). */
   get state(): BreakerSnapshot['state'] {
-    return this.#forced ?? this.#state.name;
+    return shownState(this.#state, this.#override);
   }
 
   /** The manual override in force, if any. */
   get forced(): ForcedState | undefined {
-    return this.#forced;
+    return this.#override?.to;
   }
 
   /** The current snapshot (cached until the next change). */
   get snapshot(): CircuitBreakerSnapshot {
-    return (this.#snapshot ??= this.#makeSnapshot());
+    return (this.#snapshot ??= breakerSnapshot(this.#state, this.#override));
   }
 
   /** The current snapshot at subscribe, then one after every change (results, transitions, overrides). */
@@ -111,18 +109,17 @@ export class CircuitBreaker {
    * {@link onSuccess}, {@link onFailure} or {@link release}). Forced open: false; forced closed: true.
    */
   tryAcquire(): boolean {
-    if (this.#forced !== undefined) return this.#forced === 'closed';
     return this.#apply('request');
   }
 
   /** Reports an admitted request's success. Ignored while forced. */
   onSuccess(): void {
-    if (this.#forced === undefined) this.#apply('success');
+    this.#apply('success');
   }
 
   /** Reports an admitted request's failure. Ignored while forced. */
   onFailure(): void {
-    if (this.#forced === undefined) this.#apply('failure');
+    this.#apply('failure');
   }
 
   /**
@@ -131,36 +128,35 @@ export class CircuitBreaker {
    */
   release(): void {
     const s = this.#state;
-    if (this.#forced === undefined && s.name === 'half-open')
+    if (this.#override === undefined && s.name === 'half-open')
       this.#set({ ...s, trialUntil: this.#scheduler.now() });
   }
 
   /** Refuses every request (`FailFastError`) until {@link forceClose} or {@link reset}. */
   forceOpen(): void {
-    this.#override('open', 'forceOpen');
+    this.#manual('forceOpen');
   }
 
   /** Admits every request, counting nothing, until {@link forceOpen} or {@link reset}. */
   forceClose(): void {
-    this.#override('closed', 'forceClose');
+    this.#manual('forceClose');
   }
 
   /** Drops any override and starts afresh: closed, empty window, no trips remembered. */
   reset(): void {
-    const from = this.state;
-    this.#forced = undefined;
-    this.#state = closedBreaker(this.#scheduler.now());
-    this.#changed(from, 'reset');
+    this.#manual('reset');
   }
 
-  #override(forced: ForcedState, cause: 'forceOpen' | 'forceClose'): void {
+  #manual(cause: ManualCause): void {
     const from = this.state;
-    this.#forced = forced;
+    const next = applyManual(this.#state, cause, this.#scheduler.now());
+    this.#state = next.state;
+    this.#override = next.override;
     this.#changed(from, cause);
   }
 
   #apply(input: BreakerInput): boolean {
-    const step = reduceBreaker(this.#state, input, this.#scheduler.now(), this.#config);
+    const step = reduceManual(this.#state, this.#override, input, this.#scheduler.now(), this.#config);
     if (step.state !== this.#state) this.#set(step.state);
     return step.admitted;
   }
@@ -180,21 +176,9 @@ export class CircuitBreaker {
         time: this.#scheduler.now(),
         from,
         to,
-        ...(this.#forced === undefined ? {} : { forced: this.#forced }),
+        ...(this.#override === undefined ? {} : { forced: this.#override.to }),
         ...(cause === undefined ? {} : { cause }),
       });
     if (this.#snapshots.observed) this.#snapshots.next(this.snapshot);
-  }
-
-  #makeSnapshot(): CircuitBreakerSnapshot {
-    const { live, decision } = shownCounts(this.#state);
-    return {
-      state: this.state,
-      failureRate: failureRate(live),
-      total: live.success + live.failure,
-      since: this.#state.since,
-      decision: { failureRate: failureRate(decision), total: decision.success + decision.failure },
-      ...(this.#forced === undefined ? {} : { forced: this.#forced }),
-    };
   }
 }

@@ -98,3 +98,50 @@ describe('toDashboardView', () => {
     });
   });
 });
+
+describe('forced breakers on the dashboard', () => {
+  it('a host row under a manual override carries it, and its label says "(forced)"', async () => {
+    const { breakerLabel, groups } = await import('../../lib/dashboard/render.js');
+    const host = {
+      address: { host: '127.0.0.1', port: 2 },
+      key: '127.0.0.1:2',
+      weight: 1,
+      breaker: 'open' as const,
+      breakerSince: 1,
+      breakerForced: 'open' as const,
+      failureRate: 0,
+      total: 0,
+      inFlight: 0,
+      latencyMs: 0,
+      balancerCostMs: 0,
+      attemptLatencyMs: { p50: 0, p90: 0, p99: 0 },
+      breakerKeys: 1,
+      openBreakers: 1,
+      ok: 0,
+      errors: 0,
+      timeouts: 0,
+    };
+    const traffic = {
+      callsPerSecond: 0,
+      errorPercent: 0,
+      latencyMs: { p50: 0, p90: 0, p99: 0 },
+      retriesPerSecond: 0,
+      failFastPerSecond: 0,
+    };
+    const v = toDashboardView({
+      time: 2,
+      windowMs: 10_000,
+      ...traffic,
+      groups: [{ name: 'g', ...traffic, sparkline: [], hosts: [host] }],
+    });
+    const h = v.groups[0]!.hosts[0]!;
+    assert.equal(h.breakerForced, 'open');
+    assert.equal(breakerLabel(h), 'open (forced)');
+    assert.equal(
+      breakerLabel({ ...h, breakerKeys: 3, breakerForced: 'closed', breaker: 'closed' }),
+      'closed 1/3 (forced)',
+    );
+    assert.equal(breakerLabel({ breaker: 'open', breakerKeys: 1, openBreakers: 1 }), 'open');
+    assert.match(groups(v), /data-forced="open"[^>]*>.*open \(forced\)/);
+  });
+});

@@ -5,18 +5,22 @@
  * shows as text. The server renders the same markup into the first HTML (see `../render.ts`).
  */
 import { HOST_COLUMNS } from '../render.js';
+import { TIMELINE_COLUMNS } from '../render-timeline.js';
 
 export const SCRIPT = String.raw`
 (function () {
   'use strict';
   var BREAKERS = { closed: 'closed', open: 'open', 'half-open': 'half-open', off: 'off' };
   var HEALTH_CHECKS = { passing: 'passing', failing: 'failing', unknown: 'unknown' };
+  var FORCED = { open: 'open', closed: 'closed' };
+  var KIND = /^[a-z][a-z-]{0,31}$/;
   var COLOR = /^#[0-9a-f]{6}$/;
   var SVG = 'http://www.w3.org/2000/svg';
   var groupsEl = document.getElementById('groups');
   var totalsEl = document.getElementById('totals');
   var statusEl = document.getElementById('status');
   var updatedEl = document.getElementById('updated');
+  var slowEl = document.getElementById('slow');
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -72,9 +76,11 @@ export const SCRIPT = String.raw`
   }
   function hostRow(hst) {
     var state = BREAKERS[hst.breaker] || 'closed';
+    var forced = Object.prototype.hasOwnProperty.call(FORCED, hst.breakerForced) ? FORCED[hst.breakerForced] : '';
     var tr = el('tr', 'host breaker-' + state);
     tr.setAttribute('data-key', String(hst.key));
     tr.setAttribute('data-breaker', state);
+    if (forced) tr.setAttribute('data-forced', forced);
     var keyCell = el('td', '', hst.key);
     var hc = Object.prototype.hasOwnProperty.call(HEALTH_CHECKS, hst.healthCheck) ? HEALTH_CHECKS[hst.healthCheck] : '';
     if (hc) {
@@ -87,7 +93,8 @@ export const SCRIPT = String.raw`
     tr.appendChild(el('td', '', hst.weight));
     var b = el('td');
     var keys = num(hst.breakerKeys);
-    b.appendChild(el('span', 'badge ' + state, keys > 1 ? state + ' ' + num(hst.openBreakers) + '/' + keys : state));
+    var label = keys > 1 ? state + ' ' + num(hst.openBreakers) + '/' + keys : state;
+    b.appendChild(el('span', 'badge ' + state + (forced ? ' forced' : ''), forced ? label + ' (forced)' : label));
     tr.appendChild(b);
     tr.appendChild(el('td', '', hst.breakerForMs > 0 ? dur(hst.breakerForMs) : '-'));
     var fail = el('td');
@@ -134,6 +141,78 @@ export const SCRIPT = String.raw`
     c.appendChild(table);
     return c;
   }
+  var TIMELINE_HEAD = ${JSON.stringify(TIMELINE_COLUMNS)};
+  function wholeMs(v) { return Math.round(num(v)) + ' ms'; }
+  function bar(e, callMs) {
+    var total = Math.max(1, num(callMs));
+    var x = Math.min(100, Math.max(0, 100 * num(e.atMs) / total));
+    var w = e.durationMs === undefined ? 0.6 : Math.max(0.6, 100 * num(e.durationMs) / total);
+    w = Math.min(w, 100 - x + 0.6);
+    var svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', '0 0 100 8');
+    svg.setAttribute('preserveAspectRatio', 'none');
+    var rect = document.createElementNS(SVG, 'rect');
+    rect.setAttribute('class', e.failed === true ? 'failed' :
+      e.durationMs !== undefined || e.address !== undefined ? 'attempt' : 'decision');
+    rect.setAttribute('x', x.toFixed(2));
+    rect.setAttribute('y', '1');
+    rect.setAttribute('width', w.toFixed(2));
+    rect.setAttribute('height', '6');
+    svg.appendChild(rect);
+    var td = el('td', 'bar');
+    td.appendChild(svg);
+    return td;
+  }
+  function entryRow(e, callMs) {
+    var kind = KIND.test(String(e.kind)) ? String(e.kind) : 'other';
+    var tr = el('tr', 'entry kind-' + kind + (e.failed === true ? ' failed' : ''));
+    tr.setAttribute('data-kind', String(e.kind));
+    tr.appendChild(el('td', '', '+' + wholeMs(e.atMs)));
+    tr.appendChild(el('td', '', e.kind));
+    tr.appendChild(el('td', '', e.address === undefined ? '' : e.address));
+    tr.appendChild(el('td', '', e.durationMs === undefined ? '' : wholeMs(e.durationMs)));
+    tr.appendChild(el('td', '', e.outcome === undefined ? '' : e.outcome));
+    tr.appendChild(el('td', '', e.detail));
+    tr.appendChild(bar(e, callMs));
+    return tr;
+  }
+  function startedAt(start) {
+    var d = new Date(num(start));
+    return isNaN(d.getTime()) ? '' : d.toISOString().slice(11, 23) + ' UTC';
+  }
+  function slowCall(c) {
+    var a = el('article', 'slow-call');
+    a.setAttribute('data-call-id', String(num(c.callId)));
+    var h = el('h3');
+    h.appendChild(el('span', 'method', c.method));
+    h.appendChild(document.createTextNode(' '));
+    h.appendChild(el('span', 'group', c.group));
+    h.appendChild(document.createTextNode(' '));
+    h.appendChild(el('span', 'path', c.path));
+    a.appendChild(h);
+    a.appendChild(el('div', 'meta', wholeMs(c.durationMs) + ' · ' + c.outcome + ' · started ' + startedAt(c.start)));
+    var table = el('table', 'timeline');
+    var head = el('tr');
+    TIMELINE_HEAD.forEach(function (t) { head.appendChild(el('th', '', t)); });
+    var thead = el('thead');
+    thead.appendChild(head);
+    table.appendChild(thead);
+    var body = el('tbody');
+    (Array.isArray(c.entries) ? c.entries : []).forEach(function (e) { body.appendChild(entryRow(e, c.durationMs)); });
+    table.appendChild(body);
+    a.appendChild(table);
+    return a;
+  }
+  function renderSlow(view) {
+    if (!Array.isArray(view.slowCalls)) { slowEl.replaceChildren(); return; }
+    var parts = [el('h2', '', 'Slow calls (' + wholeMs(view.slowCallMs) + ' or more), newest first')];
+    if (view.slowCalls.length === 0) {
+      parts.push(el('p', 'empty', 'No call has taken ' + wholeMs(view.slowCallMs) + ' or more yet.'));
+    } else {
+      view.slowCalls.forEach(function (c) { parts.push(slowCall(c)); });
+    }
+    slowEl.replaceChildren.apply(slowEl, parts);
+  }
   function render(view) {
     var figures = traffic(view);
     if (typeof view.client === 'string') figures.unshift(el('span', 'client', 'totals of ' + view.client));
@@ -144,6 +223,7 @@ export const SCRIPT = String.raw`
     } else {
       groupsEl.replaceChildren.apply(groupsEl, groups.map(card));
     }
+    renderSlow(view);
     updatedEl.textContent = 'rates, error % and percentiles over the last ' + dur(view.windowMs) +
       '; updated ' + new Date().toLocaleTimeString();
     document.body.setAttribute('data-updates', String(num(Number(document.body.getAttribute('data-updates'))) + 1));

@@ -51,6 +51,24 @@ tr.breaker-half-open td:first-child { border-left-color: var(--half-open); }
 .hc.passing { background: var(--closed); }
 .hc.unknown { background: var(--off); }
 .hc.failing { background: var(--open); }
+.badge.forced { outline: 2px dashed var(--ink); outline-offset: 1px; }
+.slow { padding: 0 20px 16px; }
+.slow h2 { margin: 4px 0 8px; font-size: 15px; font-weight: 600; }
+.slow-call { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px;
+  margin-bottom: 10px; overflow-x: auto; }
+.slow-call h3 { margin: 0; font-size: 14px; font-weight: 600; overflow-wrap: anywhere; }
+.slow-call h3 .path { font-family: ui-monospace, Menlo, monospace; font-weight: 400; }
+.slow-call .meta { color: var(--muted); font-size: 12px; margin: 2px 0 6px; }
+table.timeline th, table.timeline td { text-align: left; }
+table.timeline td { font-size: 12px; }
+table.timeline td:nth-child(1), table.timeline td:nth-child(4) { text-align: right; }
+table.timeline td:nth-child(6) { white-space: normal; }
+tr.entry.failed td:nth-child(5) { color: var(--open); font-weight: 600; }
+td.bar { width: 30%; min-width: 120px; }
+td.bar svg { display: block; width: 100%; height: 10px; background: #fafbfc; }
+td.bar rect.attempt { fill: var(--closed); }
+td.bar rect.failed { fill: var(--open); }
+td.bar rect.decision { fill: var(--half-open); }
 .client { align-self: center; font-size: 13px; color: #dde; padding: 2px 8px; border: 1px solid #556; border-radius: 10px; }
 .empty { color: var(--muted); }
 footer { padding: 4px 20px 16px; color: var(--muted); font-size: 12px; }
