@@ -85,7 +85,9 @@ export function entryView(e: TimelineEntry): TimelineEntryView {
             ? `${e.errorCode ?? 'error'}${e.timeoutPhase === undefined ? '' : ` (${e.timeoutPhase})`}`
             : e.outcome === 'in-flight'
               ? 'in flight'
-              : 'cancelled';
+              : e.lostTo !== undefined
+                ? `lost to #${e.lostTo}`
+                : 'cancelled';
       return {
         kind: e.kind,
         atMs,
@@ -93,7 +95,7 @@ export function entryView(e: TimelineEntry): TimelineEntryView {
         address: e.key,
         outcome,
         failed: e.verdict === 'failure' || e.outcome === 'error',
-        detail: `attempt #${e.attempt}${e.verdict === undefined ? '' : `, breaker verdict ${e.verdict}`}`,
+        detail: `${e.hedge === true ? 'hedge' : 'attempt'} #${e.attempt}${e.verdict === undefined ? '' : `, breaker verdict ${e.verdict}`}`,
       };
     }
     case 'retry': {
@@ -111,6 +113,20 @@ export function entryView(e: TimelineEntry): TimelineEntryView {
           : `: hosts take ~${round(e.expectedMs)} ms, ${round(e.remainingMs)} ms left`;
       const why = REFUSALS[e.reason] ?? e.reason;
       return { kind: e.kind, atMs, failed: true, detail: `retry #${e.attempt} not made: ${why}${times}` };
+    }
+    case 'hedge':
+      return {
+        kind: e.kind,
+        atMs,
+        detail: `no answer after ${round(e.delayMs)} ms: hedge #${e.attempt} sent to another host`,
+      };
+    case 'hedge-refused': {
+      const times =
+        e.expectedMs === undefined || e.remainingMs === undefined
+          ? ''
+          : `: hosts take ~${round(e.expectedMs)} ms, ${round(e.remainingMs)} ms left`;
+      const why = e.reason === 'budget' ? 'hedge or retry budget spent' : 'cannot finish before the deadline';
+      return { kind: e.kind, atMs, detail: `hedge #${e.attempt} not sent: ${why}${times}` };
     }
     case 'breaker-skip':
       return {

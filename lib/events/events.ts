@@ -188,6 +188,10 @@ export interface BreakerTransitionEvent {
   readonly breakerKey: string;
   readonly from: 'closed' | 'open' | 'half-open';
   readonly to: 'closed' | 'open' | 'half-open';
+  /** Set for a command of `client.breakers` (emitted even when the state shown stays the same). */
+  readonly cause?: 'forceOpen' | 'forceClose' | 'reset';
+  /** The manual override in force after the change; absent when none. */
+  readonly forced?: 'open' | 'closed';
 }
 
 /** A group's resolver produced a new list. */

@@ -114,11 +114,34 @@ describe('SlowCalls', () => {
         'every breaker refused attempt #1: nothing sent',
       ],
     );
+    const hedging: TimelineEntry[] = [
+      { kind: 'hedge', atMs: 10, attempt: 2, delayMs: 10 },
+      {
+        kind: 'attempt',
+        atMs: 0,
+        endMs: 15,
+        attempt: 1,
+        address: { host: '10.0.0.1', port: 80 },
+        key: '10.0.0.1:80',
+        outcome: 'cancelled',
+        lostTo: 2,
+      },
+      { kind: 'hedge-refused', atMs: 20, attempt: 3, reason: 'budget' },
+    ];
+    assert.deepEqual(
+      hedging.map((e) => [entryView(e).detail, entryView(e).outcome]),
+      [
+        ['no answer after 10 ms: hedge #2 sent to another host', undefined],
+        ['attempt #1', 'lost to #2'],
+        ['hedge #3 not sent: hedge or retry budget spent', undefined],
+      ],
+    );
   });
 
   it('an entry kind it does not know shows generically, every value escaped', () => {
+    // A kind from a later version (hedge entries are known now).
     const hedge = {
-      kind: 'hedge',
+      kind: 'mirror',
       atMs: 12,
       attempt: 2,
       address: { host: '10.0.0.9', port: 80 },
@@ -126,7 +149,7 @@ describe('SlowCalls', () => {
       note: '<img src=x onerror=alert(1)>',
     } as unknown as TimelineEntry;
     const v = entryView(hedge);
-    assert.deepEqual([v.kind, v.atMs, v.address], ['hedge', 12, '10.0.0.9:80']);
+    assert.deepEqual([v.kind, v.atMs, v.address], ['mirror', 12, '10.0.0.9:80']);
     assert.equal(
       v.detail,
       'attempt 2, address 10.0.0.9:80, key 10.0.0.9:80, note <img src=x onerror=alert(1)>',
@@ -149,6 +172,6 @@ describe('SlowCalls', () => {
     } as unknown as DashboardView);
     assert.ok(!/<img|<script|<b>/.test(html), html);
     assert.ok(html.includes('&#60;img src=x onerror=alert(1)&#62;'));
-    assert.ok(html.includes('data-kind="hedge"') && html.includes('kind-other'), 'an odd kind is no class');
+    assert.ok(html.includes('data-kind="mirror"') && html.includes('kind-other'), 'an odd kind is no class');
   });
 });
