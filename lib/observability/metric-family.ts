@@ -63,6 +63,8 @@ export interface Metrics {
   readonly budgetRefusals: Counter<'rxhttp_group'>;
   readonly failFast: Counter<'rxhttp_group'>;
   readonly overloaded: Counter<'rxhttp_group'>;
+  readonly hedges: Counter<'rxhttp_group'>;
+  readonly hedgeRefusals: Counter<'reason' | 'rxhttp_group'>;
   readonly breakerState: Gauge<'rxhttp_breaker_key' | 'state'>;
   readonly transitions: Counter<'from' | 'to'>;
   readonly groupAddresses: Gauge<'rxhttp_group'>;
@@ -102,6 +104,8 @@ function stillRegistered(registry: Registry<RegistryContentType>, m: Metrics): b
     ['rxhttp_retry_budget_refusals_total', m.budgetRefusals],
     ['rxhttp_fail_fast_total', m.failFast],
     ['rxhttp_overloaded_total', m.overloaded],
+    ['rxhttp_hedges_total', m.hedges],
+    ['rxhttp_hedge_refusals_total', m.hedgeRefusals],
     ['rxhttp_circuit_breaker_state', m.breakerState],
     ['rxhttp_circuit_breaker_transitions_total', m.transitions],
     ['rxhttp_group_addresses', m.groupAddresses],
@@ -203,6 +207,28 @@ export function metricsFor(registry: Registry<RegistryContentType>): Metrics {
           name,
           help: "Calls failed at once with OVERLOADED: the group's bulkhead was full (maxConcurrentCalls and maxQueued).",
           labelNames: ['rxhttp_group'] as const,
+          registers,
+        }),
+    ),
+    hedges: shared(
+      registry,
+      'rxhttp_hedges_total',
+      (name) =>
+        new Counter({
+          name,
+          help: 'Hedges sent: a second attempt while the first was still in flight (the hedge option).',
+          labelNames: ['rxhttp_group'] as const,
+          registers,
+        }),
+    ),
+    hedgeRefusals: shared(
+      registry,
+      'rxhttp_hedge_refusals_total',
+      (name) =>
+        new Counter({
+          name,
+          help: 'Hedges the hedge option wanted but did not send, by reason (budget, deadline-insufficient).',
+          labelNames: ['reason', 'rxhttp_group'] as const,
           registers,
         }),
     ),

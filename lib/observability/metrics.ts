@@ -82,6 +82,7 @@ export function attachMetrics(
         const slot = attemptSlot(m, ev);
         slot.active.n++;
         inFlight.set(attemptKey(ev), slot);
+        if (ev.hedge === true) m.hedges.inc({ rxhttp_group: labelSafe(ev.group) });
         break;
       }
       case 'attempt-end': {
@@ -108,6 +109,9 @@ export function attachMetrics(
         break;
       case 'retry-refused':
         if (ev.reason === 'budget') m.budgetRefusals.inc({ rxhttp_group: labelSafe(ev.group) });
+        break;
+      case 'hedge-refused':
+        m.hedgeRefusals.inc({ reason: ev.reason, rxhttp_group: labelSafe(ev.group) });
         break;
       case 'fail-fast':
         m.failFast.inc({ rxhttp_group: labelSafe(ev.group) });

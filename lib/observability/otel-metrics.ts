@@ -22,8 +22,9 @@ export const HTTP_DURATION_BUCKETS: readonly number[] = [
  *   attempt has no `error.type`.
  * - `http.client.active_requests` (up-down counter, `{request}`): attempts in flight, with the
  *   method, server and scheme.
- * - `rxhttp.retries` (`reason`, `rxhttp.group`), `rxhttp.retry_budget.refusals`, `rxhttp.fail_fast`
- *   (`rxhttp.group`) and `rxhttp.breaker.transitions` (`from`, `to`): counters.
+ * - `rxhttp.retries` (`reason`, `rxhttp.group`), `rxhttp.retry_budget.refusals`, `rxhttp.fail_fast`,
+ *   `rxhttp.hedges` (`rxhttp.group`), `rxhttp.hedge.refusals` (`reason`, `rxhttp.group`) and
+ *   `rxhttp.breaker.transitions` (`from`, `to`): counters.
  *
  * No attribute holds a path, query or header value. Unsubscribing takes back the attempts still
  * counted as active.
@@ -50,6 +51,14 @@ export function attachOtelMetrics(events$: Observable<CallEvent>, meter: Api.Met
     description: 'Attempts refused because every breaker of the group was open.',
     unit: '{attempt}',
   });
+  const hedges = meter.createCounter('rxhttp.hedges', {
+    description: 'Hedges sent: a second attempt while the first was still in flight.',
+    unit: '{attempt}',
+  });
+  const hedgeRefusals = meter.createCounter('rxhttp.hedge.refusals', {
+    description: 'Hedges the hedge option wanted but did not send, by reason.',
+    unit: '{attempt}',
+  });
   const transitions = meter.createCounter('rxhttp.breaker.transitions', {
     description: 'Circuit breaker state changes.',
     unit: '{transition}',
@@ -66,6 +75,7 @@ export function attachOtelMetrics(events$: Observable<CallEvent>, meter: Api.Met
         const attributes = serverAttributes(ev);
         inFlight.set(attemptKey(ev), attributes);
         active.add(1, attributes);
+        if (ev.hedge === true) hedges.add(1, { 'rxhttp.group': labelSafe(ev.group) });
         break;
       }
       case 'attempt-end': {
@@ -82,6 +92,9 @@ export function attachOtelMetrics(events$: Observable<CallEvent>, meter: Api.Met
         break;
       case 'retry-refused':
         if (ev.reason === 'budget') refusals.add(1, { 'rxhttp.group': labelSafe(ev.group) });
+        break;
+      case 'hedge-refused':
+        hedgeRefusals.add(1, { reason: ev.reason, 'rxhttp.group': labelSafe(ev.group) });
         break;
       case 'fail-fast':
         failFast.add(1, { 'rxhttp.group': labelSafe(ev.group) });

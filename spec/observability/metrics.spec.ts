@@ -302,6 +302,49 @@ describe('attachMetrics', () => {
     sub.unsubscribe();
   });
 
+  it('a hedged call: two attempts in flight at once on the active gauge, a hedge counted, the loser not an error', async () => {
+    const registry = new Registry();
+    const events$ = new Subject<CallEvent>();
+    const sub = attachMetrics(events$, registry, noSources);
+    const first = { callId: 5, attempt: 1 };
+    const hedge = { callId: 5, attempt: 2, host: '10.0.0.2' };
+    events$.next(start(first));
+    events$.next({ ...start(hedge), hedge: true, hedgeDelayMs: 10 });
+    const active = (host: string) =>
+      valueOf(registry, 'http_client_active_requests', { server_address: host, http_request_method: 'GET' });
+    assert.equal(await active('10.0.0.1'), 1);
+    assert.equal(await active('10.0.0.2'), 1, 'both attempts of the call counted in flight');
+    events$.next(end(hedge, { status: 200 }));
+    events$.next({ ...end(first, { cancelled: true }), lostTo: 2 });
+    assert.equal(await active('10.0.0.1'), 0);
+    assert.equal(await active('10.0.0.2'), 0);
+    assert.equal(await valueOf(registry, 'rxhttp_hedges_total', { rxhttp_group: 'users' }), 1);
+    events$.next({
+      time: 0,
+      callId: 6,
+      group: 'users',
+      method: 'GET',
+      type: 'hedge-refused',
+      attempt: 2,
+      reason: 'budget',
+    });
+    assert.equal(
+      await valueOf(registry, 'rxhttp_hedge_refusals_total', { rxhttp_group: 'users', reason: 'budget' }),
+      1,
+    );
+    assert.equal(
+      await valueOf(
+        registry,
+        'http_client_request_duration_seconds',
+        { server_address: '10.0.0.1', error_type: '' },
+        '_count',
+      ),
+      1,
+      'the loser is a sample without error_type',
+    );
+    sub.unsubscribe();
+  });
+
   it('reports one breaker-state series per key and state, read at scrape time', async () => {
     const registry = new Registry();
     let breakers = new Map<string, BreakerSnapshot>([
