@@ -39,7 +39,7 @@ function count(name: string, fallback: number): number {
   if (!Number.isInteger(v) || v < 1 || v > 1e6) throw new Error(`--${name}: expected 1 to 1e6`);
   return v;
 }
-const SEEDS = count('seeds', QUICK ? 2 : 10);
+const SEEDS = count('seeds', QUICK ? 2 : 8);
 const CALLS = count('calls', QUICK ? 5_000 : 20_000);
 const HOSTS = 5;
 const FAST_MS = 2;
@@ -170,7 +170,7 @@ function simulate(seed: number, scenario: Scenario, hedged: boolean): Run {
   return { latencies, attempts, cancelled, hedges, refused };
 }
 
-watchdog(600, 'hedge-sim');
+watchdog(1_800, 'hedge-sim');
 const rows: string[][] = [];
 const lines: string[] = [];
 for (const scenario of SCENARIOS) {

@@ -2,9 +2,10 @@
  * A group's recent latencies as a bounded histogram, for the adaptive hedge delay: log-linear
  * buckets (8 per power of two, so a bucket is at most ~9 % wide) from 1/16 ms to about 4.6 hours,
  * 432 counters per window whatever the traffic. Two windows: the one filling and the last full one;
- * a percentile reads the last full one once there is one (stable for a whole window, as Finagle's
- * refreshed percentile is), and the filling one before that. No timer: windows turn on the clock
- * times the samples and reads bring.
+ * a percentile reads the last full one when it holds enough samples (stable for a whole window, as
+ * Finagle's refreshed percentile is), else the filling one once it does: after an idle spell the
+ * delay comes back as soon as a few calls have been seen, not a whole window later. No timer:
+ * windows turn on the clock times the samples and reads bring.
  */
 export class LatencyWindow {
   #current = new Uint32Array(BUCKETS);
@@ -12,11 +13,13 @@ export class LatencyWindow {
   #previous: Uint32Array | undefined;
   #previousCount = 0;
   #windowStart: number;
-  /** The percentile asked last and its answer, for the window it was computed on. */
+  /** The percentile asked last and its answer, for the window (and state of it) it was computed on. */
   #memoP = -1;
   #memoMs = 0;
   #memoStamp = -1;
-  #stamp = 0;
+  /** Bumped by every turn (the full window changes) and every record (the filling one does). */
+  #turns = 0;
+  #records = 0;
 
   constructor(
     readonly windowMs: number,
@@ -30,27 +33,23 @@ export class LatencyWindow {
     this.#turn(now);
     this.#current[bucketOf(ms)]!++;
     this.#currentCount++;
-    if (this.#previous === undefined) this.#stamp++;
-  }
-
-  /** Latencies the window a percentile reads holds. */
-  samples(now: number): number {
-    this.#turn(now);
-    return this.#previous === undefined ? this.#currentCount : this.#previousCount;
+    this.#records++;
   }
 
   /**
    * The `p` quantile, ms (the upper bound of its bucket, so never below the true value), of the last
-   * full window, or of the filling one before the first turn; undefined when it holds fewer than
-   * `minSamples` latencies.
+   * full window when it holds `minSamples` latencies, else of the filling one when it does;
+   * undefined when neither does.
    */
   percentile(p: number, minSamples: number, now: number): number | undefined {
     this.#turn(now);
-    const full = this.#previous;
-    const counts = full ?? this.#current;
-    const n = full === undefined ? this.#currentCount : this.#previousCount;
+    const full = this.#previous !== undefined && this.#previousCount >= minSamples;
+    const counts = full ? this.#previous! : this.#current;
+    const n = full ? this.#previousCount : this.#currentCount;
     if (n < minSamples || n === 0) return undefined;
-    if (p === this.#memoP && this.#memoStamp === this.#stamp) return this.#memoMs;
+    // Negative stamps for the full window, so the two sources never share a memo.
+    const stamp = full ? -1 - this.#turns : this.#records + this.#turns * 1e9;
+    if (p === this.#memoP && this.#memoStamp === stamp) return this.#memoMs;
     const rank = Math.max(1, Math.ceil(p * n));
     let seen = 0;
     let ms = upperBound(BUCKETS - 1);
@@ -63,7 +62,7 @@ export class LatencyWindow {
     }
     this.#memoP = p;
     this.#memoMs = ms;
-    this.#memoStamp = this.#stamp;
+    this.#memoStamp = stamp;
     return ms;
   }
 
@@ -77,7 +76,7 @@ export class LatencyWindow {
     this.#current = idle ? this.#current.fill(0) : new Uint32Array(BUCKETS);
     this.#currentCount = 0;
     this.#windowStart = now - ((now - this.#windowStart) % this.windowMs);
-    this.#stamp++;
+    this.#turns++;
   }
 }
 
