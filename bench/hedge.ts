@@ -63,21 +63,38 @@ const server = await startServer(
   Array.from({ length: 5 }, () => ({ delayMs: 2, slowShare: 0.05, slowMs: 100 })),
 );
 const target = 'static://' + server.ports.map((p) => `127.0.0.1:${p}`).join(',');
+/** Per contender: the delays its hedges waited and its refusals, by reason (printed with HEDGE_DEBUG=1). */
 const clients = CONTENDERS.map(() => {
   const client = new Client({ connections: 64 });
-  return { client, group: new AddressGroup(target) };
+  const delays: number[] = [];
+  const refusals = new Map<string, number>();
+  client.events$.subscribe((e) => {
+    if (e.type === 'attempt-start' && e.hedge === true) delays.push(e.hedgeDelayMs ?? 0);
+    if (e.type === 'hedge-refused') refusals.set(e.reason, (refusals.get(e.reason) ?? 0) + 1);
+  });
+  return { client, group: new AddressGroup(target), delays, refusals };
 });
 const all = CONTENDERS.map(() => [] as number[]);
 const extra = CONTENDERS.map(() => [] as number[]);
 try {
   for (const [i, c] of clients.entries()) await round(c.client, c.group, CONTENDERS[i]!.options);
   await server.hits();
+  for (const c of clients) {
+    c.delays.length = 0;
+    c.refusals.clear();
+  }
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, c] of clients.entries()) {
       process.stderr.write(`hedge round ${r + 1}/${ROUNDS} ${CONTENDERS[i]!.name}\r`);
       const lat = await round(c.client, c.group, CONTENDERS[i]!.options);
       all[i]!.push(...lat);
       const hits = (await server.hits()).reduce((a, b) => a + b, 0);
+      const d = c.delays.splice(0).sort((a, b) => a - b);
+      if (process.env.HEDGE_DEBUG)
+        console.error(
+          `\n${CONTENDERS[i]!.name}: ${d.length} hedges, delay p50 ${d[d.length >> 1]} ms, p99 ${fmt(percentile(lat, 99))} ms, refused ${JSON.stringify([...c.refusals])}`,
+        );
+      c.refusals.clear();
       extra[i]!.push(hits / lat.length - 1);
     }
   }

@@ -113,6 +113,8 @@ class Attempt implements ExchangeOwner {
     readonly key: string,
     readonly breakerKey: string,
     readonly startedAt: number,
+    /** A hedge, not the attempt that started its round. */
+    readonly hedge: boolean,
   ) {}
 
   onExchangeResponse(raw: RawResponse): void {
@@ -418,7 +420,7 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
     if (this.#tried) this.#tried.add(key);
     else this.#firstKey = key;
     const breakerKey = this.#breakerKey || key;
-    const slot = new Attempt(this, attempt, address, key, breakerKey, now);
+    const slot = new Attempt(this, attempt, address, key, breakerKey, now, hedgeDelay !== undefined);
     const previous = this.#current;
     if (previous !== undefined) (this.#others ??= []).push(previous);
     this.#current = slot;
@@ -847,8 +849,15 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
         this.#thrown = asXhttpError(thrown);
       }
     }
-    // A response's latency feeds the adaptive hedge delay of groups hedged on.
-    if (!cancelled && response !== undefined && rt.hedging !== undefined)
+    // The adaptive hedge delay reads how long a round's first attempt takes (Finagle records its
+    // originals the same way): answered, its latency; lost to a hedge, the time it had taken when
+    // cancelled — a lower bound, but above the delay that hedged it, which is all a percentile at
+    // that delay needs. Hedges are not recorded: they would hide the slow tail the delay is for.
+    if (
+      rt.hedging !== undefined &&
+      !slot.hedge &&
+      (cancelled ? lostTo !== undefined : response !== undefined)
+    )
       rt.hedging.record(spec.group, this.#headersMs ?? outcome.elapsedMs, this.now);
     // Absent fields are undefined rather than missing: same JSON, one object shape, no spreads.
     const end: AttemptEndEvent = {
