@@ -3,15 +3,17 @@
  * buckets (8 per power of two, so a bucket is at most ~9 % wide) from 1/16 ms to about 4.6 hours,
  * 432 counters per window whatever the traffic. Two windows: the one filling and the last full one;
  * a percentile reads the last full one when it holds enough samples (stable for a whole window, as
- * Finagle's refreshed percentile is), else the filling one once it does: after an idle spell the
- * delay comes back as soon as a few calls have been seen, not a whole window later. No timer:
- * windows turn on the clock times the samples and reads bring.
+ * Finagle's refreshed percentile is), else the filling one once it does. An idle spell keeps the
+ * last window that saw traffic, up to `maxAgeMs`, so a client that pauses does not start over
+ * unhedged. No timer: windows turn on the clock times the samples and reads bring.
  */
 export class LatencyWindow {
-  #current = new Uint32Array(BUCKETS);
+  #current: Uint32Array = new Uint32Array(BUCKETS);
   #currentCount = 0;
   #previous: Uint32Array | undefined;
   #previousCount = 0;
+  /** When the full window ended: it is kept through idle spells up to `maxAgeMs`. */
+  #previousEnd = 0;
   #windowStart: number;
   /** The percentile asked last and its answer, for the window (and state of it) it was computed on. */
   #memoP = -1;
@@ -24,6 +26,8 @@ export class LatencyWindow {
   constructor(
     readonly windowMs: number,
     now: number,
+    /** How long a full window is kept when no traffic comes after it, ms (Finagle keeps 30 s). */
+    readonly maxAgeMs = 6 * windowMs,
   ) {
     this.#windowStart = now;
   }
@@ -68,13 +72,20 @@ export class LatencyWindow {
 
   #turn(now: number): void {
     if (now - this.#windowStart < this.windowMs) return;
-    // More than a whole window with no sample: the last full window is an empty one.
-    const idle = now - this.#windowStart >= 2 * this.windowMs;
-    const full = idle ? new Uint32Array(BUCKETS) : this.#current;
-    this.#previous = full;
-    this.#previousCount = idle ? 0 : this.#currentCount;
-    this.#current = idle ? this.#current.fill(0) : new Uint32Array(BUCKETS);
-    this.#currentCount = 0;
+    const ended = this.#windowStart + this.windowMs;
+    if (this.#currentCount > 0) {
+      // The window that just ended (or, after an idle spell, the last one that saw traffic).
+      const spare = this.#previous;
+      this.#previous = this.#current;
+      this.#previousCount = this.#currentCount;
+      this.#previousEnd = ended;
+      this.#current = spare === undefined ? new Uint32Array(BUCKETS) : spare.fill(0);
+      this.#currentCount = 0;
+    } else if (this.#previous !== undefined && now - this.#previousEnd > this.maxAgeMs) {
+      // Idle for longer than the data is worth keeping: forget it.
+      this.#previous = undefined;
+      this.#previousCount = 0;
+    }
     this.#windowStart = now - ((now - this.#windowStart) % this.windowMs);
     this.#turns++;
   }

@@ -48,3 +48,13 @@ test('memory stays fixed whatever the traffic and latency', () => {
   const p = w.percentile(0.999, 1, 10_001);
   assert.ok(p !== undefined && Number.isFinite(p));
 });
+
+test('a short idle spell keeps the last window that saw traffic (up to maxAgeMs)', () => {
+  const w = new LatencyWindow(1_000, 0, 6_000);
+  for (let i = 0; i < 100; i++) w.record(3, 500);
+  // Idle for three windows: within maxAgeMs, the delay is still there at once.
+  const p = w.percentile(0.5, 100, 3_500)!;
+  assert.ok(p >= 3 && p < 4, `${p}`);
+  // Idle past maxAgeMs: gone.
+  assert.equal(w.percentile(0.5, 100, 8_000), undefined);
+});
