@@ -171,6 +171,7 @@ export const CONTENDERS = [
   'rxhttp + OTel tracing',
   'rxhttp + OTel no-op tracer',
   'rxhttp + OTel tracing (server span)',
+  'rxhttp Promise, timeline read',
   'undici Pool.request (Rx loop)',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -299,6 +300,23 @@ export async function createContender(name: ContenderName, port: number): Promis
         name,
         call: async () => (await rx.client.fetch('http://bench/', RX_CALL)).text(),
         close: rx.close,
+      };
+    }
+    case 'rxhttp Promise, timeline read': {
+      // The same call as "rxhttp Promise", and the response's timeline folded and read (issue 21).
+      const rx = await rxClient(port);
+      let entries = 0;
+      return {
+        name,
+        call: async () => {
+          const res = await rx.client.get(rx.group, '/', RX_CALL);
+          entries += res.timeline.entries.length;
+          return res.body.text();
+        },
+        close: async () => {
+          await rx.close();
+          if (entries === 0) throw new Error('no timeline was read');
+        },
       };
     }
     case 'rxhttp + metrics': {
