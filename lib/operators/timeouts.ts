@@ -8,6 +8,7 @@ import {
 } from 'rxjs';
 import { TimeoutError, invalidArgument } from '../errors.js';
 import { optionalPositiveDuration } from '../internal/validate.js';
+import type { CallScope } from './call-scope.js';
 
 function duration(ms: unknown, field: string): number {
   const d = optionalPositiveDuration(ms, field);
@@ -48,6 +49,7 @@ export function attemptTimeout<T>(
  * deadline would cut.
  *
  * Throws `INVALID_ARGUMENT` (`field` `timeout`) unless `ms` is a positive number of ms a timer can wait.
+ * The second argument is a scheduler, or {@link DeadlineOptions} (`scheduler`, `events`).
  *
  * @example
  * ```ts
@@ -56,16 +58,54 @@ export function attemptTimeout<T>(
  */
 export function deadline<T>(
   ms: number,
-  scheduler: SchedulerLike = asyncScheduler,
+  options: SchedulerLike | DeadlineOptions = {},
 ): MonoTypeOperatorFunction<T> {
   const limit = duration(ms, 'timeout');
+  const { scheduler: given, events } = isScheduler(options)
+    ? { scheduler: options, events: undefined }
+    : options;
+  const scheduler = given ?? events?.scheduler ?? asyncScheduler;
   return (source) =>
     new Observable<T>((subscriber) => {
-      const timer = scheduler.schedule(() => subscriber.error(new TimeoutError('call', limit)), limit);
-      const inner = source.subscribe(subscriber);
+      // Within a call, the deadline is the call's (set at its start), not this subscription's.
+      const due = events === undefined ? limit : Math.max(0, events.deadlineAt - events.sink.now());
+      const timer = scheduler.schedule(() => {
+        // An attempt step watching the same deadline reports it at this very time, in the order
+        // the fused chain would.
+        if (events?.deadlineWatched === true) return;
+        // The work ends first (an attempt in flight reports itself timed out, not cancelled), then
+        // the error: the same order of events as the fused chain.
+        if (events !== undefined) events.timedOut = true;
+        inner.unsubscribe();
+        subscriber.error(
+          new TimeoutError('call', limit, events === undefined ? {} : { attempts: events.attempts }),
+        );
+      }, due);
+      // An observer of its own, not `subscriber`: unsubscribing the source must leave the error's way open.
+      const inner = source.subscribe({
+        next: (value) => subscriber.next(value),
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
       return () => {
         timer.unsubscribe();
         inner.unsubscribe();
       };
     });
+}
+
+/** Options of {@link deadline} beyond the time. */
+export interface DeadlineOptions {
+  /** Time source; a `TestScheduler` for virtual time. @defaultValue the call's sink's, else asyncScheduler */
+  readonly scheduler?: SchedulerLike;
+  /**
+   * The call this deadline bounds ({@link traced}): its deadline is the call's (from its start),
+   * and an attempt in flight when it passes ends timed out (`attempt-end` with `timeoutPhase`
+   * `call`) rather than cancelled, as in the fused chain.
+   */
+  readonly events?: CallScope;
+}
+
+function isScheduler(x: SchedulerLike | DeadlineOptions): x is SchedulerLike {
+  return typeof (x as Partial<SchedulerLike>).schedule === 'function';
 }
