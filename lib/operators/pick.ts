@@ -3,12 +3,16 @@ import { selectAddress, type CandidateState } from '../balancer/eligible.js';
 import { FailFastError, XhttpError } from '../errors.js';
 import { addressKey } from '../events/events.js';
 import { callbackFailed } from '../internal/callback.js';
-import type { Address, GroupLike, HostLoad, PickContext } from '../types.js';
+import { RoundRobinBalancer } from '../balancer/round-robin.js';
+import type { Address, GroupLike, HostLoad, LoadBalancer, PickContext } from '../types.js';
 import { CallScope, type EventSink } from './call-scope.js';
 
-/** What {@link pick} needs of a group: an `AddressGroup`, or any `{ name, addresses, balancer }`. */
-export type PickGroup = Pick<GroupLike, 'name' | 'addresses' | 'balancer'> &
-  Partial<Pick<GroupLike, 'hostPolicy'>>;
+/**
+ * What {@link pick} needs of a group: an `AddressGroup`, or any `{ name, addresses }` with an
+ * optional `balancer` (round-robin when absent) and `hostPolicy`.
+ */
+export type PickGroup = Pick<GroupLike, 'name' | 'addresses'> &
+  Partial<Pick<GroupLike, 'balancer' | 'hostPolicy'>>;
 
 /**
  * Per-host circuit breakers as a pick consults them (a client's keyed breakers for one request, or
@@ -72,8 +76,7 @@ const ZERO_LOAD: HostLoad = Object.freeze({ outstanding: 0, cost: 0, sampled: fa
  *
  * @example
  * ```ts
- * const group = { name: 'api', addresses: [{ host: 'a.example', port: 443 }, { host: 'b.example', port: 443 }],
- *   balancer: createBalancer('round-robin') };
+ * const group = { name: 'api', addresses: [{ host: 'a.example', port: 443 }, { host: 'b.example', port: 443 }] };
  * pick(group, (a) => defer(() => fetch(`https://${a.host}/v1/items`))).pipe(retryBackoff({ maxAttempts: 3 }));
  * ```
  */
@@ -84,6 +87,7 @@ export function pick<T>(
 ): Observable<T> {
   const { breakers, events } = options;
   let own: CallScope | undefined;
+  const balancer = group.balancer ?? new RoundRobinBalancer();
   return new Observable<T>((subscriber) => {
     const scope = events ?? (own ??= ownScope(group, options));
     const sink = scope.sink;
@@ -107,7 +111,7 @@ export function pick<T>(
     }
     let target: PickTarget | undefined;
     try {
-      target = select(group, candidates, breakers, scope, n, now);
+      target = select(group, balancer, candidates, breakers, scope, n, now);
     } catch (error) {
       subscriber.error(pickFailed(error, n - 1));
       return;
@@ -127,6 +131,7 @@ export function pick<T>(
 /** Pick, then gate: the target, or undefined when every breaker refuses. */
 function select(
   group: PickGroup,
+  balancer: LoadBalancer,
   candidates: readonly Address[],
   breakers: HostBreakers | undefined,
   scope: CallScope,
@@ -148,8 +153,7 @@ function select(
   ctx.now = now;
   ctx.attempt = attempt;
   const picked =
-    selectAddress(candidates, group.balancer, ctx, breakerState, scope.tried, group.hostPolicy) ??
-    candidates[0]!;
+    selectAddress(candidates, balancer, ctx, breakerState, scope.tried, group.hostPolicy) ?? candidates[0]!;
   if (breakers === undefined) {
     const key = addressKey(picked);
     return { attempt, address: picked, key, breakerKey: key, breakerSkipped: undefined };
