@@ -99,12 +99,12 @@ class StepAttempt implements ExchangeOwner {
 
   onExchangeResponse(raw: RawResponse): void {
     const { outcome, thrown } = this.#end(raw, undefined, false);
-    if (thrown !== undefined) {
-      this.subscriber.error(thrown);
-      return;
+    if (thrown !== undefined) this.subscriber.error(thrown);
+    else {
+      this.subscriber.next(new CallResponse(raw, outcome.address, outcome.attempt, this.scope.log));
+      this.subscriber.complete();
     }
-    this.subscriber.next(new CallResponse(raw, outcome.address, outcome.attempt, this.scope.log));
-    this.subscriber.complete();
+    this.scope.onUnwatched?.();
   }
 
   onExchangeBodyEnd(): void {
@@ -117,6 +117,7 @@ class StepAttempt implements ExchangeOwner {
     const cancelled = error.code === 'ABORTED';
     const { thrown } = this.#end(undefined, cancelled ? undefined : error, cancelled);
     this.subscriber.error(thrown ?? error);
+    this.scope.onUnwatched?.();
   }
 
   /** The call's deadline came while the exchange ran (its `deadline()` stage normally fires first). */
@@ -133,6 +134,7 @@ class StepAttempt implements ExchangeOwner {
     const timeout = this.scope.timedOut ? this.#timeout() : undefined;
     this.#exchange?.cancel(timeout);
     this.#end(undefined, timeout, timeout === undefined);
+    this.scope.onUnwatched?.();
   }
 
   #timeout(): TimeoutError {
@@ -141,6 +143,9 @@ class StepAttempt implements ExchangeOwner {
       attempts: this.scope.attempts,
     });
   }
+
+  // After each end is delivered, scope.onUnwatched arms deadline()'s timer if the call goes on
+  // (a retry's back-off): a call settled by this attempt arms none.
 
   /** The outcome, its verdict and attempt-end; what a throwing `isFailure` threw. */
   #end(

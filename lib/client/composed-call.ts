@@ -5,7 +5,10 @@ import { CallScope, type EventSink } from '../operators/call-scope.js';
 import type { HostBreakers, PickTarget } from '../operators/pick.js';
 import type { RetryBackoffOptions } from '../operators/retry-backoff.js';
 import { tracedWith } from '../operators/traced.js';
-import type { Address, GroupLike, XResponse } from '../types.js';
+import type { CandidateState } from '../balancer/eligible.js';
+import type { CircuitBreakers } from '../breaker/breakers.js';
+import type { RetryBudget } from '../resilience/retry-budget.js';
+import type { Address, GroupLike, XRequest, XResponse } from '../types.js';
 import { attemptStep$, type StepScope } from './attempt-step.js';
 import { fastestCandidateMs } from './deadline.js';
 import type { CallSpec } from './request.js';
@@ -40,15 +43,17 @@ export class ComposedCall extends CallScope implements StepScope {
     const log = new CallLog(spec.timeout);
     const bus = rt.bus;
     // The call's own sink: every event into its log (its timeline) and onto the client's stream.
-    super(
-      { ...sink, emit: (e: CallEvent) => (log.record(e), bus.emit(e)) },
-      { group: spec.group, method: spec.method, path: spec.path, timeout: spec.timeout },
-    );
+    super(new LoggedSink(sink, log, bus), {
+      group: spec.group,
+      method: spec.method,
+      path: spec.path,
+      timeout: spec.timeout,
+    });
     this.log = log;
     this.group = spec.group;
     this.timeout = spec.timeout;
     this.once = spec.once;
-    this.breakers = rt.breakers && hostBreakers(rt, spec);
+    this.breakers = rt.breakers && new RequestBreakers(rt.breakers, spec.request);
     const r = spec.retry;
     this.retry =
       r === undefined
@@ -73,21 +78,86 @@ export class ComposedCall extends CallScope implements StepScope {
   }
 }
 
-/** The client's keyed breakers for one request, as a pick consults them. */
-function hostBreakers(rt: Runtime, spec: CallSpec): HostBreakers {
-  const b = rt.breakers!;
-  const req = spec.request;
-  return {
-    get allClosed() {
-      return b.allClosed;
-    },
-    key: (a) => b.key(req, a),
-    state: (k) => b.state(k),
-    canAttempt: (k) => b.canAttempt(k),
-    tryAcquire: (k) => b.tryAcquire(k),
-    allRejecting: (as, now) => b.allRejecting(as, now),
-    noteAllRejecting: (as, now) => b.noteAllRejecting(req, as, now),
-  };
+/** The client's keyed breakers for one request, as a pick consults them (a class: no closures per call). */
+class RequestBreakers implements HostBreakers {
+  constructor(
+    readonly b: CircuitBreakers,
+    readonly req: XRequest,
+  ) {}
+
+  get allClosed(): boolean {
+    return this.b.allClosed;
+  }
+
+  key(a: Address): string {
+    return this.b.key(this.req, a);
+  }
+
+  state(k: string): CandidateState {
+    return this.b.state(k);
+  }
+
+  canAttempt(k: string): boolean {
+    return this.b.canAttempt(k);
+  }
+
+  tryAcquire(k: string): boolean {
+    return this.b.tryAcquire(k);
+  }
+
+  allRejecting(as: readonly Address[], now: number): boolean {
+    return this.b.allRejecting(as, now);
+  }
+
+  noteAllRejecting(as: readonly Address[], now: number): void {
+    this.b.noteAllRejecting(this.req, as, now);
+  }
+}
+
+/** The sink of one composed call: the client's, every event also kept in the call's log. */
+class LoggedSink implements EventSink {
+  constructor(
+    readonly client: EventSink,
+    readonly log: CallLog,
+    readonly bus: Runtime['bus'],
+  ) {}
+
+  emit(e: CallEvent): void {
+    this.log.record(e);
+    this.bus.emit(e);
+  }
+
+  now(): number {
+    return this.client.now();
+  }
+
+  nextCallId(): number {
+    return this.client.nextCallId();
+  }
+
+  get scheduler(): SchedulerLike | undefined {
+    return this.client.scheduler;
+  }
+
+  get random(): (() => number) | undefined {
+    return this.client.random;
+  }
+
+  get budget(): RetryBudget | undefined {
+    return this.client.budget;
+  }
+
+  get pickContext(): EventSink['pickContext'] {
+    return this.client.pickContext;
+  }
+
+  setTimer(fn: () => void, ms: number): () => void {
+    return this.client.setTimer!(fn, ms);
+  }
+
+  expectedAttemptMs(addresses: readonly Address[], tried: (key: string) => boolean, now: number): number {
+    return this.client.expectedAttemptMs!(addresses, tried, now);
+  }
 }
 
 /**
@@ -126,6 +196,7 @@ export function clientEventSink(rt: Runtime, scheduler: SchedulerLike | undefine
     random: rt.random,
     budget: rt.budget,
     pickContext: rt.pickContext,
+    setTimer: (fn, ms) => clock.setTimer(fn, ms),
     expectedAttemptMs: (addresses, tried, now) => fastestCandidateMs(addresses, tried, loadStats, now),
   };
 }

@@ -28,6 +28,11 @@ export interface EventSink {
   nextCallId(): number;
   /** The scheduler the client's timers run on (virtual time in specs). @defaultValue asyncScheduler */
   readonly scheduler?: SchedulerLike | undefined;
+  /**
+   * Runs `fn` after `ms` on the client's clock; returns a cancel function. Cheaper than a scheduler
+   * action (one native timer); `deadline()` uses it for a call's deadline when given.
+   */
+  setTimer?(fn: () => void, ms: number): () => void;
   /** The client's random source: balancer draws and jitter share one sequence. @defaultValue Math.random */
   readonly random?: (() => number) | undefined;
   /** The client's retry budget (it deposits on each call-start of its stream). */
@@ -86,6 +91,8 @@ export class CallScope {
    * events at a tie between the deadline and a response.
    */
   deadlineWatched = false;
+  /** Called by the attempt step when it stops watching the deadline (its attempt ended): `deadline()` arms its timer. */
+  onUnwatched: (() => void) | undefined = undefined;
   /** Set once call-end is out. */
   settled = false;
   /** A request body that can be sent once; `started` once read (the retry decision reads it). */

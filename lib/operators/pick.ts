@@ -51,7 +51,7 @@ export interface PickTarget {
 /** Options of {@link pick}. */
 export interface PickOptions {
   /** Breaker-aware eligibility and the gate; none: every host is eligible. */
-  readonly breakers?: HostBreakers;
+  readonly breakers?: HostBreakers | undefined;
   /**
    * The call this pick belongs to ({@link traced}): its attempt count and tried hosts, and its
    * sink's `fail-fast` events. Without it, the pick Observable keeps its own (make one per call).

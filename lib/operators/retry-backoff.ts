@@ -138,7 +138,9 @@ export function retryBackoff<T>(options: RetryBackoffOptions<T>): MonoTypeOperat
     new Observable<T>((subscriber) => {
       const start = scheduler.now();
       budget?.deposit(start);
-      const decideInCall = scoped && scopedDecider(scoped, events!, events!.sink.now());
+      const startedAt = events?.sink.now() ?? 0;
+      // Made at the first decision: most calls never need one.
+      let decideInCall: ((outcome: RetryOutcome<T>) => number | undefined) | undefined;
       let attempt = 0;
       let previousDelay = backoff.initialDelay;
       let inner: Subscription | undefined;
@@ -146,7 +148,10 @@ export function retryBackoff<T>(options: RetryBackoffOptions<T>): MonoTypeOperat
 
       /** The delay before the next attempt, or undefined when none is to be made. */
       const decide = (outcome: RetryOutcome<T>): number | undefined => {
-        if (decideInCall) return decideInCall(outcome);
+        if (scoped !== undefined) {
+          decideInCall ??= scopedDecider(scoped, events!, startedAt);
+          return decideInCall(outcome);
+        }
         if (attempt >= maxAttempts) return undefined;
         try {
           if (!retryOn(outcome)) return undefined;

@@ -67,9 +67,7 @@ export function deadline<T>(
   const scheduler = given ?? events?.scheduler ?? asyncScheduler;
   return (source) =>
     new Observable<T>((subscriber) => {
-      // Within a call, the deadline is the call's (set at its start), not this subscription's.
-      const due = events === undefined ? limit : Math.max(0, events.deadlineAt - events.sink.now());
-      const timer = scheduler.schedule(() => {
+      const expire = (): void => {
         // An attempt step watching the same deadline reports it at this very time, in the order
         // the fused chain would.
         if (events?.deadlineWatched === true) return;
@@ -80,15 +78,36 @@ export function deadline<T>(
         subscriber.error(
           new TimeoutError('call', limit, events === undefined ? {} : { attempts: events.attempts }),
         );
-      }, due);
+      };
+      let cancel: (() => void) | undefined;
+      const arm = (): void => {
+        if (cancel !== undefined || subscriber.closed) return;
+        // Within a call, the deadline is the call's (set at its start), not this subscription's.
+        const due = events === undefined ? limit : Math.max(0, events.deadlineAt - events.sink.now());
+        // A call's sink may offer its clock's timer: one native timer, no scheduler action.
+        const setTimer = given === undefined ? events?.sink.setTimer : undefined;
+        cancel =
+          setTimer !== undefined
+            ? setTimer.call(events!.sink, expire, due)
+            : cancelOf(scheduler.schedule(expire, due));
+      };
+      if (events === undefined) arm();
       // An observer of its own, not `subscriber`: unsubscribing the source must leave the error's way open.
       const inner = source.subscribe({
         next: (value) => subscriber.next(value),
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),
       });
+      if (events !== undefined) {
+        // While an attempt step watches the deadline (as the fused Call's exchange does), no timer
+        // of our own: it is armed when an attempt ends and the call goes on (a back-off, a stage of
+        // yours), as the fused Call needs none for a call of one attempt.
+        if (events.deadlineWatched) events.onUnwatched = arm;
+        else arm();
+      }
       return () => {
-        timer.unsubscribe();
+        cancel?.();
+        if (events !== undefined && events.onUnwatched === arm) events.onUnwatched = undefined;
         inner.unsubscribe();
       };
     });
@@ -104,6 +123,10 @@ export interface DeadlineOptions {
    * `call`) rather than cancelled, as in the fused chain.
    */
   readonly events?: CallScope;
+}
+
+function cancelOf(sub: { unsubscribe(): void }): () => void {
+  return () => sub.unsubscribe();
 }
 
 function isScheduler(x: SchedulerLike | DeadlineOptions): x is SchedulerLike {
