@@ -14,7 +14,7 @@ import { DEFAULT_RETRY_STATUSES, MAX_ATTEMPTS, defaultRetryOn } from '../resilie
 import type { BackoffOptions } from '../types.js';
 import type { CallScope } from './call-scope.js';
 import { retryAfterOf, statusOf } from './outcome.js';
-import { scopedDecider, type ScopedRetrySettings } from './retry-decide.js';
+import { scopedDecider, surelyNoRetry, type ScopedRetrySettings } from './retry-decide.js';
 
 /** One attempt's outcome as `retryOn` sees it: the first value, or the error. */
 export type RetryOutcome<T> =
@@ -149,6 +149,7 @@ export function retryBackoff<T>(options: RetryBackoffOptions<T>): MonoTypeOperat
       /** The delay before the next attempt, or undefined when none is to be made. */
       const decide = (outcome: RetryOutcome<T>): number | undefined => {
         if (scoped !== undefined) {
+          if (surelyNoRetry(scoped, events!, outcome)) return undefined;
           decideInCall ??= scopedDecider(scoped, events!, startedAt);
           return decideInCall(outcome);
         }

@@ -1,4 +1,5 @@
 import { XhttpError, isXhttpError } from '../errors.js';
+import { callbackFailed } from '../internal/callback.js';
 import { decideRetry, type DecideContext, type RetryState } from '../resilience/decide.js';
 import type { ResolvedBackoff } from '../resilience/backoff.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
@@ -76,6 +77,26 @@ export function scopedDecider<T>(
     const attempt = scope.outcome?.attempt === outcome.attempt ? scope.outcome : synthesized(outcome, scope);
     return decideRetry(attempt, state, ctx)?.delayMs;
   };
+}
+
+/**
+ * True when `outcome` is certainly not retried, decided without building a decider: a value (no
+ * error, so no transparent retry either) that the attempts left or `retryOn` rule out — the order
+ * `decideRetry` asks them in. Most calls end here, on their first response.
+ */
+export function surelyNoRetry<T>(
+  s: ScopedRetrySettings<T>,
+  scope: CallScope,
+  outcome: RetryOutcome<T>,
+): boolean {
+  if (scope.attemptRefused || scope.timedOut) return true;
+  if (outcome.error !== undefined || !('value' in outcome)) return false;
+  if (outcome.attempt >= s.maxAttempts) return true;
+  try {
+    return !s.retryOn(outcome);
+  } catch (thrown) {
+    throw callbackFailed('retry.retryOn', thrown);
+  }
 }
 
 /** The outcome of a source that is not a client's attempt step: status and Retry-After read off it. */
