@@ -301,9 +301,7 @@ export class Client {
     options: CallOptions | undefined,
     build: (call: ComposedCall) => Observable<XResponse>,
   ): Observable<XResponse> {
-    return new Observable<XResponse>((subscriber) =>
-      composedCall$(this.#runtime, this.#spec(req, options), this.eventSink, build).subscribe(subscriber),
-    );
+    return composedCall$(this.#runtime, () => this.#spec(req, options), this.eventSink, build);
   }
 
   /** Validates a request into a call spec (throws `INVALID_ARGUMENT`) and follows its group. */

@@ -167,18 +167,23 @@ class LoggedSink implements EventSink {
  */
 export function composedCall$(
   rt: Runtime,
-  spec: CallSpec,
+  specOf: () => CallSpec,
   sink: EventSink,
   build: (call: ComposedCall) => Observable<XResponse>,
 ): Observable<XResponse> {
-  if (spec.stream) throw invalidArgument('responseType', "'stream' is not supported by compose$");
+  // One Observable per call: `specOf` validates at subscribe (a throw is the error notification,
+  // before call-start, as for request$).
   return tracedWith(
-    () => new ComposedCall(rt, spec, sink),
-    build,
     () => {
+      const spec = specOf();
+      if (spec.stream) throw invalidArgument('responseType', "'stream' is not supported by compose$");
+      return new ComposedCall(rt, spec, sink);
+    },
+    build,
+    (call) => {
       if (rt.calls.closed)
         return { error: new XhttpError('ABORTED', 'client closed', { attempts: 0 }), outcome: 'cancelled' };
-      if (spec.signal?.aborted)
+      if (call.spec.signal?.aborted)
         return { error: new XhttpError('ABORTED', 'request aborted by signal'), outcome: 'cancelled' };
       return undefined;
     },

@@ -71,10 +71,9 @@ export function deadline<T>(
         // An attempt step watching the same deadline reports it at this very time, in the order
         // the fused chain would.
         if (events?.deadlineWatched === true) return;
-        // The work ends first (an attempt in flight reports itself timed out, not cancelled), then
-        // the error: the same order of events as the fused chain.
+        // No attempt step in flight (it would watch the deadline itself): the error goes down
+        // first, then the teardown stops a back-off or a source of yours.
         if (events !== undefined) events.timedOut = true;
-        inner.unsubscribe();
         subscriber.error(
           new TimeoutError('call', limit, events === undefined ? {} : { attempts: events.attempts }),
         );
@@ -92,12 +91,7 @@ export function deadline<T>(
             : cancelOf(scheduler.schedule(expire, due));
       };
       if (events === undefined) arm();
-      // An observer of its own, not `subscriber`: unsubscribing the source must leave the error's way open.
-      const inner = source.subscribe({
-        next: (value) => subscriber.next(value),
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
+      const inner = source.subscribe(subscriber);
       if (events !== undefined) {
         // While an attempt step watches the deadline (as the fused Call's exchange does), no timer
         // of our own: it is armed when an attempt ends and the call goes on (a back-off, a stage of

@@ -274,7 +274,12 @@ function world(i: Input, chain: Chain): { events: CallEvent[]; outcomes: string[
       const call =
         chain === 'fused'
           ? call$(rt, spec)
-          : composedCall$(rt, spec, sink, (k) => written(k, chain === 'broken'));
+          : composedCall$(
+              rt,
+              () => spec,
+              sink,
+              (k) => written(k, chain === 'broken'),
+            );
       call.subscribe({
         next: (res) => (outcomes[n] = `${res.status} after ${res.attempts} at ${res.address.host}`),
         error: (e: { code?: string; phase?: string; attempts?: number }) =>
