@@ -21,7 +21,8 @@ import {
   type RetryBudgetConfig,
 } from '../../lib/resilience/retry-budget.js';
 import { deadline, pick, retryBackoff } from '../../lib/operators/index.js';
-import type { Jitter } from '../../lib/types.js';
+import type { AttemptOutcome, Jitter } from '../../lib/types.js';
+import { defaultRetryOn } from '../../lib/resilience/retry-policy.js';
 
 // The fused chain (`Call`, what `client.request$` runs) and the same call written out as operators
 // (`client.compose$` with pick → attempt step → retryBackoff → deadline) must be indistinguishable:
@@ -104,6 +105,8 @@ const retry: fc.Arbitrary<RetryOptions | undefined> = fc.option(
       respectRetryAfter: fc.boolean(),
       timeoutPerAttempt: fc.integer({ min: 50, max: 1_500 }),
       retryNonIdempotent: fc.boolean(),
+      // A user retryOn: the operator chain hands it the attempt step's outcome.
+      retryOn: fc.constant((o: AttemptOutcome) => o.response?.status === 500 || defaultRetryOn(o)),
     },
     { requiredKeys: ['maxAttempts', 'backoff'] },
   ),
