@@ -13,6 +13,7 @@ import { attemptStep$, type StepScope } from './attempt-step.js';
 import { fastestCandidateMs } from './deadline.js';
 import type { CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
+import type { LiveCall } from './live-calls.js';
 import { CallLog } from './timeline.js';
 
 /**
@@ -20,7 +21,11 @@ import { CallLog } from './timeline.js';
  * knows of the call — its group, the attempt step, its breakers as a pick sees them, its retry
  * options as `retryBackoff` takes them, its timeout.
  */
-export class ComposedCall extends CallScope implements StepScope {
+export class ComposedCall extends CallScope implements StepScope, LiveCall {
+  /** @internal Links on the client's list of live calls (see LiveCalls). */
+  prevLive: LiveCall | undefined = undefined;
+  /** @internal */
+  nextLive: LiveCall | undefined = undefined;
   /** The events of this call, folded into `response.timeline` / `error.timeline` when read. */
   readonly log: CallLog;
   /** The call's group (for `pick`). */
@@ -72,6 +77,15 @@ export class ComposedCall extends CallScope implements StepScope {
   /** The attempt step: one exchange to `target`'s host (see `attemptStep$`). */
   readonly attempt$ = (_address: Address, target: PickTarget): Observable<XResponse> =>
     attemptStep$(this.rt, this.spec, this, target);
+
+  /** LiveCall: `client.close()` has begun; the call ends cancelled, its caller seeing `ABORTED`. */
+  closeByClient(): void {
+    this.abort?.(new XhttpError('ABORTED', 'client closed', { attempts: this.attempts }));
+  }
+
+  override onEnd(): void {
+    this.rt.calls.remove(this);
+  }
 
   emitEvent(e: CallEvent): void {
     this.sink.emit(e);
@@ -185,6 +199,8 @@ export function composedCall$(
         return { error: new XhttpError('ABORTED', 'client closed', { attempts: 0 }), outcome: 'cancelled' };
       if (call.spec.signal?.aborted)
         return { error: new XhttpError('ABORTED', 'request aborted by signal'), outcome: 'cancelled' };
+      // On the client's list from here: close() ends it, in flight or in back-off.
+      rt.calls.add(call);
       return undefined;
     },
   );

@@ -95,6 +95,12 @@ export class CallScope {
   onUnwatched: (() => void) | undefined = undefined;
   /** Set once call-end is out. */
   settled = false;
+  /**
+   * Ends the call now with `error` as a cancellation (set by `traced` while the call runs): the
+   * stages are unsubscribed first (an attempt in flight ends cancelled), then call-end, then the
+   * error goes to the caller. A client's `close()` ends its composed calls so.
+   */
+  abort: ((error: unknown) => void) | undefined = undefined;
   /** A request body that can be sent once; `started` once read (the retry decision reads it). */
   once: { readonly started: boolean } | undefined = undefined;
 
@@ -108,6 +114,9 @@ export class CallScope {
     this.path = info.path ?? '/';
     this.deadlineAt = this.startedAt + (info.timeout ?? Infinity);
   }
+
+  /** Called once, when call-end is out: a subclass lets go of what it holds. */
+  onEnd(): void {}
 
   /** The call's group name, as events show it. */
   get groupName(): string {

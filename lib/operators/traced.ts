@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { TimeoutError, isXhttpError, type ErrorCode } from '../errors.js';
 import type { CallEndEvent } from '../events/events.js';
 import { CallScope, type CallInfo, type EventSink } from './call-scope.js';
@@ -54,6 +54,7 @@ export function tracedWith<S extends CallScope, T>(
     const end = (outcome: CallEndEvent['outcome'], status?: number, error?: unknown): void => {
       if (scope.settled) return;
       scope.settled = true;
+      scope.abort = undefined;
       const now = sink.now();
       sink.emit({
         type: 'call-end',
@@ -67,6 +68,7 @@ export function tracedWith<S extends CallScope, T>(
         errorCode: codeOf(error),
         outcome,
       });
+      scope.onEnd();
     };
     const refused =
       check?.(scope) ??
@@ -78,7 +80,16 @@ export function tracedWith<S extends CallScope, T>(
       subscriber.error(refused.error);
       return;
     }
-    const inner = build(scope).subscribe({
+    // `let`, assigned once below: abort() may run while build(scope) is still being subscribed
+    // (a listener of call-start closing the client), before a `const` would be initialized.
+    // eslint-disable-next-line prefer-const
+    let inner: Subscription | undefined;
+    scope.abort = (error: unknown) => {
+      inner?.unsubscribe();
+      end('cancelled', undefined, error);
+      subscriber.error(error);
+    };
+    inner = build(scope).subscribe({
       next(value) {
         end('ok', statusOf(value));
         subscriber.next(value);
@@ -97,7 +108,7 @@ export function tracedWith<S extends CallScope, T>(
     });
     return () => {
       // The stages end first (an attempt in flight emits its cancelled attempt-end), then the call.
-      inner.unsubscribe();
+      inner?.unsubscribe();
       end('cancelled');
     };
   });

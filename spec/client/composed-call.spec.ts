@@ -119,3 +119,25 @@ test('compose$ refuses what it does not do (a streamed response) with INVALID_AR
   group.close();
   await client.close();
 });
+
+test('client.close() ends a composed call in back-off at once: ABORTED, call-end cancelled, nothing sent after', async (t) => {
+  const down = await startBackend((_req, res) => ((res.statusCode = 503), res.end()));
+  t.after(() => down.close());
+  const client = new Client();
+  const group = new AddressGroup(staticTarget(down));
+  t.after(() => group.close());
+  const events: CallEvent[] = [];
+  client.events$.subscribe((e) => events.push(e));
+  const options = { retry: { maxAttempts: 3, backoff: { initialDelay: 300, jitter: 'none' as const } } };
+  const result = lastValueFrom(client.compose$({ group, path: '/' }, options, written)).catch(
+    (e: unknown) => e,
+  );
+  await waitFor(() => events.some((e) => e.type === 'retry-scheduled'));
+  await client.close();
+  const error = (await result) as { code?: string };
+  assert.equal(error.code, 'ABORTED');
+  const end = events.find((e) => e.type === 'call-end');
+  assert.ok(end?.type === 'call-end' && end.outcome === 'cancelled' && end.errorCode === 'ABORTED');
+  await new Promise((r) => setTimeout(r, 400)); // past the back-off: no retry may go out
+  assert.equal(down.hits, 1);
+});
