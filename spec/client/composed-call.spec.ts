@@ -141,3 +141,25 @@ test('client.close() ends a composed call in back-off at once: ABORTED, call-end
   await new Promise((r) => setTimeout(r, 400)); // past the back-off: no retry may go out
   assert.equal(down.hits, 1);
 });
+
+test("the caller's signal aborts a composed call in flight: ABORTED, the attempt and the call end cancelled", async (t) => {
+  const hang = await startBackend(() => undefined);
+  t.after(() => hang.close());
+  const client = new Client();
+  const group = new AddressGroup(staticTarget(hang));
+  t.after(() => (group.close(), client.close()));
+  const events: CallEvent[] = [];
+  client.events$.subscribe((e) => events.push(e));
+  const ac = new AbortController();
+  const result = lastValueFrom(client.compose$({ group, path: '/' }, { signal: ac.signal }, written)).catch(
+    (e: unknown) => e,
+  );
+  await waitFor(() => hang.hits === 1);
+  ac.abort();
+  assert.equal(((await result) as { code?: string }).code, 'ABORTED');
+  const attemptEnd = events.find((e) => e.type === 'attempt-end');
+  assert.ok(attemptEnd?.type === 'attempt-end' && attemptEnd.cancelled);
+  const end = events.find((e) => e.type === 'call-end');
+  assert.ok(end?.type === 'call-end' && end.outcome === 'cancelled' && end.errorCode === 'ABORTED');
+  await waitFor(() => hang.aborted === 1);
+});
