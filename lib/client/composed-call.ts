@@ -83,14 +83,19 @@ export class ComposedCall extends CallScope implements StepScope, LiveCall {
     this.abort?.(new XhttpError('ABORTED', 'client closed', { attempts: this.attempts }));
   }
 
+  /** The caller's `signal` listener, made only for a call that has a signal. */
+  #onAbort: (() => void) | undefined;
+
   /** The caller's `signal` aborts the call as `client.close()` does (one listener, removed at the end). */
-  readonly onAbort = (): void => {
-    this.abort?.(new XhttpError('ABORTED', 'request aborted by signal', { attempts: this.attempts }));
-  };
+  listenToSignal(signal: AbortSignal): void {
+    this.#onAbort = () =>
+      this.abort?.(new XhttpError('ABORTED', 'request aborted by signal', { attempts: this.attempts }));
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
 
   override onEnd(): void {
     this.rt.calls.remove(this);
-    this.spec.signal?.removeEventListener('abort', this.onAbort);
+    if (this.#onAbort !== undefined) this.spec.signal!.removeEventListener('abort', this.#onAbort);
   }
 
   emitEvent(e: CallEvent): void {
@@ -207,7 +212,8 @@ export function composedCall$(
         return { error: new XhttpError('ABORTED', 'request aborted by signal'), outcome: 'cancelled' };
       // On the client's list from here: close() ends it, in flight or in back-off.
       rt.calls.add(call);
-      call.spec.signal?.addEventListener('abort', call.onAbort, { once: true });
+      const signal = call.spec.signal;
+      if (signal !== undefined) call.listenToSignal(signal);
       return undefined;
     },
   );
