@@ -80,7 +80,7 @@ export class ComposedCall extends CallScope implements StepScope, LiveCall {
 
   /** LiveCall: `client.close()` has begun; the call ends cancelled, its caller seeing `ABORTED`. */
   closeByClient(): void {
-    this.abort?.(new XhttpError('ABORTED', 'client closed', { attempts: this.attempts }));
+    this.abort(new XhttpError('ABORTED', 'client closed', { attempts: this.attempts }));
   }
 
   /** The caller's `signal` listener, made only for a call that has a signal. */
@@ -89,7 +89,7 @@ export class ComposedCall extends CallScope implements StepScope, LiveCall {
   /** The caller's `signal` aborts the call as `client.close()` does (one listener, removed at the end). */
   listenToSignal(signal: AbortSignal): void {
     this.#onAbort = () =>
-      this.abort?.(new XhttpError('ABORTED', 'request aborted by signal', { attempts: this.attempts }));
+      this.abort(new XhttpError('ABORTED', 'request aborted by signal', { attempts: this.attempts }));
     signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 

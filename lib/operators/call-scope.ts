@@ -95,12 +95,8 @@ export class CallScope {
   onUnwatched: (() => void) | undefined = undefined;
   /** Set once call-end is out. */
   settled = false;
-  /**
-   * Ends the call now with `error` as a cancellation (set by `traced` while the call runs): the
-   * stages are unsubscribed first (an attempt in flight ends cancelled), then call-end, then the
-   * error goes to the caller. A client's `close()` ends its composed calls so.
-   */
-  abort: ((error: unknown) => void) | undefined = undefined;
+  /** The running call of `traced` (set while it runs): what {@link CallScope.abort} ends. */
+  traced: { abort(error: unknown): void } | undefined = undefined;
   /** A request body that can be sent once; `started` once read (the retry decision reads it). */
   once: { readonly started: boolean } | undefined = undefined;
 
@@ -113,6 +109,15 @@ export class CallScope {
     this.method = info.method ?? 'GET';
     this.path = info.path ?? '/';
     this.deadlineAt = this.startedAt + (info.timeout ?? Infinity);
+  }
+
+  /**
+   * Ends the call now with `error` as a cancellation: the stages are unsubscribed first (an
+   * attempt in flight ends cancelled), then call-end, then the error goes to the caller. A client's
+   * `close()` and the caller's `signal` end its composed calls so. Nothing once the call has ended.
+   */
+  abort(error: unknown): void {
+    this.traced?.abort(error);
   }
 
   /** Called once, when call-end is out: a subclass lets go of what it holds. */
