@@ -165,6 +165,7 @@ export const CONTENDERS = [
   'undici + opossum',
   'rxhttp Promise',
   'rxhttp Observable',
+  'rxhttp operator chain',
   'rxhttp client.fetch',
   'rxhttp + metrics',
   'rxhttp + tracing',
@@ -291,6 +292,22 @@ export async function createContender(name: ContenderName, port: number): Promis
       return {
         name,
         call$: () => rx.client.get$(rx.group, '/', RX_CALL).pipe(mergeMap((res) => res.body.text())),
+        close: rx.close,
+      };
+    }
+    case 'rxhttp operator chain': {
+      // client.request$ written out (README "Composing the chain yourself"): compose$ with pick →
+      // attempt step → retryBackoff → deadline, the same options as 'rxhttp Observable'.
+      const rx = await rxClient(port);
+      const ops = await dist<typeof import('../lib/operators/index.js')>('operators/index');
+      const req = { method: 'GET', group: rx.group, path: '/' };
+      const chain = (call: import('../lib/index.js').ComposedCall) =>
+        ops
+          .pick(call.group, call.attempt$, { breakers: call.breakers, events: call })
+          .pipe(ops.retryBackoff(call.retry), ops.deadline(call.timeout, { events: call }));
+      return {
+        name,
+        call$: () => rx.client.compose$(req, RX_CALL, chain).pipe(mergeMap((res) => res.body.text())),
         close: rx.close,
       };
     }

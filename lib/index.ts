@@ -24,6 +24,7 @@ export { AddressGroup } from './group/address-group.js';
 export type { AddressGroupOptions } from './group/address-group.js';
 export type { HealthCheckConfig } from './group/health-check.js';
 export type { BulkheadState } from './client/bulkhead.js';
+export type { ComposedCall } from './client/composed-call.js';
 export { registerResolver } from './resolver/index.js';
 export { FinagleP2CEwmaBalancer, P2CEwmaBalancer } from './balancer/p2c-ewma.js';
 export type { P2CEwmaOptions } from './balancer/p2c-ewma.js';

@@ -7,12 +7,10 @@ import { attachTimeline, FailFastError, TimeoutError, XhttpError } from '../erro
 import {
   addressKey,
   type AttemptEndEvent,
-  type AttemptStartEvent,
   type CallEndEvent,
   type CallEvent,
   type HedgeRefusedEvent,
 } from '../events/events.js';
-import { deadlineHeaderValue } from '../resilience/deadline.js';
 import { decideRetry, type DecideContext, type RetryState } from '../resilience/decide.js';
 import type { RetryDecision } from '../resilience/retry.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
@@ -30,7 +28,7 @@ import {
   type RawResponse,
 } from '../transport/undici.js';
 import type { Address, AttemptOutcome, GroupLike, HostLoad, PickContext, XResponse } from '../types.js';
-import { NO_HEADERS } from './config.js';
+import { attemptEndEvent, attemptHeaders, attemptStartEvent, type AttemptTarget } from './attempt-events.js';
 import type { LiveCall } from './live-calls.js';
 import type { CallSpec } from './request.js';
 import { fastestCandidateMs } from './deadline.js';
@@ -101,7 +99,7 @@ function attemptTimeouts(rt: Runtime, spec: CallSpec): AttemptTimeouts {
  * reports to it, and it to its call, so a call can have several at once (hedging) and still know
  * which one answered.
  */
-class Attempt implements ExchangeOwner {
+class Attempt implements ExchangeOwner, AttemptTarget {
   exchange: Exchange | undefined = undefined;
   /** Between its start event and its end event (its exchange may not exist yet). */
   open = true;
@@ -112,6 +110,7 @@ class Attempt implements ExchangeOwner {
     readonly address: Address,
     readonly key: string,
     readonly breakerKey: string,
+    readonly breakerSkipped: string | undefined,
     readonly startedAt: number,
     /** A hedge, not the attempt that started its round. */
     readonly hedge: boolean,
@@ -420,48 +419,26 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
     if (this.#tried) this.#tried.add(key);
     else this.#firstKey = key;
     const breakerKey = this.#breakerKey || key;
-    const slot = new Attempt(this, attempt, address, key, breakerKey, now, hedgeDelay !== undefined);
-    const previous = this.#current;
-    if (previous !== undefined) (this.#others ??= []).push(previous);
-    this.#current = slot;
-    // Literal event objects, no spreads: one allocation each on the hot path.
-    const startEvent: AttemptStartEvent = {
-      type: 'attempt-start',
-      time: now,
-      callId: this.callId,
-      group: spec.group.name,
-      method: spec.method,
+    const slot = new Attempt(
+      this,
       attempt,
       address,
       key,
       breakerKey,
-      path: spec.path,
-      scheme: spec.group.protocol,
-      breakerSkipped: this.#breakerSkipped,
-      hedge: hedgeDelay === undefined ? undefined : true,
-      hedgeDelayMs: hedgeDelay,
-    };
+      this.#breakerSkipped,
+      now,
+      hedgeDelay !== undefined,
+    );
+    const previous = this.#current;
+    if (previous !== undefined) (this.#others ??= []).push(previous);
+    this.#current = slot;
+    // Literal event objects, no spreads (attempt-events.ts, shared with the composed chain).
+    const startEvent = attemptStartEvent(spec, this.callId, slot, now, hedgeDelay);
     this.#emit(startEvent);
     // An events$ listener may have ended the call from inside that emit (unsubscribe, close()),
     // which ended the attempt it announced as cancelled: send nothing.
     if (this.#settled) return false;
-    let headers = spec.headers;
-    const deadlineHeader = rt.deadlineHeader;
-    if (attempt === 1 && headers === NO_HEADERS) {
-      // A first attempt without headers of its own sends a fresh literal (the tracing headers, the
-      // time left) or the shared empty record: no copy, no dictionary-mode record for undici to walk.
-      if (rt.attemptHeaders) {
-        headers = rt.attemptHeaders(startEvent);
-        if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(this.deadlineAt, now);
-      } else if (deadlineHeader !== undefined) {
-        headers = { [deadlineHeader]: deadlineHeaderValue(this.deadlineAt, now) };
-      }
-    } else if (attempt > 1 || rt.attemptHeaders || deadlineHeader !== undefined) {
-      headers = Object.assign(Object.create(null) as Record<string, string>, headers);
-      if (attempt > 1) headers['x-rxhttp-attempt'] = String(attempt);
-      if (rt.attemptHeaders) Object.assign(headers, rt.attemptHeaders(startEvent));
-      if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(this.deadlineAt, now);
-    }
+    const headers = attemptHeaders(rt, spec, startEvent, this.deadlineAt, now);
     const exchange = new Exchange(
       slot,
       address,
@@ -838,7 +815,7 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
   #emitEnd(slot: Attempt, outcome: AttemptOutcome, cancelled: boolean, lostTo: number | undefined): void {
     const rt = this.rt;
     const spec = this.spec;
-    const { attempt, address, response, error } = outcome;
+    const response = outcome.response;
     slot.open = false;
     let verdict: AttemptEndEvent['verdict'] = 'ignored';
     if (!cancelled && rt.breakers !== undefined) {
@@ -859,27 +836,17 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
       (cancelled ? lostTo !== undefined : response !== undefined)
     )
       rt.hedging.record(spec.group, this.#headersMs ?? outcome.elapsedMs, this.now);
-    // Absent fields are undefined rather than missing: same JSON, one object shape, no spreads.
-    const end: AttemptEndEvent = {
-      type: 'attempt-end',
-      time: this.now,
-      callId: this.callId,
-      group: spec.group.name,
-      method: spec.method,
-      attempt,
-      address,
-      key: slot.key,
-      breakerKey: slot.breakerKey,
-      durationMs: outcome.elapsedMs,
-      status: response?.status,
-      errorCode: error?.code,
-      timeoutPhase: error instanceof TimeoutError ? error.phase : undefined,
+    const end = attemptEndEvent(
+      spec,
+      this.callId,
+      slot,
+      outcome,
+      this.now,
       cancelled,
       verdict,
-      scheme: spec.group.protocol,
-      headersMs: this.#headersMs,
+      this.#headersMs,
       lostTo,
-    };
+    );
     this.#emit(end);
   }
 

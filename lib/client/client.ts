@@ -48,6 +48,8 @@ import { closeOwnedGroups } from './owned-groups.js';
 import { HealthStats } from './health-stats.js';
 import { Bulkhead } from './bulkhead.js';
 import { probe$ } from './health-probe.js';
+import { clientEventSink, composedCall$, type ComposedCall } from './composed-call.js';
+import type { EventSink } from '../operators/call-scope.js';
 
 const NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$/;
 /**
@@ -144,6 +146,7 @@ export class Client {
   readonly #bulkheads = new Map<GroupLike, Bulkhead>();
   readonly #scheduler: SchedulerLike | undefined;
   #callIds = 0;
+  #eventSink: EventSink | undefined;
   #callDefaults: CallDefaults;
   #closed = false;
 
@@ -282,6 +285,37 @@ export class Client {
       if (spec.redirect === 'manual') return startCall(this.#runtime, spec, subscriber);
       return this.#redirecting(spec).subscribe(subscriber);
     });
+  }
+
+  /**
+   * This client's event sink, for calls composed by hand from `rxhttp/operators` (`traced`,
+   * `pick`, `retryBackoff`, `deadline` given `events`): their events go onto {@link Client.events$}
+   * with this client's call ids, clock, random source, retry budget and load statistics.
+   */
+  get eventSink(): EventSink {
+    return (this.#eventSink ??= clientEventSink(this.#runtime, this.#scheduler));
+  }
+
+  /**
+   * `request$` written out as operators: validates `req` and `options` as `request$` does, then per
+   * subscription makes a {@link ComposedCall} (call id, `call-start` … `call-end`) and subscribes
+   * what `build` composes from its stages. `client.request$(req, options)` is, event for event:
+   *
+   * ```ts
+   * client.compose$(req, options, (call) =>
+   *   pick(call.group, call.attempt$, { breakers: call.breakers, events: call })
+   *     .pipe(retryBackoff(call.retry), deadline(call.timeout, { events: call })));
+   * ```
+   *
+   * Insert your own stages between them (a cache, a hedge, a log, a fallback). Buffered responses
+   * only; no redirects followed, no bulkhead queue.
+   */
+  compose$(
+    req: XRequest,
+    options: CallOptions | undefined,
+    build: (call: ComposedCall) => Observable<XResponse>,
+  ): Observable<XResponse> {
+    return composedCall$(this.#runtime, () => this.#spec(req, options), this.eventSink, build);
   }
 
   /** Validates a request into a call spec (throws `INVALID_ARGUMENT`) and follows its group. */

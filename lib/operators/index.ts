@@ -34,7 +34,10 @@ export {
   type RetryOutcome,
 } from './retry-backoff.js';
 export { retryBudget } from './retry-budget.js';
-export { attemptTimeout, deadline } from './timeouts.js';
+export { attemptTimeout, deadline, type DeadlineOptions } from './timeouts.js';
+export { pick, type PickGroup, type PickOptions, type PickTarget, type HostBreakers } from './pick.js';
+export { CallScope, type CallInfo, type EventSink } from './call-scope.js';
+export { traced } from './traced.js';
 export { hedge, type HedgeOperatorOptions } from './hedge.js';
 export {
   XhttpError,

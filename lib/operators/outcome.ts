@@ -51,6 +51,11 @@ function headersOf(x: unknown): unknown {
   return read(bag(x), 'headers') ?? read(bag(read(bag(x), 'response')), 'headers');
 }
 
+/** The raw `Retry-After` header of a value or error, whatever its status. */
+export function retryAfterHeaderOf(x: unknown): string | readonly string[] | undefined {
+  return header(headersOf(x), 'retry-after');
+}
+
 /**
  * The `Retry-After` delay (ms) a 429 or 503 asks for, when the outcome has one and it parses
  * (RFC 9110 delay-seconds or HTTP-date; see `parseRetryAfter`); undefined otherwise.

@@ -12,7 +12,9 @@ import { backoffDelay, resolveBackoff } from '../resilience/backoff.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import { DEFAULT_RETRY_STATUSES, MAX_ATTEMPTS, defaultRetryOn } from '../resilience/retry-policy.js';
 import type { BackoffOptions } from '../types.js';
+import type { CallScope } from './call-scope.js';
 import { retryAfterOf, statusOf } from './outcome.js';
+import { scopedDecider, surelyNoRetry, type ScopedRetrySettings } from './retry-decide.js';
 
 /** One attempt's outcome as `retryOn` sees it: the first value, or the error. */
 export type RetryOutcome<T> =
@@ -37,6 +39,19 @@ export interface RetryBackoffOptions<T> {
   readonly scheduler?: SchedulerLike;
   /** Uniform random source in [0, 1) for the jitter. @defaultValue Math.random */
   readonly random?: () => number;
+  /**
+   * The call this retry belongs to ({@link traced}): the decision is then the client's own
+   * (`decideRetry`: idempotency, the call's deadline and `deadline-insufficient`, the sink's budget
+   * and random source, one transparent retry for a failure that reached no server), and its
+   * `retry-scheduled` / `retry-refused` events go to the call's sink. An attempt that never
+   * started (`pick` failed fast) is not retried.
+   */
+  readonly events?: CallScope;
+  /**
+   * With `events`: retry non-idempotent methods (the call's `method`) on any outcome `retryOn`
+   * accepts, as `RetryOptions.retryNonIdempotent`. @defaultValue false
+   */
+  readonly retryNonIdempotent?: boolean;
 }
 
 const KEYS = [
@@ -48,6 +63,8 @@ const KEYS = [
   'deadline',
   'scheduler',
   'random',
+  'events',
+  'retryNonIdempotent',
 ];
 
 /**
@@ -100,12 +117,30 @@ export function retryBackoff<T>(options: RetryBackoffOptions<T>): MonoTypeOperat
   const deadlineMs = optionalPositiveDuration(options.deadline, 'retry.deadline');
   const retryOn = options.retryOn ?? defaultRetryOutcome;
   const respectRetryAfter = options.respectRetryAfter ?? true;
-  const { budget, scheduler = asyncScheduler, random = Math.random } = options;
+  const { budget, events } = options;
+  const scheduler = options.scheduler ?? events?.scheduler ?? asyncScheduler;
+  const random = options.random ?? Math.random;
+  const scoped: ScopedRetrySettings<T> | undefined =
+    events === undefined
+      ? undefined
+      : {
+          maxAttempts,
+          backoff,
+          respectRetryAfter,
+          retryNonIdempotent: options.retryNonIdempotent === true,
+          retryOn,
+          budget,
+          random: options.random,
+          deadlineMs,
+        };
 
   return (source) =>
     new Observable<T>((subscriber) => {
       const start = scheduler.now();
       budget?.deposit(start);
+      const startedAt = events?.sink.now() ?? 0;
+      // Made at the first decision: most calls never need one.
+      let decideInCall: ((outcome: RetryOutcome<T>) => number | undefined) | undefined;
       let attempt = 0;
       let previousDelay = backoff.initialDelay;
       let inner: Subscription | undefined;
@@ -113,6 +148,11 @@ export function retryBackoff<T>(options: RetryBackoffOptions<T>): MonoTypeOperat
 
       /** The delay before the next attempt, or undefined when none is to be made. */
       const decide = (outcome: RetryOutcome<T>): number | undefined => {
+        if (scoped !== undefined) {
+          if (surelyNoRetry(scoped, events!, outcome)) return undefined;
+          decideInCall ??= scopedDecider(scoped, events!, startedAt);
+          return decideInCall(outcome);
+        }
         if (attempt >= maxAttempts) return undefined;
         try {
           if (!retryOn(outcome)) return undefined;
