@@ -20,12 +20,20 @@ function read(x: Bag | undefined, key: string): unknown {
   }
 }
 
-/** The HTTP status of a value or error: its own numeric `status`, or its `response.status`. */
+/**
+ * The HTTP status of a value or error: its own numeric `status`, or its `response.status`. Only a
+ * real status counts (an integer from 100 to 599): Angular's `HttpErrorResponse` says `status: 0`
+ * for a network failure, as an opaque fetch response does, and that is no answer from the host.
+ */
 export function statusOf(x: unknown): number | undefined {
   const own = read(bag(x), 'status');
-  if (typeof own === 'number') return own;
+  if (isHttpStatus(own)) return own;
   const nested = read(bag(read(bag(x), 'response')), 'status');
-  return typeof nested === 'number' ? nested : undefined;
+  return isHttpStatus(nested) ? nested : undefined;
+}
+
+function isHttpStatus(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599;
 }
 
 /** One header of a `Headers`-like object (with `get`) or a plain record (names lower case). */

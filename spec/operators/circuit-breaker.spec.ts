@@ -127,3 +127,13 @@ test('a throwing isFailure errors the call with INVALID_ARGUMENT naming it', () 
   assert.ok(error instanceof XhttpError);
   assert.equal(error.field, 'circuitBreaker.isFailure');
 });
+
+test('status 0 (Angular network failure, an opaque fetch) is no answer: a breaker failure, retried by default', async () => {
+  const { isFailureError, defaultRetryOutcome } = await import('../../lib/operators/index.js');
+  const networkFailure = { status: 0, statusText: 'Unknown Error' };
+  assert.equal(isFailureError(networkFailure), true);
+  assert.equal(defaultRetryOutcome({ attempt: 1, error: networkFailure }), true);
+  // A real 4xx is still the host answering.
+  assert.equal(isFailureError({ status: 404 }), false);
+  assert.equal(defaultRetryOutcome({ attempt: 1, error: { status: 404 } }), false);
+});
