@@ -172,7 +172,7 @@ export const CONTENDERS = [
   'rxhttp + OTel tracing',
   'rxhttp + OTel no-op tracer',
   'rxhttp + OTel tracing (server span)',
-  'rxhttp Promise, timeline read',
+  'rxhttp Promise + timeline read',
   'undici Pool.request (Rx loop)',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -319,7 +319,7 @@ export async function createContender(name: ContenderName, port: number): Promis
         close: rx.close,
       };
     }
-    case 'rxhttp Promise, timeline read': {
+    case 'rxhttp Promise + timeline read': {
       // The same call as "rxhttp Promise", and the response's timeline folded and read (issue 21).
       const rx = await rxClient(port);
       let entries = 0;
