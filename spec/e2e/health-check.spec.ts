@@ -68,13 +68,17 @@ describe('health checks end to end', () => {
       if (e.type === 'health-check') checks.push(e);
     });
     try {
-      // Healthy: both hosts take calls, both are probed.
+      // Healthy: both hosts take calls, both are probed, and the client has seen A pass. (The server
+      // counts a probe when it arrives, before the client has read the answer: waiting on the
+      // server's count alone raced the event under load.)
+      const aPassing = () =>
+        checks.some((e) => e.key === a.backend.hostPort && e.ok && e.health === 'passing');
       await traffic(
         client,
         group,
-        () => a.calls.length >= 10 && b.calls.length >= 10 && a.probes >= 2 && b.probes >= 2,
+        () => a.calls.length >= 10 && b.calls.length >= 10 && a.probes >= 2 && b.probes >= 2 && aPassing(),
       );
-      assert.ok(checks.some((e) => e.key === a.backend.hostPort && e.ok && e.health === 'passing'));
+      assert.ok(aPassing());
 
       a.healthy = false;
       const brokeAt = performance.now();
