@@ -4,6 +4,7 @@ import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { BackoffOptions } from '../types.js';
 import type { HttpAttemptOutcome } from './outcome.js';
 import type { OriginBreakers } from './origin-breakers.js';
+import { RETRY_OPTION_KEYS } from '../resilience/retry-policy.js';
 
 /**
  * Retry policy of {@link rxhttpInterceptor}: `client.request$`'s `RetryOptions`, with `retryOn`
@@ -85,12 +86,5 @@ export const INTERCEPTOR_KEYS = [
   'random',
 ];
 
-/** The option names of {@link HttpRetryOptions}. */
-export const RETRY_KEYS = [
-  'maxAttempts',
-  'retryOn',
-  'timeoutPerAttempt',
-  'backoff',
-  'retryNonIdempotent',
-  'respectRetryAfter',
-];
+/** The option names of {@link HttpRetryOptions}: those of the client's `RetryOptions`. */
+export const RETRY_KEYS = RETRY_OPTION_KEYS;

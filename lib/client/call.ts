@@ -4,13 +4,7 @@ import { selectAddress } from '../balancer/eligible.js';
 import type { LoadStats } from '../balancer/load-stats.js';
 import { KEY_FIELD, type CircuitBreakers } from '../breaker/breakers.js';
 import { attachTimeline, FailFastError, TimeoutError, XhttpError } from '../errors.js';
-import {
-  addressKey,
-  type AttemptEndEvent,
-  type CallEndEvent,
-  type CallEvent,
-  type HedgeRefusedEvent,
-} from '../events/events.js';
+import { addressKey, type AttemptEndEvent, type CallEndEvent, type CallEvent } from '../events/events.js';
 import { decideRetry, type DecideContext, type RetryState } from '../resilience/decide.js';
 import type { RetryDecision } from '../resilience/retry.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
@@ -509,29 +503,23 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
     remainingMs: number | undefined,
   ): void {
     const spec = this.spec;
-    const e: HedgeRefusedEvent =
-      expectedMs === undefined
-        ? {
-            type: 'hedge-refused',
-            time: this.now,
-            callId: this.callId,
-            group: spec.group.name,
-            method: spec.method,
-            attempt,
-            reason,
-          }
-        : {
-            type: 'hedge-refused',
-            time: this.now,
-            callId: this.callId,
-            group: spec.group.name,
-            method: spec.method,
-            attempt,
-            reason,
-            expectedMs,
-            remainingMs: Math.max(0, remainingMs ?? 0),
-          };
-    this.#emit(e);
+    this.#emit({
+      type: 'hedge-refused',
+      time: this.now,
+      callId: this.callId,
+      group: spec.group.name,
+      method: spec.method,
+      attempt,
+      reason,
+      expectedMs,
+      remainingMs: remainingMs === undefined ? undefined : Math.max(0, remainingMs),
+    });
+  }
+
+  #clearHedgeTimer(): void {
+    if (this.#hedgeTimer === undefined) return;
+    clearTimer(this.rt.clock, this.#hedgeTimer);
+    this.#hedgeTimer = undefined;
   }
 
   /** Attempts in flight now. */
@@ -649,10 +637,7 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
 
   /** Cancels every attempt in flight but `winner`: they lost to it. `winner` stays in flight if it was. */
   #cancelOthers(winner: Attempt): void {
-    if (this.#hedgeTimer !== undefined) {
-      clearTimer(this.rt.clock, this.#hedgeTimer);
-      this.#hedgeTimer = undefined;
-    }
+    this.#clearHedgeTimer();
     const current = this.#current;
     const others = this.#others;
     this.#current = winner.open ? winner : undefined;
@@ -903,10 +888,7 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
   }
 
   #retryAfter(decision: RetryDecision): void {
-    if (this.#hedgeTimer !== undefined) {
-      clearTimer(this.rt.clock, this.#hedgeTimer);
-      this.#hedgeTimer = undefined;
-    }
+    this.#clearHedgeTimer();
     this.#retryTimer = startTimer(this.rt.clock, onRetryTimer, decision.delayMs, this);
   }
 
@@ -958,10 +940,7 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
       clearTimer(this.rt.clock, this.#retryTimer);
       this.#retryTimer = undefined;
     }
-    if (this.#hedgeTimer !== undefined) {
-      clearTimer(this.rt.clock, this.#hedgeTimer);
-      this.#hedgeTimer = undefined;
-    }
+    this.#clearHedgeTimer();
     // Every attempt in flight ends, oldest first: cancelled, or with the call's timeout.
     const others = this.#others;
     if (others !== undefined) for (const slot of others.slice()) this.#stopAttempt(slot);
@@ -1000,10 +979,7 @@ export class Call implements RetryState, DecideContext, Unsubscribable, LiveCall
     if (this.#settled) return;
     this.#settled = true;
     this.rt.calls.remove(this);
-    if (this.#hedgeTimer !== undefined) {
-      clearTimer(this.rt.clock, this.#hedgeTimer);
-      this.#hedgeTimer = undefined;
-    }
+    this.#clearHedgeTimer();
     if (this.#deadlineTimer !== undefined) {
       clearTimer(this.rt.clock, this.#deadlineTimer);
       this.#deadlineTimer = undefined;

@@ -4,6 +4,8 @@ import type {
   CallEndEvent,
   CallEvent,
   CallStartEvent,
+  HedgeRefusedEvent,
+  RetryRefusedEvent,
 } from '../events/events.js';
 import type {
   CallTimeline,
@@ -85,7 +87,12 @@ export function foldTimeline(
             breakerKey: e.breakerSkipped,
           });
         if (e.hedge === true)
-          entries.push({ kind: 'hedge', atMs: e.time - t0, attempt: e.attempt, delayMs: e.hedgeDelayMs ?? 0 });
+          entries.push({
+            kind: 'hedge',
+            atMs: e.time - t0,
+            attempt: e.attempt,
+            delayMs: e.hedgeDelayMs ?? 0,
+          });
         const a: Mutable<TimelineAttempt> = {
           kind: 'attempt',
           attempt: e.attempt,
@@ -122,30 +129,10 @@ export function foldTimeline(
           reason: e.reason,
         });
         break;
-      case 'retry-refused': {
-        const r: Mutable<TimelineRetryRefused> = {
-          kind: 'retry-refused',
-          atMs: e.time - t0,
-          attempt: e.attempt,
-          reason: e.reason,
-        };
-        if (e.expectedMs !== undefined) r.expectedMs = e.expectedMs;
-        if (e.remainingMs !== undefined) r.remainingMs = e.remainingMs;
-        entries.push(r);
+      case 'retry-refused':
+      case 'hedge-refused':
+        entries.push(refusal(e, t0));
         break;
-      }
-      case 'hedge-refused': {
-        const r: Mutable<TimelineHedgeRefused> = {
-          kind: 'hedge-refused',
-          atMs: e.time - t0,
-          attempt: e.attempt,
-          reason: e.reason,
-        };
-        if (e.expectedMs !== undefined) r.expectedMs = e.expectedMs;
-        if (e.remainingMs !== undefined) r.remainingMs = e.remainingMs;
-        entries.push(r);
-        break;
-      }
       case 'fail-fast':
         entries.push({ kind: 'fail-fast', atMs: e.time - t0, attempt: e.attempt });
         break;
@@ -167,4 +154,19 @@ export function foldTimeline(
   if (end?.status !== undefined) timeline.status = end.status;
   if (end?.errorCode !== undefined) timeline.errorCode = end.errorCode;
   return timeline;
+}
+
+/** The timeline entry of a retry or hedge the call wanted and did not make. */
+function refusal(
+  e: RetryRefusedEvent | HedgeRefusedEvent,
+  t0: number,
+): TimelineRetryRefused | TimelineHedgeRefused {
+  const atMs = e.time - t0;
+  const r: Mutable<TimelineRetryRefused> | Mutable<TimelineHedgeRefused> =
+    e.type === 'retry-refused'
+      ? { kind: e.type, atMs, attempt: e.attempt, reason: e.reason }
+      : { kind: e.type, atMs, attempt: e.attempt, reason: e.reason };
+  if (e.expectedMs !== undefined) r.expectedMs = e.expectedMs;
+  if (e.remainingMs !== undefined) r.remainingMs = e.remainingMs;
+  return r;
 }

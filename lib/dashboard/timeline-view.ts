@@ -73,6 +73,16 @@ function generic(e: Readonly<Record<string, unknown>>): TimelineEntryView {
   };
 }
 
+/** A deadline refusal's figures in words; '' when it has none. */
+function timesLeft(e: {
+  readonly expectedMs?: number | undefined;
+  readonly remainingMs?: number | undefined;
+}): string {
+  return e.expectedMs === undefined || e.remainingMs === undefined
+    ? ''
+    : `: hosts take ~${round(e.expectedMs)} ms, ${round(e.remainingMs)} ms left`;
+}
+
 /** One entry in words. Pure. */
 export function entryView(e: TimelineEntry): TimelineEntryView {
   const atMs = round(e.atMs);
@@ -107,10 +117,7 @@ export function entryView(e: TimelineEntry): TimelineEntryView {
       };
     }
     case 'retry-refused': {
-      const times =
-        e.expectedMs === undefined || e.remainingMs === undefined
-          ? ''
-          : `: hosts take ~${round(e.expectedMs)} ms, ${round(e.remainingMs)} ms left`;
+      const times = timesLeft(e);
       const why = REFUSALS[e.reason] ?? e.reason;
       return { kind: e.kind, atMs, failed: true, detail: `retry #${e.attempt} not made: ${why}${times}` };
     }
@@ -121,10 +128,7 @@ export function entryView(e: TimelineEntry): TimelineEntryView {
         detail: `no answer after ${round(e.delayMs)} ms: hedge #${e.attempt} sent to another host`,
       };
     case 'hedge-refused': {
-      const times =
-        e.expectedMs === undefined || e.remainingMs === undefined
-          ? ''
-          : `: hosts take ~${round(e.expectedMs)} ms, ${round(e.remainingMs)} ms left`;
+      const times = timesLeft(e);
       const why = e.reason === 'budget' ? 'hedge or retry budget spent' : 'cannot finish before the deadline';
       return { kind: e.kind, atMs, detail: `hedge #${e.attempt} not sent: ${why}${times}` };
     }

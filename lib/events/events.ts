@@ -170,9 +170,9 @@ export interface HedgeRefusedEvent extends CallScoped {
    */
   readonly reason: 'budget' | 'deadline-insufficient';
   /** For `deadline-insufficient`: the fastest candidate host's recent latency, ms. */
-  readonly expectedMs?: number;
+  readonly expectedMs?: number | undefined;
   /** For `deadline-insufficient`: the time left before the deadline, ms. */
-  readonly remainingMs?: number;
+  readonly remainingMs?: number | undefined;
 }
 
 /** A call failed at once because every candidate's breaker was open. */

@@ -29,7 +29,8 @@ const NOT_SENT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-const KEYS = [
+/** The option names of `RetryOptions` (the Angular interceptor's `retry` takes the same). */
+export const RETRY_OPTION_KEYS: readonly string[] = [
   'maxAttempts',
   'retryOn',
   'timeoutPerAttempt',
@@ -142,7 +143,7 @@ export function resolveRetryOptions(
   field = 'retry',
 ): ResolvedRetry | undefined {
   if (opts === undefined) return undefined;
-  checkOptions(opts, KEYS, field);
+  checkOptions(opts, RETRY_OPTION_KEYS, field);
   const o = opts as unknown as Record<string, unknown>;
   // Own properties only: a polluted Object.prototype must not turn on retryNonIdempotent.
   if (own(o, 'maxAttempts') === undefined) throw invalidArgument(`${field}.maxAttempts`, 'is required');
@@ -169,7 +170,6 @@ export function resolveRetryOptions(
     respectRetryAfter: flag(own(o, 'respectRetryAfter'), `${field}.respectRetryAfter`) ?? true,
   };
 }
-
 
 function flag(value: unknown, field: string): boolean | undefined {
   if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(field, 'must be a boolean');
