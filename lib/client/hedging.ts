@@ -44,8 +44,8 @@ function newBudget(ratio: number, clock: Clock): RetryBudget {
 
 /**
  * The client's hedging state, made on its first hedged call: per group, the live latency window
- * the adaptive delay reads (fed by every attempt of the group that got a response, hedged calls
- * or not) and the hedge budgets. Groups are held weakly: a group dropped by the user takes its
+ * the adaptive delay reads (fed by the first attempt of every round of the group's calls, hedged
+ * or not: see `Call`'s attempt-end) and the hedge budgets. Groups are held weakly: a group dropped by the user takes its
  * state with it.
  */
 export class Hedging {
@@ -78,7 +78,10 @@ export class Hedging {
     return this.#of(group, now).window.percentile(hedge.percentile, hedge.minSamples, now);
   }
 
-  /** An attempt of `group` got a response after `ms`: a latency sample (only for groups hedged on). */
+  /**
+   * A round's first attempt of `group` took `ms` (answered, or cancelled by a hedge that won): a
+   * latency sample, kept only for groups hedged on.
+   */
   record(group: GroupLike, ms: number, now: number): void {
     const g = this.#groups.get(group);
     if (g !== undefined) g.window.record(ms, now);
