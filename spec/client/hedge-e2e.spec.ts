@@ -58,6 +58,15 @@ test("1 000 hedged calls: every answer is the fast host's, every loser is aborte
   for (const e of ends) assert.ok(e.type === 'attempt-end' && e.cancelled && e.verdict === 'ignored');
   // Every request the slow host got was aborted by the client (its loser cancelled on the wire).
   await waitFor(() => slow.aborted === slow.hits);
+  // Released while the client is still open: the slow host holds no connection from it (each loser's
+  // socket was closed on abort, none is parked in the pool).
+  const open = () => new Promise<number>((r) => slow.server.getConnections((_e, n) => r(n)));
+  let slowConnections = await open();
+  for (let i = 0; i < 50 && slowConnections > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    slowConnections = await open();
+  }
+  assert.equal(slowConnections, 0, 'no connection left open to the slow host');
   // Under load a fast attempt can be slower than the delay too and be hedged to the slow host: it
   // then wins, and the slow hedge loses. Either way the slow host never finished an answer.
   assert.ok(slow.hits <= ends.length, `${slow.hits} slow requests, ${ends.length} losers`);
