@@ -2,7 +2,6 @@ import { TimeoutError } from '../errors.js';
 import type { AttemptEndEvent, AttemptStartEvent } from '../events/events.js';
 import { deadlineHeaderValue } from '../resilience/deadline.js';
 import type { AttemptOutcome } from '../types.js';
-import { NO_HEADERS } from './config.js';
 import type { CallSpec } from './request.js';
 import type { Runtime } from './runtime.js';
 
@@ -87,11 +86,40 @@ export function attemptEndEvent(
   };
 }
 
+const ATTEMPT_HEADER = 'x-rxhttp-attempt';
+
+/** A header record as undici's flat `[name, value, …]` list, which it reads without walking an object. */
+function pairsOf(record: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(record)) out.push(name, record[name]!);
+  return out;
+}
+
+/** The pairs of the records calls share (the client's, frozen): made once per record. */
+const sharedPairs = new WeakMap<object, readonly string[]>();
+let lastRecord: object | undefined;
+let lastPairs: readonly string[] = [];
+
+/** The pairs of a call's header record: shared records' from the cache, a call's own made anew. */
+function basePairs(record: Readonly<Record<string, string>>): readonly string[] {
+  if (record === lastRecord) return lastPairs;
+  if (!Object.isFrozen(record)) return pairsOf(record);
+  let pairs = sharedPairs.get(record);
+  if (pairs === undefined) {
+    pairs = Object.freeze(pairsOf(record));
+    sharedPairs.set(record, pairs);
+  }
+  lastRecord = record;
+  lastPairs = pairs;
+  return pairs;
+}
+
 /**
- * The headers an attempt sends: the call's, plus `x-rxhttp-attempt` from the second attempt on,
- * the tracing headers made from its start event, and the time left to `deadlineAt` when the client
- * sends a deadline header. A first attempt without headers of its own gets a fresh literal (or the
- * shared empty record): no copy, no dictionary-mode record for undici to walk.
+ * The headers an attempt sends, as undici's flat `[name, value, …]` list: the call's, plus
+ * `x-rxhttp-attempt` from the second attempt on, the tracing headers made from its start event, and
+ * the time left to `deadlineAt` when the client sends a deadline header. Ours win over the call's of
+ * the same name. A call with the client's shared headers (most calls) starts from their pairs, made
+ * once: no record is copied per attempt.
  */
 export function attemptHeaders(
   rt: Runtime,
@@ -99,22 +127,27 @@ export function attemptHeaders(
   start: AttemptStartEvent,
   deadlineAt: number,
   now: number,
-): Record<string, string> {
-  let headers = spec.headers;
+): string[] {
+  const record = spec.headers;
   const deadlineHeader = rt.deadlineHeader;
   const attempt = start.attempt;
-  if (attempt === 1 && headers === NO_HEADERS) {
-    if (rt.attemptHeaders) {
-      headers = rt.attemptHeaders(start);
-      if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(deadlineAt, now);
-    } else if (deadlineHeader !== undefined) {
-      headers = { [deadlineHeader]: deadlineHeaderValue(deadlineAt, now) };
-    }
-  } else if (attempt > 1 || rt.attemptHeaders || deadlineHeader !== undefined) {
-    headers = Object.assign(Object.create(null) as Record<string, string>, headers);
-    if (attempt > 1) headers['x-rxhttp-attempt'] = String(attempt);
-    if (rt.attemptHeaders) Object.assign(headers, rt.attemptHeaders(start));
-    if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(deadlineAt, now);
+  if (
+    rt.attemptHeaders === undefined &&
+    (deadlineHeader === undefined || record[deadlineHeader] === undefined) &&
+    (attempt === 1 || record[ATTEMPT_HEADER] === undefined)
+  ) {
+    const base = basePairs(record);
+    // undici reads the list and never writes it: the shared one goes out as it is.
+    if (attempt === 1 && deadlineHeader === undefined) return base as string[];
+    const out = base.slice();
+    if (attempt > 1) out.push(ATTEMPT_HEADER, String(attempt));
+    if (deadlineHeader !== undefined) out.push(deadlineHeader, deadlineHeaderValue(deadlineAt, now));
+    return out;
   }
-  return headers;
+  // Tracing headers, or a call's own header of a name we set: merged as a record, ours last.
+  const headers = Object.assign(Object.create(null) as Record<string, string>, record);
+  if (attempt > 1) headers[ATTEMPT_HEADER] = String(attempt);
+  if (rt.attemptHeaders) Object.assign(headers, rt.attemptHeaders(start));
+  if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(deadlineAt, now);
+  return pairsOf(headers);
 }
