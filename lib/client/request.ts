@@ -1,5 +1,5 @@
 import { invalidArgument } from '../errors.js';
-import { checkOptions, optionalPositiveDuration, optionalPositiveInt, own } from '../internal/validate.js';
+import { optionalPositiveDuration, optionalPositiveInt } from '../internal/validate.js';
 import { resolveHedge, type ResolvedHedge } from '../resilience/hedge.js';
 import { isIdempotent, resolveRetryOptions, type ResolvedRetry } from '../resilience/retry-policy.js';
 import type { CallOptions, GroupLike, XRequest } from '../types.js';
@@ -45,29 +45,7 @@ export interface CallSpec {
   readonly hedge: ResolvedHedge | undefined;
 }
 
-const OPTION_KEYS = [
-  'retry',
-  'timeout',
-  'signal',
-  'headers',
-  'responseType',
-  'maxResponseBytes',
-  'redirect',
-  'deadlineCoversBody',
-  'query',
-  'json',
-  'body',
-  'decompress',
-  'hedge',
-];
-const REQUEST_KEYS = ['method', 'group', 'url', 'path', 'query', 'headers', 'body'];
 const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']);
-
-/** The body fields of the convenience methods' options (`BodyOptions`), read off any options. */
-interface BodyFields {
-  readonly body?: XRequest['body'];
-  readonly json?: unknown;
-}
 
 /** Defaults from the client that a call falls back on. */
 export interface CallDefaults {
@@ -145,6 +123,154 @@ function appendQuery(target: string, query: XRequest['query'], field = 'query'):
   return target + (target.includes('?') ? '&' : '?') + qs;
 }
 
+/** A request's fields, own properties only (a polluted `Object.prototype` must not reach a call). */
+interface RequestFields {
+  method: unknown;
+  group: XRequest['group'] | undefined;
+  url: string | undefined;
+  path: unknown;
+  query: XRequest['query'] | undefined;
+  headers: XRequest['headers'] | undefined;
+  body: XRequest['body'] | undefined;
+}
+
+/** Call options' fields, own properties only. */
+interface OptionFields {
+  retry: CallOptions['retry'];
+  timeout: unknown;
+  signal: AbortSignal | undefined;
+  headers: CallOptions['headers'];
+  responseType: unknown;
+  maxResponseBytes: unknown;
+  redirect: CallOptions['redirect'];
+  deadlineCoversBody: unknown;
+  query: XRequest['query'] | undefined;
+  decompress: unknown;
+  hedge: CallOptions['hedge'];
+  body: XRequest['body'] | undefined;
+  json: unknown;
+}
+
+function notAnObject(value: unknown): boolean {
+  return typeof value !== 'object' || value === null || Array.isArray(value);
+}
+
+/**
+ * Reads a request in one pass over its keys (this runs on every call): its own fields, and
+ * `INVALID_ARGUMENT` for a key it does not know. Inherited keys are skipped, undefined means absent.
+ */
+function readRequest(request: XRequest): RequestFields {
+  if (notAnObject(request)) throw invalidArgument('request', 'must be an object');
+  const r: RequestFields = {
+    method: undefined,
+    group: undefined,
+    url: undefined,
+    path: undefined,
+    query: undefined,
+    headers: undefined,
+    body: undefined,
+  };
+  for (const key in request) {
+    if (!Object.hasOwn(request, key)) continue;
+    const v = (request as unknown as Record<string, unknown>)[key];
+    switch (key) {
+      case 'method':
+        r.method = v;
+        break;
+      case 'group':
+        r.group = v as RequestFields['group'];
+        break;
+      case 'url':
+        r.url = v as string | undefined;
+        break;
+      case 'path':
+        r.path = v;
+        break;
+      case 'query':
+        r.query = v as RequestFields['query'];
+        break;
+      case 'headers':
+        r.headers = v as RequestFields['headers'];
+        break;
+      case 'body':
+        r.body = v as RequestFields['body'];
+        break;
+      default:
+        throw invalidArgument(`request.${key}`, 'unknown option');
+    }
+  }
+  return r;
+}
+
+/** Reads call options as {@link readRequest} reads a request: one pass, own keys, unknown ones refused. */
+function readOptions(options: CallOptions | undefined): OptionFields {
+  const o: OptionFields = {
+    retry: undefined,
+    timeout: undefined,
+    signal: undefined,
+    headers: undefined,
+    responseType: undefined,
+    maxResponseBytes: undefined,
+    redirect: undefined,
+    deadlineCoversBody: undefined,
+    query: undefined,
+    decompress: undefined,
+    hedge: undefined,
+    body: undefined,
+    json: undefined,
+  };
+  if (options === undefined) return o;
+  if (notAnObject(options)) throw invalidArgument('options', 'must be an object');
+  for (const key in options) {
+    if (!Object.hasOwn(options, key)) continue;
+    const v = (options as unknown as Record<string, unknown>)[key] as never;
+    switch (key) {
+      case 'retry':
+        o.retry = v;
+        break;
+      case 'timeout':
+        o.timeout = v;
+        break;
+      case 'signal':
+        o.signal = v;
+        break;
+      case 'headers':
+        o.headers = v;
+        break;
+      case 'responseType':
+        o.responseType = v;
+        break;
+      case 'maxResponseBytes':
+        o.maxResponseBytes = v;
+        break;
+      case 'redirect':
+        o.redirect = v;
+        break;
+      case 'deadlineCoversBody':
+        o.deadlineCoversBody = v;
+        break;
+      case 'query':
+        o.query = v;
+        break;
+      case 'decompress':
+        o.decompress = v;
+        break;
+      case 'hedge':
+        o.hedge = v;
+        break;
+      case 'body':
+        o.body = v;
+        break;
+      case 'json':
+        o.json = v;
+        break;
+      default:
+        throw invalidArgument(`options.${key}`, 'unknown option');
+    }
+  }
+  return o;
+}
+
 /**
  * Turns a request and call options into a {@link CallSpec}, or throws `INVALID_ARGUMENT`
  * naming the field. `group` and `target` were resolved by the client (registered names, urls).
@@ -156,41 +282,27 @@ export function buildCallSpec(
   options: CallOptions | undefined,
   defaults: CallDefaults,
 ): CallSpec {
-  checkOptions(request, REQUEST_KEYS, 'request');
-  checkOptions(options, OPTION_KEYS, 'options');
-  // Own properties only: a polluted Object.prototype (say `redirect: 'follow'`) must not reach a call.
-  const o = {
-    retry: own(options, 'retry'),
-    timeout: own(options, 'timeout'),
-    signal: own(options, 'signal'),
-    headers: own(options, 'headers'),
-    responseType: own(options, 'responseType'),
-    maxResponseBytes: own(options, 'maxResponseBytes'),
-    redirect: own(options, 'redirect'),
-    deadlineCoversBody: own(options, 'deadlineCoversBody'),
-    query: own(options, 'query'),
-    decompress: own(options, 'decompress'),
-    hedge: own(options, 'hedge'),
-  };
+  const r = readRequest(request);
+  const o = readOptions(options);
   if (o.decompress !== undefined && typeof o.decompress !== 'boolean')
     throw invalidArgument('options.decompress', 'must be a boolean');
   const decompress = o.decompress !== false;
   const baseHeaders = decompress ? decodingHeaders(defaults.headers, group.protocol) : defaults.headers;
-  const rawMethod = own(request, 'method');
+  const rawMethod = r.method;
   const method = rawMethod === 'GET' ? 'GET' : normalizeMethod(rawMethod);
-  const url = own(request, 'url');
+  const url = r.url;
   let sent = checkPath(target, url !== undefined ? 'url' : 'path');
   // A group's base path prefixes the paths given with it, never a url (nor a redirect's target).
   const groupBase = url === undefined ? group.basePath : undefined;
   if (groupBase) sent = groupBase + sent;
-  const query = own(request, 'query');
+  const query = r.query;
   let full = appendQuery(sent, query);
   if (o.query !== undefined) full = appendQuery(full, o.query, 'options.query');
   const qi = full.indexOf('?');
-  const requestHeaders = own(request, 'headers');
-  let rawBody = own(request, 'body');
-  const optionBody = options === undefined ? undefined : own(options as BodyFields, 'body');
-  const json = options === undefined ? undefined : own(options as BodyFields, 'json');
+  const requestHeaders = r.headers;
+  let rawBody = r.body;
+  const optionBody = o.body;
+  const json = o.json;
   if (optionBody !== undefined || json !== undefined) {
     if ((rawBody !== undefined && rawBody !== null) || (optionBody !== undefined && json !== undefined))
       throw invalidArgument(json !== undefined ? 'options.json' : 'options.body', 'give one body');
@@ -248,7 +360,7 @@ export function buildCallSpec(
     // Breaker keys and classifiers see the normalized method and the path without its query.
     request: {
       method,
-      group: own(request, 'group'),
+      group: r.group,
       url,
       path,
       query,
