@@ -234,7 +234,19 @@ export interface HealthCheckEvent {
   readonly health: 'passing' | 'failing' | 'unknown';
 }
 
-/** `host:port`, IPv6 in brackets. */
+/** The key of each address object met: one string per address, so maps keyed by it hash it once. */
+const keys = new WeakMap<Address, AddressKey>();
+
+/**
+ * `host:port`, IPv6 in brackets. The same string object for the same frozen address object (a
+ * group's): breakers, load statistics and health windows look it up several times per call.
+ */
 export function addressKey(a: Address): AddressKey {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  let key = keys.get(a);
+  if (key === undefined) {
+    key = a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+    // A group's addresses are frozen; one a caller could still change is keyed afresh each time.
+    if (Object.isFrozen(a)) keys.set(a, key);
+  }
+  return key;
 }
