@@ -180,6 +180,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   resume: (() => void) | undefined;
   /** A streamed body's reader is behind (backpressure): the socket is not read, so no idle time counts. */
   paused = false;
+  /**
+   * Whether the headers / body phase's own timeout can come before {@link Exchange.limit}. Progress
+   * only moves later, so when the attempt's start plus that timeout is already past the limit, the
+   * limit always comes first and that phase's progress needs no clock read (the common case: phase
+   * timeouts at or above the call's deadline). A streamed body's limit moves at hand-off: watched.
+   */
+  readonly watchHeaders: boolean;
+  readonly watchBody: boolean;
 
   /**
    * `now`: the attempt's start on `clock` (the caller has just read it); `ownerDeadline`: when to
@@ -201,6 +209,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const t = timeouts.attempt;
     this.attemptDeadline = t > 0 ? now + t : Infinity;
     this.limit = Math.min(this.attemptDeadline, ownerDeadline);
+    this.watchHeaders = timeouts.headers > 0 && now + timeouts.headers < this.limit;
+    this.watchBody = mode !== BUFFERED || (timeouts.body > 0 && now + timeouts.body < this.limit);
     this.arm(now);
   }
 
@@ -306,8 +316,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.abortFn = abort;
     this.sent = true;
     this.phase = HEADERS;
-    this.progressAt = this.clock.now();
-    this.rearm();
+    if (this.watchHeaders) {
+      this.progressAt = this.clock.now();
+      this.rearm();
+    }
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -317,8 +329,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.statusText = statusText;
     this.rawHeaders = rawHeaders;
     this.phase = BODY;
-    this.progressAt = this.clock.now();
-    this.rearm();
+    if (this.watchBody) {
+      this.progressAt = this.clock.now();
+      this.rearm();
+    }
     if ((rawContentLength(rawHeaders) ?? 0) > this.maxResponseBytes) {
       this.abort(tooLarge(this));
       return false;
@@ -366,7 +380,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.done) return false;
-    this.progressAt = this.clock.now();
+    if (this.watchBody) this.progressAt = this.clock.now();
     this.received += chunk.length;
     if (this.received > this.maxResponseBytes) {
       this.abort(tooLarge(this));
