@@ -129,7 +129,14 @@ async function main(): Promise<void> {
   const server = await startServer(undefined, pin?.ok ? pin.server : undefined);
   if (pin?.ok) pinSelf(pin.client);
   const c = await createContender(NAME, server.ports[0]!);
-  const call = c.call ?? (() => Promise.reject(new Error('profile a Promise contender')));
+  // An Observable contender is subscribed once per call, its completion awaited: the Rx user's
+  // `subscribe`, without throughput.ts's `mergeMap`/`repeat` loop around it.
+  const call$ = c.call$;
+  const call =
+    c.call ??
+    (call$ !== undefined
+      ? () => new Promise<void>((resolve, reject) => call$().subscribe({ complete: resolve, error: reject }))
+      : () => Promise.reject(new Error(`${NAME} has neither call nor call$`)));
   await closedLoop(call, { concurrency: 64, count: 30_000, maxMs: 3_000 }); // warm-up
   const session = new Session();
   session.connect();
