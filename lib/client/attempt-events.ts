@@ -118,6 +118,12 @@ function basePairs(record: Readonly<Record<string, string>>): readonly string[] 
   return pairs;
 }
 
+/** True when `record` has none of the names in `ours`. */
+function noneOf(record: Readonly<Record<string, string>>, ours: Readonly<Record<string, string>>): boolean {
+  for (const name of Object.keys(ours)) if (record[name] !== undefined) return false;
+  return true;
+}
+
 /**
  * The headers an attempt sends, as undici's flat `[name, value, …]` list: the call's, plus
  * `x-rxhttp-attempt` from the second attempt on, the tracing headers made from its start event, and
@@ -135,23 +141,25 @@ export function attemptHeaders(
   const record = spec.headers;
   const deadlineHeader = rt.deadlineHeader;
   const attempt = start.attempt;
+  const tracing = rt.attemptHeaders === undefined ? undefined : rt.attemptHeaders(start);
   if (
-    rt.attemptHeaders === undefined &&
     (deadlineHeader === undefined || record[deadlineHeader] === undefined) &&
-    (attempt === 1 || record[ATTEMPT_HEADER] === undefined)
+    (attempt === 1 || record[ATTEMPT_HEADER] === undefined) &&
+    (tracing === undefined || noneOf(record, tracing))
   ) {
     const base = basePairs(record);
     // undici reads the list and never writes it: the shared one goes out as it is.
-    if (attempt === 1 && deadlineHeader === undefined) return base as string[];
+    if (attempt === 1 && deadlineHeader === undefined && tracing === undefined) return base as string[];
     const out = base.slice();
     if (attempt > 1) out.push(ATTEMPT_HEADER, String(attempt));
+    if (tracing !== undefined) for (const name of Object.keys(tracing)) out.push(name, tracing[name]!);
     if (deadlineHeader !== undefined) out.push(deadlineHeader, deadlineHeaderValue(deadlineAt, now));
     return out;
   }
-  // Tracing headers, or a call's own header of a name we set: merged as a record, ours last.
+  // A call's own header of a name we set: merged as a record, ours last.
   const headers = Object.assign(Object.create(null) as Record<string, string>, record);
   if (attempt > 1) headers[ATTEMPT_HEADER] = String(attempt);
-  if (rt.attemptHeaders) Object.assign(headers, rt.attemptHeaders(start));
+  if (tracing !== undefined) Object.assign(headers, tracing);
   if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(deadlineAt, now);
   return pairsOf(headers);
 }
