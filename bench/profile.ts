@@ -4,7 +4,7 @@
  * loading and JIT warm-up are not in the picture) and prints self time by function, and by where the
  * code lives (rxhttp's dist/, rxjs, undici, Node).
  *
- *   npx tsx bench/profile.ts [--contender "rxhttp Promise"] [--seconds 6] [--top 30] [--pinned]
+ *   npx tsx bench/profile.ts [--contender "rxhttp Promise"] [--c 64] [--seconds 6] [--top 30] [--pinned]
  *   npx tsx bench/profile.ts --from file.cpuprofile [--calls N]   (summarise a `node --cpu-prof` file)
  *
  * With `--pinned`, the server child runs on one core and this client process on another (`taskset`),
@@ -20,6 +20,7 @@ import { arg, closedLoop, ensureDist, fmt, pinSelf, pinning, ROOT, startServer, 
 
 const NAME = (arg('contender') ?? 'rxhttp Promise') as ContenderName;
 const SECONDS = Number(arg('seconds') ?? 6);
+const C = Number(arg('c') ?? 64);
 const TOP = Number(arg('top') ?? 30);
 const DIR = `${ROOT}.tmp/profile`;
 const FROM = arg('from');
@@ -137,13 +138,13 @@ async function main(): Promise<void> {
     (call$ !== undefined
       ? () => new Promise<void>((resolve, reject) => call$().subscribe({ complete: resolve, error: reject }))
       : () => Promise.reject(new Error(`${NAME} has neither call nor call$`)));
-  await closedLoop(call, { concurrency: 64, count: 30_000, maxMs: 3_000 }); // warm-up
+  await closedLoop(call, { concurrency: C, count: 30_000, maxMs: 3_000 }); // warm-up
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
   await session.post('Profiler.start');
-  const r = await closedLoop(call, { concurrency: 64, count: 10_000_000, maxMs: SECONDS * 1_000 });
+  const r = await closedLoop(call, { concurrency: C, count: 10_000_000, maxMs: SECONDS * 1_000 });
   const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: Profile };
   session.disconnect();
   await c.close();
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
     `${r.completed} calls${pin?.ok ? `, client on CPU ${pin.client}, server on CPU ${pin.server}` : ''}, ` +
       `${fmt(r.userUs / r.completed, 1)} µs user + ${fmt(r.systemUs / r.completed, 1)} µs sys CPU per call\n`,
   );
-  console.log(`### Profile: ${NAME}, c = 64, ${SECONDS} s (self time, % of non-idle samples)\n`);
+  console.log(`### Profile: ${NAME}, c = ${C}, ${SECONDS} s (self time, % of non-idle samples)\n`);
   stages(profile, r.completed);
   analyse(profile, r.completed);
 }
