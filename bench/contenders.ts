@@ -22,7 +22,8 @@ import { circuitBreaker, handleAll, retry, SamplingBreaker, timeout, TimeoutStra
 import CircuitBreaker from 'opossum';
 import got from 'got';
 import axios from 'axios';
-import { dist } from './util.js';
+import { pathToFileURL } from 'node:url';
+import { arg, buildAt, dist } from './util.js';
 
 type Rxhttp = typeof import('../lib/index.js');
 
@@ -136,8 +137,19 @@ export function silentTracerProvider(): BasicTracerProvider {
 
 type RxClientConfig = NonNullable<ConstructorParameters<Rxhttp['Client']>[0]>;
 
-async function rxClient(port: number, extra: Partial<RxClientConfig> = {}) {
-  const rx = await dist<Rxhttp>('index');
+/**
+ * The build the `(before)` rows run: `--before <commit>` built once into `.tmp/` (bench/util.ts
+ * `buildAt`), so a change and its parent are measured side by side in one run.
+ */
+async function beforeBuild(): Promise<{ rx: Rxhttp; sha: string }> {
+  const ref = arg('before');
+  if (ref === undefined) throw new Error('the (before) contenders need --before <commit>');
+  const { sha, dir } = buildAt(ref);
+  return { rx: (await import(pathToFileURL(`${dir}/dist/index.js`).href)) as Rxhttp, sha };
+}
+
+async function rxClient(port: number, extra: Partial<RxClientConfig> = {}, build?: Rxhttp) {
+  const rx = build ?? (await dist<Rxhttp>('index'));
   // Full chain: default breaker on, default retry budget, a one-host group (p2c-ewma, the default).
   const client = new rx.Client({ connections: CONNECTIONS, requestTimeout: 10_000, ...extra });
   const group = new rx.AddressGroup(`static://127.0.0.1:${port}`);
@@ -174,6 +186,8 @@ export const CONTENDERS = [
   'rxhttp + OTel tracing (server span)',
   'rxhttp Promise + timeline read',
   'undici Pool.request (Rx loop)',
+  'rxhttp Promise (before)',
+  'rxhttp Observable (before)',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
@@ -284,6 +298,22 @@ export async function createContender(name: ContenderName, port: number): Promis
       return {
         name,
         call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
+        close: rx.close,
+      };
+    }
+    case 'rxhttp Promise (before)': {
+      const rx = await rxClient(port, {}, (await beforeBuild()).rx);
+      return {
+        name,
+        call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
+        close: rx.close,
+      };
+    }
+    case 'rxhttp Observable (before)': {
+      const rx = await rxClient(port, {}, (await beforeBuild()).rx);
+      return {
+        name,
+        call$: () => rx.client.get$(rx.group, '/', RX_CALL).pipe(mergeMap((res) => res.body.text())),
         close: rx.close,
       };
     }

@@ -13,13 +13,13 @@
  * get, i.e. the noise a before/after difference must exceed to mean anything. (Commit first: the
  * 2nd copy is HEAD, `dist/` is the working tree.)
  */
-import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import { RX_CALL } from './contenders.js';
 import {
   arg,
+  buildAt,
   closedLoop,
   dist,
   fmt,
@@ -38,24 +38,6 @@ const ROUNDS = Number(arg('rounds') ?? (QUICK ? 9 : 21));
 const C = 64;
 const LOAD: LoadOptions = { concurrency: C, count: QUICK ? 3_000 : 10_000, maxMs: QUICK ? 600 : 2_000 };
 const WARMUP: LoadOptions = { concurrency: C, count: QUICK ? 6_000 : 30_000, maxMs: QUICK ? 1_000 : 3_000 };
-
-/** The commit's build, made once into `.tmp/` (its sources come from git, its node_modules are ours). */
-function buildAt(ref: string): { sha: string; dir: string } {
-  const sha = execFileSync('git', ['rev-parse', '--short', ref], { cwd: ROOT, encoding: 'utf8' }).trim();
-  const dir = `${ROOT}.tmp/bench-build-${sha}`;
-  if (!existsSync(`${dir}/dist/index.js`)) {
-    mkdirSync(dir, { recursive: true });
-    execSync(`git archive ${sha} lib tsconfig.json tsconfig.build.json package.json | tar -x -C ${dir}`, {
-      cwd: ROOT,
-    });
-    if (!existsSync(`${dir}/node_modules`)) symlinkSync(`${ROOT}node_modules`, `${dir}/node_modules`);
-    execFileSync(`${ROOT}node_modules/.bin/tsc`, ['-p', 'tsconfig.build.json'], {
-      cwd: dir,
-      stdio: 'inherit',
-    });
-  }
-  return { sha, dir };
-}
 
 interface Contender {
   readonly name: string;

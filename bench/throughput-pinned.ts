@@ -111,5 +111,19 @@ export function pinnedTargets(all: ReadonlyMap<number, Samples>): string {
       out.push(verdict(o <= 0.85, 'Observable API ≤ 0.85× Pool.request CPU at c = 64', `${fmt(o)}×`));
     }
   }
+  const notes: string[] = [];
+  for (const [c, s] of all) {
+    // Not targets: what the full chain costs over its own transport, and against the --before build.
+    if (s.has('rxhttp Promise') && s.has('undici dispatch'))
+      notes.push(
+        `- c = ${c}: full chain (Promise) ÷ undici \`dispatch\` (the transport it runs on): ${fmt(ratio(s, 'rxhttp Promise', 'undici dispatch', cpu))}×; \`dispatch\` itself ${fmt(ratio(s, 'undici dispatch', REF, cpu))}× Pool.request`,
+      );
+    for (const api of ['rxhttp Promise', 'rxhttp Observable'] as const) {
+      const before = `${api} (before)` as ContenderName;
+      if (s.has(api) && s.has(before))
+        notes.push(`- c = ${c}: ${api}, this build ÷ --before build: ${fmt(ratio(s, api, before, cpu))}× CPU per request`);
+    }
+  }
+  if (notes.length > 0) out.push('', ...notes);
   return out.join('\n');
 }

@@ -2,6 +2,10 @@
  * Throughput, client CPU and latency of rxhttp against raw undici and every peer, side by side.
  *
  *   npx tsx bench/throughput.ts [--quick] [--rounds N] [--c 1,64] [--only "name,name"] [--pinned]
+ *                               [--before <commit>]
+ *
+ * `--before <commit>` adds `rxhttp Promise (before)` and `rxhttp Observable (before)`: that commit's
+ * build (made once into `.tmp/`), interleaved with this tree's `dist/` in the same rounds.
  *
  * `--pinned` (issue 23): the server child on one core and this client process on another (`taskset`),
  * issue 23's contenders (bench/throughput-pinned.ts) over 8 rounds, CPU as user + system, and issue
@@ -46,8 +50,14 @@ const ROUNDS = Number(arg('rounds') ?? (QUICK ? (PINNED ? 3 : 5) : PINNED ? PINN
 const roundsFor = (c: number) => (c === 1 && !arg('rounds') && !QUICK && !PINNED ? 5 : ROUNDS);
 const CONCURRENCIES = (arg('c') ?? '1,64').split(',').map(Number);
 const ONLY = arg('only')?.split(',');
+const BEFORE: readonly ContenderName[] = arg('before')
+  ? ['rxhttp Promise (before)', 'rxhttp Observable (before)']
+  : [];
 const NAMES = CONTENDERS.filter(
-  (n) => (ONLY ? ONLY.includes(n) : !PINNED || PINNED_CONTENDERS.includes(n)) || n === 'undici Pool.request',
+  (n) =>
+    (ONLY ? ONLY.includes(n) : (!PINNED || PINNED_CONTENDERS.includes(n)) && !n.endsWith('(before)')) ||
+    n === 'undici Pool.request' ||
+    BEFORE.includes(n),
 );
 const REF: ContenderName = 'undici Pool.request';
 

@@ -2,8 +2,8 @@
  * Shared pieces of the benchmarks: loading the built library, the loopback server child, closed-loop
  * load with CPU and latency accounting, medians and markdown tables.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync, execSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BackendSpec, ServerCommand } from './server.js';
 
@@ -302,4 +302,24 @@ export function watchdog(seconds: number, name: string): void {
     console.error(`bench ${name}: stopped after ${seconds} s (watchdog)`);
     process.exit(2);
   }, seconds * 1_000).unref();
+}
+
+// ---------------------------------------------------------------- builds of other commits
+
+/** The commit's build, made once into `.tmp/` (its sources come from git, its node_modules are ours). */
+export function buildAt(ref: string): { sha: string; dir: string } {
+  const sha = execFileSync('git', ['rev-parse', '--short', ref], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const dir = `${ROOT}.tmp/bench-build-${sha}`;
+  if (!existsSync(`${dir}/dist/index.js`)) {
+    mkdirSync(dir, { recursive: true });
+    execSync(`git archive ${sha} lib tsconfig.json tsconfig.build.json package.json | tar -x -C ${dir}`, {
+      cwd: ROOT,
+    });
+    if (!existsSync(`${dir}/node_modules`)) symlinkSync(`${ROOT}node_modules`, `${dir}/node_modules`);
+    execFileSync(`${ROOT}node_modules/.bin/tsc`, ['-p', 'tsconfig.build.json'], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
+  }
+  return { sha, dir };
 }
