@@ -129,7 +129,11 @@ export const STAGE_RULES: readonly (StageRule & { readonly stage: Stage })[] = [
 
 /** The stage of one sampled frame (`url` as V8 reports it, `root` the repository's `file://` prefix). */
 export function stageOf(url: string, functionName: string, root: string): Stage {
-  const u = url.replace(root, '').replace(/^.*node_modules\//, '');
+  // A --before build (bench/util.ts buildAt) counts as dist/ too.
+  const u = url
+    .replace(root, '')
+    .replace(/^\.tmp\/bench-build-[0-9a-f]+\//, '')
+    .replace(/^.*node_modules\//, '');
   const fn = functionName || '(anonymous)';
   for (const r of STAGE_RULES) if (r.url.test(u) && (!r.fn || r.fn.test(fn))) return r.stage;
   return 'other';

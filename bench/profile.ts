@@ -38,7 +38,8 @@ interface Profile {
 }
 
 function where(url: string, fn: string): string {
-  if (url.includes(`${ROOT}dist/`)) return 'rxhttp (dist/)';
+  if (url.includes(`${ROOT}dist/`) || /\/\.tmp\/bench-build-[0-9a-f]+\/dist\//.test(url))
+    return 'rxhttp (dist/)';
   if (url.includes('node_modules/rxjs/')) return 'rxjs';
   if (url.includes('node_modules/undici/')) return 'undici';
   if (url.includes('/bench/')) return 'bench harness';
@@ -80,7 +81,10 @@ function analyse(p: Profile, calls: number): void {
   for (const [id, t] of self) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
     const place = where(url, functionName);
-    const short = url.replace(`file://${ROOT}`, '').replace(/^.*node_modules\//, '');
+    const short = url
+      .replace(`file://${ROOT}`, '')
+      .replace(/^\.tmp\/bench-build-[0-9a-f]+\//, '')
+      .replace(/^.*node_modules\//, '');
     const key = `${functionName || '(anonymous)'} — ${short}${url ? `:${lineNumber + 1}` : ''}`;
     byFn.set(key, (byFn.get(key) ?? 0) + t);
     byPlace.set(place, (byPlace.get(place) ?? 0) + t);
