@@ -73,6 +73,42 @@ test('deadlineHeader names the header, or false sends none; a bad name is refuse
   }
 });
 
+test("the client's own headers win over a call's of the same name, each sent once, the call's others kept", async () => {
+  const raw: string[][] = [];
+  const b = await startBackend((req, res) => {
+    raw.push(req.rawHeaders);
+    res.statusCode = raw.length === 1 ? 503 : 200;
+    res.end('x');
+  });
+  backends.push(b);
+  const client = new Client({ circuitBreaker: false, headers: { 'x-team': 'payments' } });
+  clients.push(client);
+  const group = new AddressGroup(`static://${b.hostPort}`);
+  groups.push(group);
+  const res = await client.get(group, '/', {
+    timeout: 2_000,
+    retry: { maxAttempts: 2, backoff: { initialDelay: 1, jitter: 'none' } },
+    headers: { [HEADER]: '999999', 'x-rxhttp-attempt': '7', 'x-call': 'c' },
+  });
+  assert.equal(res.status, 200);
+  const values = (attempt: number, name: string): string[] => {
+    const h = raw[attempt]!;
+    const out: string[] = [];
+    for (let i = 0; i + 1 < h.length; i += 2) if (h[i]!.toLowerCase() === name) out.push(h[i + 1]!);
+    return out;
+  };
+  for (const attempt of [0, 1]) {
+    const deadline = values(attempt, HEADER);
+    assert.equal(deadline.length, 1, `attempt ${attempt + 1}: one deadline header`);
+    assert.ok(Number(deadline[0]) <= 2_000, `attempt ${attempt + 1}: ours, not the call's: ${deadline[0]}`);
+    assert.deepEqual(values(attempt, 'x-call'), ['c']);
+    assert.deepEqual(values(attempt, 'x-team'), ['payments']);
+  }
+  // The first attempt has no attempt header of ours: the call's goes out; the retry carries ours only.
+  assert.deepEqual(values(0, 'x-rxhttp-attempt'), ['7']);
+  assert.deepEqual(values(1, 'x-rxhttp-attempt'), ['2']);
+});
+
 test('a call made under withDeadline gets at most the time left, and sends that on', async () => {
   const { b, client, group, seen } = await setup({}, true);
   const started = performance.now();
