@@ -140,6 +140,33 @@ describe('OpenTelemetry spans (real sdk-trace-base, in-memory exporter, async-ho
     await assertRetriedCallTraced(new Client({ openTelemetry: { tracerProvider: provider } }));
   });
 
+  it("a call's own traceparent is replaced by each attempt's: one header, the attempt's span", async () => {
+    const server = await flakyServer();
+    const client = new Client({ openTelemetry: { tracerProvider: provider } });
+    const group = new AddressGroup(`static://127.0.0.1:${server.port}`);
+    const stale = '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01';
+    try {
+      const res = await client.get(group, '/', {
+        retry: RETRY,
+        headers: { traceparent: stale, 'x-call': 'c' },
+      });
+      assert.equal(res.status, 200);
+      const spans = clientSpans().sort(
+        (a, b) => Number(a.attributes['rxhttp.attempt']) - Number(b.attributes['rxhttp.attempt']),
+      );
+      assert.equal(spans.length, 2);
+      for (const [i, span] of spans.entries()) {
+        const { traceId, spanId } = span.spanContext();
+        assert.equal(traceparentOf(server.seen[i]!), `00-${traceId}-${spanId}-01`);
+        assert.equal(server.seen[i]!['x-call'], 'c');
+      }
+    } finally {
+      await client.close();
+      group.close();
+      await server.close();
+    }
+  });
+
   it('a hedged call: the hedge is a sibling CLIENT span with its resend count; the loser ends unset, no error', async () => {
     // Round robin puts the first attempt on the slow host; the hedge goes to the fast one and wins.
     const slow = await flakyServer('hang');
