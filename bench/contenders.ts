@@ -164,6 +164,26 @@ async function rxClient(port: number, extra: Partial<RxClientConfig> = {}, build
   };
 }
 
+type RxClient = Awaited<ReturnType<typeof rxClient>>;
+
+/** The full chain's Promise row: `client.get`, the body read as text. */
+function rxPromise(name: string, rx: RxClient): Contender {
+  return {
+    name,
+    call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
+    close: rx.close,
+  };
+}
+
+/** The full chain's Observable row: `client.get$`, the body read as text in `mergeMap`. */
+function rxObservable(name: string, rx: RxClient): Contender {
+  return {
+    name,
+    call$: () => rx.client.get$(rx.group, '/', RX_CALL).pipe(mergeMap((res) => res.body.text())),
+    close: rx.close,
+  };
+}
+
 /** Contender names, in the order of the tables. The first is the reference of every ratio. */
 export const CONTENDERS = [
   'undici Pool.request',
@@ -293,38 +313,14 @@ export async function createContender(name: ContenderName, port: number): Promis
         },
       };
     }
-    case 'rxhttp Promise': {
-      const rx = await rxClient(port);
-      return {
-        name,
-        call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
-        close: rx.close,
-      };
-    }
-    case 'rxhttp Promise (before)': {
-      const rx = await rxClient(port, {}, (await beforeBuild()).rx);
-      return {
-        name,
-        call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),
-        close: rx.close,
-      };
-    }
-    case 'rxhttp Observable (before)': {
-      const rx = await rxClient(port, {}, (await beforeBuild()).rx);
-      return {
-        name,
-        call$: () => rx.client.get$(rx.group, '/', RX_CALL).pipe(mergeMap((res) => res.body.text())),
-        close: rx.close,
-      };
-    }
-    case 'rxhttp Observable': {
-      const rx = await rxClient(port);
-      return {
-        name,
-        call$: () => rx.client.get$(rx.group, '/', RX_CALL).pipe(mergeMap((res) => res.body.text())),
-        close: rx.close,
-      };
-    }
+    case 'rxhttp Promise':
+      return rxPromise(name, await rxClient(port));
+    case 'rxhttp Promise (before)':
+      return rxPromise(name, await rxClient(port, {}, (await beforeBuild()).rx));
+    case 'rxhttp Observable (before)':
+      return rxObservable(name, await rxClient(port, {}, (await beforeBuild()).rx));
+    case 'rxhttp Observable':
+      return rxObservable(name, await rxClient(port));
     case 'rxhttp operator chain': {
       // client.request$ written out (README "Composing the chain yourself"): compose$ with pick →
       // attempt step → retryBackoff → deadline, the same options as 'rxhttp Observable'.

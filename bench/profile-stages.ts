@@ -127,13 +127,21 @@ export const STAGE_RULES: readonly (StageRule & { readonly stage: Stage })[] = [
   { stage: STAGES[21], url: NATIVE },
 ];
 
-/** The stage of one sampled frame (`url` as V8 reports it, `root` the repository's `file://` prefix). */
-export function stageOf(url: string, functionName: string, root: string): Stage {
-  // A --before build (bench/util.ts buildAt) counts as dist/ too.
-  const u = url
+/**
+ * A sampled frame's file as the rules read it: relative to the repository (`root`, its `file://`
+ * prefix), a `--before` build's `.tmp/bench-build-<sha>/` dropped (bench/util.ts `buildAt`: it counts
+ * as dist/ too), a dependency from its package name on.
+ */
+export function repoPath(url: string, root: string): string {
+  return url
     .replace(root, '')
     .replace(/^\.tmp\/bench-build-[0-9a-f]+\//, '')
     .replace(/^.*node_modules\//, '');
+}
+
+/** The stage of one sampled frame (`url` as V8 reports it, `root` the repository's `file://` prefix). */
+export function stageOf(url: string, functionName: string, root: string): Stage {
+  const u = repoPath(url, root);
   const fn = functionName || '(anonymous)';
   for (const r of STAGE_RULES) if (r.url.test(u) && (!r.fn || r.fn.test(fn))) return r.stage;
   return 'other';

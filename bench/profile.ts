@@ -15,7 +15,7 @@
 import { Session } from 'node:inspector/promises';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { CONTENDERS, createContender, type ContenderName } from './contenders.js';
-import { STAGES, stageTimes, type CpuProfile } from './profile-stages.js';
+import { repoPath, STAGES, stageTimes, type CpuProfile } from './profile-stages.js';
 import { arg, closedLoop, ensureDist, fmt, pinSelf, pinning, ROOT, startServer, table } from './util.js';
 
 const NAME = (arg('contender') ?? 'rxhttp Promise') as ContenderName;
@@ -38,8 +38,7 @@ interface Profile {
 }
 
 function where(url: string, fn: string): string {
-  if (url.includes(`${ROOT}dist/`) || /\/\.tmp\/bench-build-[0-9a-f]+\/dist\//.test(url))
-    return 'rxhttp (dist/)';
+  if (repoPath(url, `file://${ROOT}`).startsWith('dist/')) return 'rxhttp (dist/)';
   if (url.includes('node_modules/rxjs/')) return 'rxjs';
   if (url.includes('node_modules/undici/')) return 'undici';
   if (url.includes('/bench/')) return 'bench harness';
@@ -81,10 +80,7 @@ function analyse(p: Profile, calls: number): void {
   for (const [id, t] of self) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
     const place = where(url, functionName);
-    const short = url
-      .replace(`file://${ROOT}`, '')
-      .replace(/^\.tmp\/bench-build-[0-9a-f]+\//, '')
-      .replace(/^.*node_modules\//, '');
+    const short = repoPath(url, `file://${ROOT}`);
     const key = `${functionName || '(anonymous)'} — ${short}${url ? `:${lineNumber + 1}` : ''}`;
     byFn.set(key, (byFn.get(key) ?? 0) + t);
     byPlace.set(place, (byPlace.get(place) ?? 0) + t);
