@@ -123,7 +123,7 @@ function appendQuery(target: string, query: XRequest['query'], field = 'query'):
   return target + (target.includes('?') ? '&' : '?') + qs;
 }
 
-/** A request's fields, own properties only (a polluted `Object.prototype` must not reach a call). */
+/** A request's fields, own enumerable properties only (a polluted `Object.prototype` must not reach a call). */
 interface RequestFields {
   method: unknown;
   group: XRequest['group'] | undefined;
@@ -134,7 +134,7 @@ interface RequestFields {
   body: XRequest['body'] | undefined;
 }
 
-/** Call options' fields, own properties only. */
+/** Call options' fields, own enumerable properties only. */
 interface OptionFields {
   retry: CallOptions['retry'];
   timeout: unknown;
