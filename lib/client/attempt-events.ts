@@ -118,9 +118,12 @@ function basePairs(record: Readonly<Record<string, string>>): readonly string[] 
   return pairs;
 }
 
-/** True when `record` has none of the names in `ours`. */
+/**
+ * True when `record` (a call's headers, names lower-cased) has none of the names in `ours`, in any
+ * case (B3's are `X-B3-TraceId` and the like).
+ */
 function noneOf(record: Readonly<Record<string, string>>, ours: Readonly<Record<string, string>>): boolean {
-  for (const name of Object.keys(ours)) if (record[name] !== undefined) return false;
+  for (const name of Object.keys(ours)) if (record[name.toLowerCase()] !== undefined) return false;
   return true;
 }
 
@@ -159,7 +162,11 @@ export function attemptHeaders(
   // A call's own header of a name we set: merged as a record, ours last.
   const headers = Object.assign(Object.create(null) as Record<string, string>, record);
   if (attempt > 1) headers[ATTEMPT_HEADER] = String(attempt);
-  if (tracing !== undefined) Object.assign(headers, tracing);
+  if (tracing !== undefined)
+    for (const name of Object.keys(tracing)) {
+      delete headers[name.toLowerCase()];
+      headers[name] = tracing[name]!;
+    }
   if (deadlineHeader !== undefined) headers[deadlineHeader] = deadlineHeaderValue(deadlineAt, now);
   return pairsOf(headers);
 }

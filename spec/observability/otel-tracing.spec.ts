@@ -278,7 +278,7 @@ describe('OpenTelemetry spans (real sdk-trace-base, in-memory exporter, async-ho
     }
   });
 
-  it('with zipkin too: both tracers record the attempt, the server sees B3 and traceparent', async () => {
+  it("with zipkin too: both tracers record the attempt, the server sees B3 (ours, not the call's) and traceparent", async () => {
     const server = await flakyServer();
     const zipkinRecords: unknown[] = [];
     const tracer = new ZipkinTracer({
@@ -289,11 +289,14 @@ describe('OpenTelemetry spans (real sdk-trace-base, in-memory exporter, async-ho
     const client = new Client({ tracer, openTelemetry: { tracerProvider: provider } });
     const group = new AddressGroup(`static://127.0.0.1:${server.port}`);
     try {
-      assert.equal((await client.get(group, '/a', { retry: RETRY })).status, 200);
+      // The call's own B3 header (any case) gives way to the attempt's: one x-b3-spanid, ours.
+      const own = { 'X-B3-SpanId': 'ffffffffffffffff' };
+      assert.equal((await client.get(group, '/a', { retry: RETRY, headers: own })).status, 200);
       assert.equal(clientSpans().length, 2);
       assert.ok(zipkinRecords.length > 0, 'zipkin recorded');
       for (const [i, headers] of server.seen.entries()) {
         assert.match(String(headers['x-b3-spanid']), /^[0-9a-f]{16}$/);
+        assert.notEqual(headers['x-b3-spanid'], 'ffffffffffffffff');
         const { traceId, spanId } = clientSpans()[i]!.spanContext();
         assert.equal(traceparentOf(headers), `00-${traceId}-${spanId}-01`);
       }
