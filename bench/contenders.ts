@@ -124,9 +124,12 @@ class SyncContextManager implements ContextManager {
   }
 }
 
-export function silentTracerProvider(): BasicTracerProvider {
+export function silentTracerProvider(onExport?: (spans: number) => void): BasicTracerProvider {
   const exporter = {
-    export: (_spans: unknown[], done: (r: { code: number }) => void) => done({ code: 0 }),
+    export: (spans: unknown[], done: (r: { code: number }) => void) => {
+      onExport?.(spans.length);
+      done({ code: 0 });
+    },
     shutdown: async () => undefined,
   };
   return new BasicTracerProvider({
@@ -208,6 +211,7 @@ export const CONTENDERS = [
   'undici Pool.request (Rx loop)',
   'rxhttp Promise (before)',
   'rxhttp Observable (before)',
+  'rxhttp + OTel tracing (server span) (before)',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
@@ -393,26 +397,41 @@ export async function createContender(name: ContenderName, port: number): Promis
         },
       };
     }
-    case 'rxhttp + OTel tracing (server span)': {
-      // The usual case: calls made while a server span is active (one span per call, a CLIENT span
-      // under it, instead of a local root plus a CLIENT span). The server span belongs to the
-      // service, not to the client: it is started once here, outside the measured calls.
-      const sdk = silentTracerProvider();
-      context.setGlobalContextManager(new SyncContextManager());
-      const server = sdk.getTracer('bench-server').startSpan('GET /orders', { kind: 1 /* SERVER */ });
-      const under = trace.setSpan(ROOT_CONTEXT, server);
-      const rx = await rxClient(port, { openTelemetry: { tracerProvider: sdk } });
-      const get = () => rx.client.get(rx.group, '/', RX_CALL);
-      return {
-        name,
-        call: async () => (await context.with(under, get)).body.text(),
-        close: async () => {
-          await rx.close();
-          server.end();
-          context.disable();
-          await sdk.shutdown();
-        },
-      };
-    }
+    case 'rxhttp + OTel tracing (server span)':
+      return otelUnderServerSpan(name, port);
+    case 'rxhttp + OTel tracing (server span) (before)':
+      return otelUnderServerSpan(name, port, (await beforeBuild()).rx);
   }
+}
+
+/**
+ * The usual case: calls made while a server span is active (one span per call, a CLIENT span under
+ * it, instead of a local root plus a CLIENT span). The server span belongs to the service, not to the
+ * client: it is started once here, outside the measured calls. Closing checks that the exporter was
+ * handed every span (the batch processor drops spans when its queue is full).
+ */
+async function otelUnderServerSpan(name: ContenderName, port: number, build?: Rxhttp): Promise<Contender> {
+  let exported = 0;
+  const sdk = silentTracerProvider((n) => (exported += n));
+  context.setGlobalContextManager(new SyncContextManager());
+  const server = sdk.getTracer('bench-server').startSpan('GET /orders', { kind: 1 /* SERVER */ });
+  const under = trace.setSpan(ROOT_CONTEXT, server);
+  const rx = await rxClient(port, { openTelemetry: { tracerProvider: sdk } }, build);
+  const get = () => rx.client.get(rx.group, '/', RX_CALL);
+  let calls = 0;
+  return {
+    name,
+    call: async () => {
+      calls++;
+      return (await context.with(under, get)).body.text();
+    },
+    close: async () => {
+      await rx.close();
+      server.end();
+      context.disable();
+      await sdk.shutdown();
+      if (exported < calls + 1)
+        throw new Error(`${name}: ${calls} calls, ${exported - 1} CLIENT spans exported (dropped)`);
+    },
+  };
 }

@@ -106,6 +106,18 @@ export function pinnedTargets(all: ReadonlyMap<number, Samples>): string {
         );
       }
     }
+    if (c === 64 && s.has('rxhttp + OTel tracing (server span)')) {
+      // Issue 22: OTel at 100 % sampling (SDK, no-op exporter), beside the Zipkin figure.
+      const o = ratio(s, 'rxhttp + OTel tracing (server span)', REF, cpu);
+      const z = s.has('rxhttp + tracing') ? `; Zipkin ${fmt(ratio(s, 'rxhttp + tracing', REF, cpu))}×` : '';
+      out.push(
+        verdict(
+          o <= 1.25,
+          'OTel tracing (100 %, under a server span) ≤ 1.25× Pool.request CPU at c = 64 (issue 22)',
+          `${fmt(o)}×${z}`,
+        ),
+      );
+    }
     if (c === 64 && s.has('rxhttp Observable')) {
       const o = ratio(s, 'rxhttp Observable', REF, cpu);
       out.push(verdict(o <= 0.85, 'Observable API ≤ 0.85× Pool.request CPU at c = 64', `${fmt(o)}×`));
@@ -118,10 +130,12 @@ export function pinnedTargets(all: ReadonlyMap<number, Samples>): string {
       notes.push(
         `- c = ${c}: full chain (Promise) ÷ undici \`dispatch\` (the transport it runs on): ${fmt(ratio(s, 'rxhttp Promise', 'undici dispatch', cpu))}×; \`dispatch\` itself ${fmt(ratio(s, 'undici dispatch', REF, cpu))}× Pool.request`,
       );
-    for (const api of ['rxhttp Promise', 'rxhttp Observable'] as const) {
-      const before = `${api} (before)` as ContenderName;
-      if (s.has(api) && s.has(before))
-        notes.push(`- c = ${c}: ${api}, this build ÷ --before build: ${fmt(ratio(s, api, before, cpu))}× CPU per request`);
+    for (const row of s.keys()) {
+      const before = `${row} (before)` as ContenderName;
+      if (s.has(before))
+        notes.push(
+          `- c = ${c}: ${row}, this build ÷ --before build: ${fmt(ratio(s, row, before, cpu))}× CPU per request`,
+        );
     }
   }
   if (notes.length > 0) out.push('', ...notes);
