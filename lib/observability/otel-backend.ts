@@ -62,6 +62,32 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
     lastOrigin = { scheme, host, port, value };
     return value;
   };
+  // `url.full` of the last origin and route: one string for a client's calls to one route, instead
+  // of a concatenation per span (the SDK keeps the span's attributes until they are exported).
+  let lastRawPath: string | undefined;
+  let lastTemplate = '';
+  let lastOriginValue: string | undefined;
+  let lastRoute: string | undefined;
+  let lastFull = '';
+  const template = (rawPath: string): string => {
+    if (rawPath !== lastRawPath) {
+      lastTemplate = routeTemplate(rawPath);
+      lastRawPath = rawPath;
+    }
+    return lastTemplate;
+  };
+  const fullUrl = (originValue: string, route: string): string => {
+    if (originValue !== lastOriginValue || route !== lastRoute) {
+      lastFull = originValue + route;
+      lastOriginValue = originValue;
+      lastRoute = route;
+    }
+    return lastFull;
+  };
+  // The caller's context as a parent: the same for every call made under one server span, and never
+  // changed (only spans we start are), so one ref serves them all.
+  let lastActive: Api.Context | undefined;
+  let lastExternal: OtelSpanRef | undefined;
   const contextOf = (ref: OtelSpanRef): Api.Context => {
     if (ref.ctx !== undefined) return ref.ctx;
     if (ref.span === undefined) return ref.parent;
@@ -81,6 +107,7 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
         external: false,
         kind: undefined,
       };
+      if (active === lastActive && lastExternal !== undefined) return { id, parent: lastExternal };
       if (trace.getSpan(active) === undefined) return { id };
       const parent: OtelSpanRef = {
         parent: active,
@@ -89,6 +116,8 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
         external: true,
         kind: undefined,
       };
+      lastActive = active;
+      lastExternal = parent;
       return { id, parent };
     },
     newChild: (parent) => ({
@@ -104,6 +133,7 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
       propagator.inject(contextOf(ref), carrier, setter);
       return carrier;
     },
+    tagsAtStart: true,
     spanName(method) {
       const label = methodLabel(method);
       return label === '_OTHER' ? 'HTTP' : label;
@@ -115,13 +145,13 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
       const { host, port } = ev.address;
       const method = methodLabel(ev.method);
       const scheme = ev.scheme ?? 'http';
-      const template = routeTemplate(ev.path);
+      const route = template(ev.path);
       const attributes: Api.Attributes = {
         'http.request.method': method,
         'server.address': host,
         'server.port': port,
-        'url.full': origin(scheme, host, port) + template,
-        'url.template': template,
+        'url.full': fullUrl(origin(scheme, host, port), route),
+        'url.template': route,
         'rxhttp.group': group(ev.group),
         'rxhttp.breaker_key': breakerKey(ev.breakerKey),
         'rxhttp.attempt': ev.attempt,

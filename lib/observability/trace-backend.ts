@@ -37,6 +37,11 @@ export interface TraceBackend<Id> {
   now(): number;
   /** The tracer's clock at the moment `systemClock` read `epochMs`. */
   atSystemTime(epochMs: number): number;
+  /**
+   * True when {@link startClient} records the attempt's method, route template, attempt number and
+   * server address itself (as start attributes): the core then does not tag them on client spans.
+   */
+  readonly tagsAtStart?: boolean;
   /** Starts the CLIENT span of the attempt `attempt` announces (named by `remoteServiceName`) at `at`. */
   startClient(id: Id, name: string, remoteServiceName: string, attempt: AttemptStartEvent, at: number): void;
   /** Starts a local span (no kind) at `at`. */

@@ -189,6 +189,7 @@ export class Tracing<Id = zipkin.TraceId> {
     const name = ev.method === call.method ? call.name : this.#nameOf(ev.method);
     backend.startClient(id, name, call.remoteServiceName, ev, at);
     this.#flushPending(call, id, at);
+    if (backend.tagsAtStart === true) return id;
     backend.tag(id, 'http.method', ev.method, at);
     backend.tag(id, 'http.path', ev.path === call.rawPath ? call.path : this.#templateOf(ev.path), at);
     backend.tag(id, 'rxhttp.attempt', String(ev.attempt), at);

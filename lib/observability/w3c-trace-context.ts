@@ -35,10 +35,16 @@ export function w3cTraceContextOf(api: typeof Api): W3C {
 export function w3cHeaders(
   api: typeof Api,
 ): (span: Api.Span, headers?: Record<string, string>) => Record<string, string> {
+  // A call's attempts, and every call under one server span, share a trace id: checked once.
+  let validTraceId: string | undefined;
   return (span, headers) => {
     const sc = span.spanContext();
     const carrier = headers ?? {};
-    if (!api.isSpanContextValid(sc)) return carrier;
+    if (!api.isValidSpanId(sc.spanId)) return carrier;
+    if (sc.traceId !== validTraceId) {
+      if (!api.isValidTraceId(sc.traceId)) return carrier;
+      validTraceId = sc.traceId;
+    }
     carrier['traceparent'] = `${VERSION}-${sc.traceId}-${sc.spanId}-${sc.traceFlags & 1 ? '01' : '00'}`;
     const state = sc.traceState?.serialize();
     if (state) carrier['tracestate'] = state;
