@@ -207,6 +207,7 @@ export const CONTENDERS = [
   'rxhttp + OTel tracing',
   'rxhttp + OTel no-op tracer',
   'rxhttp + OTel tracing (server span)',
+  'rxhttp Promise + bare OTel SDK span',
   'rxhttp Promise + timeline read',
   'undici Pool.request (Rx loop)',
   'rxhttp Promise (before)',
@@ -399,6 +400,8 @@ export async function createContender(name: ContenderName, port: number): Promis
     }
     case 'rxhttp + OTel tracing (server span)':
       return otelUnderServerSpan(name, port);
+    case 'rxhttp Promise + bare OTel SDK span':
+      return bareSdkSpan(name, port);
     case 'rxhttp + OTel tracing (server span) (before)':
       return otelUnderServerSpan(name, port, (await beforeBuild()).rx);
   }
@@ -432,6 +435,59 @@ async function otelUnderServerSpan(name: ContenderName, port: number, build?: Rx
       await sdk.shutdown();
       if (exported < calls + 1)
         throw new Error(`${name}: ${calls} calls, ${exported - 1} CLIENT spans exported (dropped)`);
+    },
+  };
+}
+
+/**
+ * The SDK's own share of the OTel row, with no rxhttp integration: the harness starts a CLIENT span
+ * with the attributes rxhttp gives one (under the same server span, same SDK and processor) around
+ * each call of a client without `openTelemetry`, and ends it with the status. No header is injected
+ * and nothing is suppressed: the OTel row minus this one is what the integration costs.
+ */
+async function bareSdkSpan(name: ContenderName, port: number): Promise<Contender> {
+  let exported = 0;
+  const sdk = silentTracerProvider((n) => (exported += n));
+  const tracer = sdk.getTracer('rxhttp');
+  const server = sdk.getTracer('bench-server').startSpan('GET /orders', { kind: 1 /* SERVER */ });
+  const under = trace.setSpan(ROOT_CONTEXT, server);
+  const rx = await rxClient(port);
+  const full = `http://127.0.0.1:${port}/`;
+  const breakerKey = `127.0.0.1:${port}`;
+  let calls = 0;
+  return {
+    name,
+    call: async () => {
+      calls++;
+      const span = tracer.startSpan(
+        'GET',
+        {
+          kind: 2 /* CLIENT */,
+          startTime: performance.timeOrigin + performance.now(),
+          attributes: {
+            'http.request.method': 'GET',
+            'server.address': '127.0.0.1',
+            'server.port': port,
+            'url.full': full,
+            'url.template': '/',
+            'rxhttp.group': 'bench',
+            'rxhttp.breaker_key': breakerKey,
+            'rxhttp.attempt': 1,
+          },
+        },
+        under,
+      );
+      const response = await rx.client.get(rx.group, '/', RX_CALL);
+      span.setAttribute('http.response.status_code', response.status);
+      span.end(performance.timeOrigin + performance.now());
+      return response.body.text();
+    },
+    close: async () => {
+      await rx.close();
+      server.end();
+      await sdk.shutdown();
+      if (exported < calls + 1)
+        throw new Error(`${name}: ${calls} calls, ${exported - 1} spans exported (dropped)`);
     },
   };
 }
