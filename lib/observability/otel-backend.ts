@@ -88,9 +88,14 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
   // changed (only spans we start are), so one ref serves them all.
   let lastActive: Api.Context | undefined;
   let lastExternal: OtelSpanRef | undefined;
+  const INVALID = api.INVALID_SPAN_CONTEXT;
   const contextOf = (ref: OtelSpanRef): Api.Context => {
     if (ref.ctx !== undefined) return ref.ctx;
     if (ref.span === undefined) return ref.parent;
+    // A span without a valid context (the API's no-op tracer, when no SDK is registered) is no
+    // parent to anyone: its children start as they would under the context it started under, which
+    // serves as is instead of a copy made to hold that span.
+    if (ref.span.spanContext() === INVALID) return (ref.ctx = ref.parent);
     return (ref.ctx = trace.setSpan(ref.parent, ref.span));
   };
   const error = (span: Api.Span, type: string): void => {

@@ -37,10 +37,12 @@ export function w3cHeaders(
 ): (span: Api.Span, headers?: Record<string, string>) => Record<string, string> {
   // A call's attempts, and every call under one server span, share a trace id: checked once.
   let validTraceId: string | undefined;
+  const INVALID = api.INVALID_SPAN_CONTEXT;
   return (span, headers) => {
     const sc = span.spanContext();
     const carrier = headers ?? {};
-    if (!api.isValidSpanId(sc.spanId)) return carrier;
+    // The no-op tracer's spans (no SDK registered) share the API's invalid context: nothing to write.
+    if (sc === INVALID || !api.isValidSpanId(sc.spanId)) return carrier;
     if (sc.traceId !== validTraceId) {
       if (!api.isValidTraceId(sc.traceId)) return carrier;
       validTraceId = sc.traceId;

@@ -338,6 +338,30 @@ describe('OpenTelemetry spans (real sdk-trace-base, in-memory exporter, async-ho
     }
   });
 
+  it('no SDK yet (the API proxy, a no-op tracer): calls pass and send no traceparent; an SDK set later traces the next call', async () => {
+    const server = await flakyServer();
+    const proxy = new api.ProxyTracerProvider();
+    const client = new Client({ openTelemetry: { tracerProvider: proxy } });
+    const group = new AddressGroup(`static://127.0.0.1:${server.port}`);
+    try {
+      assert.equal((await client.get(group, '/a', { retry: RETRY })).status, 200);
+      assert.equal(server.seen.length, 2);
+      for (const headers of server.seen) assert.equal(headers['traceparent'], undefined);
+      assert.equal(exporter.getFinishedSpans().length, 0);
+      proxy.setDelegate(provider);
+      assert.equal((await client.get(group, '/b')).status, 200);
+      const [attempt] = clientSpans();
+      const root = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.INTERNAL);
+      assert.ok(attempt && root, 'an attempt span under a root span of the call');
+      assert.equal(attempt.parentSpanContext?.spanId, root.spanContext().spanId);
+      assert.equal(traceparentOf(server.seen[2]!).split('-')[2], attempt.spanContext().spanId);
+    } finally {
+      await client.close();
+      group.close();
+      await server.close();
+    }
+  });
+
   it('a fail-fast is a zero-length INTERNAL span rxhttp.fail-fast with error.type fail_fast', () => {
     const tracing = new Tracing(
       otelBackend({ api, tracer: provider.getTracer('rxhttp'), propagator: w3cTraceContext(api) }),
