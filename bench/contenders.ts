@@ -213,6 +213,7 @@ export const CONTENDERS = [
   'rxhttp Promise (before)',
   'rxhttp Observable (before)',
   'rxhttp + OTel tracing (server span) (before)',
+  'rxhttp + OTel no-op tracer (before)',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
@@ -384,11 +385,13 @@ export async function createContender(name: ContenderName, port: number): Promis
       };
     }
     case 'rxhttp + OTel tracing':
-    case 'rxhttp + OTel no-op tracer': {
+    case 'rxhttp + OTel no-op tracer':
+    case 'rxhttp + OTel no-op tracer (before)': {
       // The no-op tracer (the API's, as without an SDK) isolates rxhttp's own share from the SDK's.
       const sdk = name === 'rxhttp + OTel tracing' ? silentTracerProvider() : undefined;
       const tracerProvider: TracerProvider = sdk ?? new ProxyTracerProvider();
-      const rx = await rxClient(port, { openTelemetry: { tracerProvider } });
+      const build = name.endsWith('(before)') ? (await beforeBuild()).rx : undefined;
+      const rx = await rxClient(port, { openTelemetry: { tracerProvider } }, build);
       return {
         name,
         call: async () => (await rx.client.get(rx.group, '/', RX_CALL)).body.text(),

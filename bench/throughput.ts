@@ -5,9 +5,9 @@
  *                               [--before <commit>]
  *
  * `--before <commit>` adds `rxhttp Promise (before)` and `rxhttp Observable (before)` (and
- * `rxhttp + OTel tracing (server span) (before)` when `--only` names it): that commit's build (made
- * once into `.tmp/`), interleaved with this tree's `dist/` in the same rounds; the pinned report gives
- * each row ÷ its `(before)` row.
+ * `rxhttp + OTel tracing (server span) (before)` or `rxhttp + OTel no-op tracer (before)` when
+ * `--only` names them): that commit's build (made once into `.tmp/`), interleaved with this tree's
+ * `dist/` in the same rounds; the pinned report gives each row ÷ its `(before)` row.
  *
  * `--pinned` (issue 23): the server child on one core and this client process on another (`taskset`),
  * issue 23's contenders (bench/throughput-pinned.ts) over 8 rounds, CPU as user + system, and issue
