@@ -445,8 +445,9 @@ async function otelUnderServerSpan(name: ContenderName, port: number, build?: Rx
 /**
  * The SDK's own share of the OTel row, with no rxhttp integration: the harness starts a CLIENT span
  * with the attributes rxhttp gives one (under the same server span, same SDK and processor) around
- * each call of a client without `openTelemetry`, and ends it with the status. No header is injected
- * and nothing is suppressed: the OTel row minus this one is what the integration costs.
+ * each call of a client without `openTelemetry`, made in the server span's context as the OTel row
+ * makes its calls, and ends it with the status. No header is injected and nothing is suppressed: the
+ * OTel row minus this one is what the integration costs.
  */
 async function bareSdkSpan(name: ContenderName, port: number): Promise<Contender> {
   let exported = 0;
@@ -454,7 +455,10 @@ async function bareSdkSpan(name: ContenderName, port: number): Promise<Contender
   const tracer = sdk.getTracer('rxhttp');
   const server = sdk.getTracer('bench-server').startSpan('GET /orders', { kind: 1 /* SERVER */ });
   const under = trace.setSpan(ROOT_CONTEXT, server);
+  // The OTel row's context manager (a second registration is refused and the first one serves).
+  context.setGlobalContextManager(new SyncContextManager());
   const rx = await rxClient(port);
+  const get = () => rx.client.get(rx.group, '/', RX_CALL);
   const full = `http://127.0.0.1:${port}/`;
   const breakerKey = `127.0.0.1:${port}`;
   let calls = 0;
@@ -480,7 +484,7 @@ async function bareSdkSpan(name: ContenderName, port: number): Promise<Contender
         },
         under,
       );
-      const response = await rx.client.get(rx.group, '/', RX_CALL);
+      const response = await context.with(under, get);
       span.setAttribute('http.response.status_code', response.status);
       span.end(performance.timeOrigin + performance.now());
       return response.body.text();
@@ -488,6 +492,7 @@ async function bareSdkSpan(name: ContenderName, port: number): Promise<Contender
     close: async () => {
       await rx.close();
       server.end();
+      context.disable();
       await sdk.shutdown();
       if (exported < calls + 1)
         throw new Error(`${name}: ${calls} calls, ${exported - 1} spans exported (dropped)`);
