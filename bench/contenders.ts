@@ -411,34 +411,48 @@ export async function createContender(name: ContenderName, port: number): Promis
 }
 
 /**
- * The usual case: calls made while a server span is active (one span per call, a CLIENT span under
- * it, instead of a local root plus a CLIENT span). The server span belongs to the service, not to the
- * client: it is started once here, outside the measured calls. Closing checks that the exporter was
- * handed every span (the batch processor drops spans when its queue is full).
+ * A server span active around every call, as in a service handling a request: the SDK (counting what
+ * its exporter is handed), the server span (started once, outside the measured calls, as it belongs
+ * to the service), the bench's context manager, and a client, traced or not. `close` checks that the
+ * exporter was handed every span (the batch processor drops spans when its queue is full).
  */
-async function otelUnderServerSpan(name: ContenderName, port: number, build?: Rxhttp): Promise<Contender> {
+async function underServerSpan(port: number, traced: boolean, build?: Rxhttp) {
   let exported = 0;
   const sdk = silentTracerProvider((n) => (exported += n));
-  context.setGlobalContextManager(new SyncContextManager());
   const server = sdk.getTracer('bench-server').startSpan('GET /orders', { kind: 1 /* SERVER */ });
   const under = trace.setSpan(ROOT_CONTEXT, server);
-  const rx = await rxClient(port, { openTelemetry: { tracerProvider: sdk } }, build);
+  // A second registration (two such rows in one run) is refused, and the first manager serves both.
+  context.setGlobalContextManager(new SyncContextManager());
+  const rx = await rxClient(port, traced ? { openTelemetry: { tracerProvider: sdk } } : {}, build);
   const get = () => rx.client.get(rx.group, '/', RX_CALL);
-  let calls = 0;
   return {
-    name,
-    call: async () => {
-      calls++;
-      return (await context.with(under, get)).body.text();
-    },
-    close: async () => {
+    sdk,
+    under,
+    rx,
+    /** One call in the server span's context. */
+    call: () => context.with(under, get),
+    async close(name: string, calls: number): Promise<void> {
       await rx.close();
       server.end();
       context.disable();
       await sdk.shutdown();
       if (exported < calls + 1)
-        throw new Error(`${name}: ${calls} calls, ${exported - 1} CLIENT spans exported (dropped)`);
+        throw new Error(`${name}: ${calls} calls, ${exported - 1} spans exported (dropped)`);
     },
+  };
+}
+
+/** The usual case: one CLIENT span per call under the server span (not a local root plus a CLIENT span). */
+async function otelUnderServerSpan(name: ContenderName, port: number, build?: Rxhttp): Promise<Contender> {
+  const scene = await underServerSpan(port, true, build);
+  let calls = 0;
+  return {
+    name,
+    call: async () => {
+      calls++;
+      return (await scene.call()).body.text();
+    },
+    close: () => scene.close(name, calls),
   };
 }
 
@@ -450,15 +464,8 @@ async function otelUnderServerSpan(name: ContenderName, port: number, build?: Rx
  * OTel row minus this one is what the integration costs.
  */
 async function bareSdkSpan(name: ContenderName, port: number): Promise<Contender> {
-  let exported = 0;
-  const sdk = silentTracerProvider((n) => (exported += n));
-  const tracer = sdk.getTracer('rxhttp');
-  const server = sdk.getTracer('bench-server').startSpan('GET /orders', { kind: 1 /* SERVER */ });
-  const under = trace.setSpan(ROOT_CONTEXT, server);
-  // The OTel row's context manager (a second registration is refused and the first one serves).
-  context.setGlobalContextManager(new SyncContextManager());
-  const rx = await rxClient(port);
-  const get = () => rx.client.get(rx.group, '/', RX_CALL);
+  const scene = await underServerSpan(port, false);
+  const tracer = scene.sdk.getTracer('rxhttp');
   const full = `http://127.0.0.1:${port}/`;
   const breakerKey = `127.0.0.1:${port}`;
   let calls = 0;
@@ -482,20 +489,13 @@ async function bareSdkSpan(name: ContenderName, port: number): Promise<Contender
             'rxhttp.attempt': 1,
           },
         },
-        under,
+        scene.under,
       );
-      const response = await context.with(under, get);
+      const response = await scene.call();
       span.setAttribute('http.response.status_code', response.status);
       span.end(performance.timeOrigin + performance.now());
       return response.body.text();
     },
-    close: async () => {
-      await rx.close();
-      server.end();
-      context.disable();
-      await sdk.shutdown();
-      if (exported < calls + 1)
-        throw new Error(`${name}: ${calls} calls, ${exported - 1} spans exported (dropped)`);
-    },
+    close: () => scene.close(name, calls),
   };
 }
