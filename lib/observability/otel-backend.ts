@@ -16,7 +16,6 @@ export interface OtelSpanRef {
   ctx: Api.Context | undefined;
   /** True for the caller's context (a span we do not own). */
   readonly external: boolean;
-  kind: 'client' | 'local' | undefined;
 }
 
 /** What {@link otelBackend} needs: the API module, a tracer and the propagator. */
@@ -64,18 +63,10 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
   };
   // `url.full` of the last origin and route: one string for a client's calls to one route, instead
   // of a concatenation per span (the SDK keeps the span's attributes until they are exported).
-  let lastRawPath: string | undefined;
-  let lastTemplate = '';
+  const template = memo(routeTemplate);
   let lastOriginValue: string | undefined;
   let lastRoute: string | undefined;
   let lastFull = '';
-  const template = (rawPath: string): string => {
-    if (rawPath !== lastRawPath) {
-      lastTemplate = routeTemplate(rawPath);
-      lastRawPath = rawPath;
-    }
-    return lastTemplate;
-  };
   const fullUrl = (originValue: string, route: string): string => {
     if (originValue !== lastOriginValue || route !== lastRoute) {
       lastFull = originValue + route;
@@ -110,7 +101,6 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
         span: undefined,
         ctx: undefined,
         external: false,
-        kind: undefined,
       };
       if (active === lastActive && lastExternal !== undefined) return { id, parent: lastExternal };
       if (trace.getSpan(active) === undefined) return { id };
@@ -119,7 +109,6 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
         span: undefined,
         ctx: active,
         external: true,
-        kind: undefined,
       };
       lastActive = active;
       lastExternal = parent;
@@ -130,7 +119,6 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
       span: undefined,
       ctx: undefined,
       external: false,
-      kind: undefined,
     }),
     inject(ref, headers) {
       if (direct !== undefined && ref.span !== undefined) return direct(ref.span, headers);
@@ -163,11 +151,9 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
       };
       if (method === '_OTHER') attributes['http.request.method_original'] = ev.method;
       if (ev.attempt > 1) attributes['http.request.resend_count'] = ev.attempt - 1;
-      ref.kind = 'client';
       ref.span = tracer.startSpan(name, { kind: CLIENT, startTime: at, attributes }, ref.parent);
     },
     startLocal(ref, name, at) {
-      ref.kind = 'local';
       ref.span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: at }, ref.parent);
     },
     annotate(ref, value, at) {
@@ -200,21 +186,18 @@ export function otelBackend(parts: OtelTracingParts): TraceBackend<OtelSpanRef> 
           // The core tags 1xx and 3xx too (zipkin-js does); the conventions make only 4xx/5xx errors.
           if (!/^\d+$/.test(value)) error(span, value);
           break;
+        // With tagsAtStart the core tags these on local spans only; CLIENT spans get them at start.
         case 'http.method':
-          if (ref.kind === 'local') span.setAttribute('http.request.method', methodLabel(value));
+          span.setAttribute('http.request.method', methodLabel(value));
           break;
         case 'http.path':
-          // Set at start on client spans; the route template is what `url.template` means.
-          if (ref.kind === 'local') span.setAttribute('url.template', value);
+          // The route template is what `url.template` means.
+          span.setAttribute('url.template', value);
           break;
         case 'rxhttp.attempt':
-          if (ref.kind === 'local') span.setAttribute(key, Number(value));
-          break;
         case 'rxhttp.attempts':
           span.setAttribute(key, Number(value));
           break;
-        case 'server.address':
-          break; // set at start
         default:
           span.setAttribute(key, value);
       }
